@@ -1,0 +1,385 @@
+//! The normalized event every decoder produces and every detector reads (wire contract v1).
+
+use crate::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::IpAddr;
+
+/// Who or what an identity is; baselines and detectors treat them differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityType {
+    /// A person.
+    #[default]
+    User,
+    /// A service account or workload identity.
+    Service,
+    /// An AI agent acting with tools, often on behalf of a user.
+    Agent,
+}
+
+impl IdentityType {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityType::User => "user",
+            IdentityType::Service => "service",
+            IdentityType::Agent => "agent",
+        }
+    }
+}
+
+/// What an authentication event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthAction {
+    /// A primary sign-in (password, SSO, passkey).
+    Login,
+    /// A second-factor challenge (push, OTP, WebAuthn).
+    Mfa,
+    /// A sign-out.
+    Logout,
+    /// A refresh of an existing session's tokens.
+    TokenRefresh,
+}
+
+impl AuthAction {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthAction::Login => "login",
+            AuthAction::Mfa => "mfa",
+            AuthAction::Logout => "logout",
+            AuthAction::TokenRefresh => "token_refresh",
+        }
+    }
+}
+
+/// How an authentication attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Accepted.
+    Success,
+    /// Rejected credentials or an error.
+    Failure,
+    /// Refused by the user (an MFA push answered "no") or by policy.
+    Denied,
+    /// No answer in time (an MFA push left unanswered).
+    Timeout,
+}
+
+impl Outcome {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Denied => "denied",
+            Outcome::Timeout => "timeout",
+        }
+    }
+}
+
+/// Where an event came from, as reported by the vendor or found in a geo database.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Geo {
+    /// Latitude in degrees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lat: Option<f64>,
+    /// Longitude in degrees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lon: Option<f64>,
+    /// ISO 3166-1 alpha-2 country code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// City name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// Radius in km within which the true location lies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy_km: Option<f64>,
+}
+
+impl Geo {
+    /// Both coordinates, when both are present, finite and on the globe.
+    pub fn coordinates(&self) -> Option<(f64, f64)> {
+        let (lat, lon) = (self.lat?, self.lon?);
+        let valid = lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0 && lon.abs() <= 180.0;
+        valid.then_some((lat, lon))
+    }
+
+    /// "City, CC" or whichever part is known, for explanations.
+    pub fn place(&self) -> String {
+        match (&self.city, &self.country) {
+            (Some(city), Some(country)) => format!("{city}, {country}"),
+            (Some(city), None) => city.clone(),
+            (None, Some(country)) => country.clone(),
+            (None, None) => match self.coordinates() {
+                Some((lat, lon)) => format!("({lat:.2}, {lon:.2})"),
+                None => "unknown place".to_string(),
+            },
+        }
+    }
+}
+
+/// Fields only authentication events carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthDetail {
+    /// What was attempted.
+    pub action: AuthAction,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The factor used (`password`, `push`, `otp`, `sms`, `webauthn`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor: Option<String>,
+    /// The vendor's reason for a failure, verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The health checks of a device-posture event; `None` means the check was not reported.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PostureChecks {
+    /// Endpoint detection and response agent running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edr_running: Option<bool>,
+    /// Disk encryption on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_encrypted: Option<bool>,
+    /// Days since the last OS patch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_patch_age_days: Option<u32>,
+    /// Rooted or jailbroken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jailbroken: Option<bool>,
+    /// Host firewall on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<bool>,
+}
+
+/// Fields only device-posture events carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PostureDetail {
+    /// The management system's verdict.
+    pub compliant: bool,
+    /// The individual checks behind it.
+    #[serde(default)]
+    pub checks: PostureChecks,
+}
+
+/// Fields only access events (proxy, API, agent tool calls) carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessDetail {
+    /// What was accessed (URL, API, dataset).
+    pub resource: String,
+    /// Verb (`GET`, `read`, `delete`, `tool_call`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// Bytes transferred.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// Status code of the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// For AI agents: the tool called.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// For AI agents: the identity the agent acts for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
+}
+
+/// What kind of event this is, with the fields of that kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Detail {
+    /// An authentication log record.
+    Auth(AuthDetail),
+    /// A device-posture report.
+    Posture(PostureDetail),
+    /// An access log record.
+    Access(AccessDetail),
+}
+
+/// The kind of an event, without its fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// See [`Detail::Auth`].
+    Auth,
+    /// See [`Detail::Posture`].
+    Posture,
+    /// See [`Detail::Access`].
+    Access,
+}
+
+impl EventKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Auth => "auth",
+            EventKind::Posture => "posture",
+            EventKind::Access => "access",
+        }
+    }
+}
+
+/// One normalized event, whatever vendor it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// When it happened (event time, not arrival time).
+    pub time: Timestamp,
+    /// The subject: user principal, service account or agent id. Required except for
+    /// posture events, whose owner may be learned from the device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// Human, service or agent.
+    #[serde(default)]
+    pub identity_type: IdentityType,
+    /// The IdP or proxy session this event belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// The device, as the IdP or MDM knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// The client's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
+    /// Where the client was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geo: Option<Geo>,
+    /// The client's autonomous system number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<u32>,
+    /// The client's user agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// The application signed in to or used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// The vendor's id for this record (Okta `uuid`, Entra `id`, CloudTrail `eventID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// The kind and its own fields.
+    #[serde(flatten)]
+    pub detail: Detail,
+}
+
+impl Event {
+    /// The kind of this event.
+    pub fn kind(&self) -> EventKind {
+        match self.detail {
+            Detail::Auth(_) => EventKind::Auth,
+            Detail::Posture(_) => EventKind::Posture,
+            Detail::Access(_) => EventKind::Access,
+        }
+    }
+
+    /// The authentication fields, for auth events.
+    pub fn auth(&self) -> Option<&AuthDetail> {
+        match &self.detail {
+            Detail::Auth(auth) => Some(auth),
+            _ => None,
+        }
+    }
+
+    /// The access fields, for access events.
+    pub fn access(&self) -> Option<&AccessDetail> {
+        match &self.detail {
+            Detail::Access(access) => Some(access),
+            _ => None,
+        }
+    }
+
+    /// The posture fields, for posture events.
+    pub fn posture(&self) -> Option<&PostureDetail> {
+        match &self.detail {
+            Detail::Posture(posture) => Some(posture),
+            _ => None,
+        }
+    }
+
+    /// A bare event of a kind at a time, for building events in code and tests.
+    pub fn new(time: Timestamp, identity: Option<&str>, detail: Detail) -> Event {
+        Event {
+            time,
+            identity: identity.map(str::to_string),
+            identity_type: IdentityType::User,
+            session_id: None,
+            device_id: None,
+            ip: None,
+            geo: None,
+            asn: None,
+            user_agent: None,
+            app: None,
+            event_id: None,
+            detail,
+        }
+    }
+}
+
+/// Where a record was read: a file and line, or a Kafka topic, partition and offset.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Origin {
+    /// A line of a file (1-based).
+    File {
+        /// The file's path as given.
+        file: String,
+        /// 1-based line number.
+        line: u64,
+    },
+    /// A Kafka record.
+    Kafka {
+        /// Topic.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// Offset.
+        offset: i64,
+    },
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::File { file, line } => write!(formatter, "{file}:{line}"),
+            Origin::Kafka { topic, partition, offset } => {
+                write!(formatter, "{topic}/{partition}@{offset}")
+            }
+        }
+    }
+}
+
+/// Tags an enrichment step attaches to an event's IP from configured lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct IpTags {
+    /// The address is one of the organisation's egress ranges.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub corporate: bool,
+    /// The address is one of the organisation's VPN ranges.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub vpn: bool,
+    /// The address is private, loopback or otherwise not routable on the internet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub non_public: bool,
+}
+
+impl IpTags {
+    /// Whether location-based detectors should ignore this address: the egress point
+    /// says nothing about where the person is.
+    pub fn location_exempt(self) -> bool {
+        self.corporate || self.vpn || self.non_public
+    }
+}
+
+/// An event as the engine receives it: decoded, enriched, with its origin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// The event.
+    pub event: Event,
+    /// Where it was read.
+    pub origin: Origin,
+    /// What enrichment learned about its IP.
+    pub tags: IpTags,
+}

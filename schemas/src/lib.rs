@@ -1,0 +1,24 @@
+//! vigil's language: the v1 wire contracts every other crate speaks.
+//!
+//! - [`Event`]: one normalized authentication, device-posture or access event, whatever
+//!   vendor format it was decoded from, with its [`Origin`] once it enters the engine
+//!   ([`Envelope`]).
+//! - [`Signal`]: one detector's finding on one event.
+//! - [`Decision`]: what the policy concluded, with its reasons; the record sent to
+//!   enforcement points, the SOC and the archive.
+//! - [`Timestamp`]: event time in microseconds, parsed from RFC 3339 without allocation.
+//!
+//! The JSON Schema files of the native input and the decision output live beside this
+//! crate in `schemas/json/`; the tests validate the examples in `schemas/examples/` and
+//! every decision vigil writes against them.
+
+mod decision;
+mod event;
+mod time;
+
+pub use decision::{Action, Decision, Detector, Mode, Reason, Risk, RiskLevel, Signal};
+pub use event::{
+    AccessDetail, AuthAction, AuthDetail, Detail, Envelope, Event, EventKind, Geo, IdentityType,
+    IpTags, Origin, Outcome, PostureChecks, PostureDetail,
+};
+pub use time::{Timestamp, TimestampError, MAX_YEAR, MIN_YEAR};
