@@ -1,0 +1,243 @@
+//! Tunables of the judgement, with the defaults public practice suggests.
+//!
+//! Deserialized from the `[rules]` part of `vigil.toml`; every field has a default, and
+//! unknown fields are errors so a typo never silently falls back to a default.
+
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+
+/// A duration in whole seconds, written in configs as `90s`, `15m`, `2h`, `14d` or a number
+/// of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Duration(pub i64);
+
+impl Duration {
+    /// Seconds.
+    pub const fn secs(seconds: i64) -> Duration {
+        Duration(seconds)
+    }
+
+    /// Minutes.
+    pub const fn minutes(minutes: i64) -> Duration {
+        Duration(minutes * 60)
+    }
+
+    /// Hours.
+    pub const fn hours(hours: i64) -> Duration {
+        Duration(hours * 3600)
+    }
+
+    /// Days.
+    pub const fn days(days: i64) -> Duration {
+        Duration(days * 86_400)
+    }
+
+    /// In microseconds, the unit of event time.
+    pub const fn as_micros(self) -> i64 {
+        self.0 * 1_000_000
+    }
+
+    /// Parses `30s`, `15m`, `2h`, `14d` or a bare number of seconds.
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        let text = text.trim();
+        let split = text.find(|character: char| !character.is_ascii_digit()).unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let value: i64 = number.parse().map_err(|_| format!("`{text}` is not a duration such as `30s`, `15m`, `2h` or `14d`"))?;
+        let scale = match unit.trim() {
+            "" | "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            other => return Err(format!("unknown unit `{other}` in `{text}`: use s, m, h or d")),
+        };
+        value.checked_mul(scale).map(Duration).ok_or_else(|| format!("`{text}` is too long"))
+    }
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let seconds = self.0;
+        if seconds != 0 && seconds % 86_400 == 0 {
+            write!(formatter, "{}d", seconds / 86_400)
+        } else if seconds != 0 && seconds % 3600 == 0 {
+            write!(formatter, "{}h", seconds / 3600)
+        } else if seconds != 0 && seconds % 60 == 0 {
+            write!(formatter, "{}m", seconds / 60)
+        } else {
+            write!(formatter, "{seconds}s")
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Seconds(i64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Seconds(seconds) if seconds >= 0 => Ok(Duration(seconds)),
+            Raw::Seconds(seconds) => Err(serde::de::Error::custom(format!("duration {seconds} is negative"))),
+            Raw::Text(text) => Duration::parse(&text).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// All tunables of the judgement.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct RulesConfig {
+    /// How identity profiles learn and forget.
+    pub baseline: BaselineConfig,
+    /// The impossible-travel detector.
+    pub impossible_travel: ImpossibleTravelConfig,
+    /// The first-seen detectors: new device, country and ASN.
+    pub first_seen: FirstSeenConfig,
+    /// The brute-force detector.
+    pub brute_force: BruteForceConfig,
+    /// How signals combine into session risk.
+    pub risk: RiskConfig,
+}
+
+/// How identity profiles learn and forget.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BaselineConfig {
+    /// First-seen detectors stay quiet until the identity has been seen this long...
+    pub learning_period: Duration,
+    /// ...or has this many successful sign-ins, whichever comes first (Entra ID Protection
+    /// uses the same pair: 14 days or 10 logins).
+    pub learning_logins: u32,
+    /// A country, city, ASN or device not seen for this long is forgotten, so a device
+    /// retired a year ago counts as new again.
+    pub forget_after: Duration,
+    /// Most entries kept per kind (countries, cities, ASNs, devices) per identity; the
+    /// least recently seen entry leaves first. Bounds memory per identity.
+    pub max_entries: usize,
+}
+
+impl Default for BaselineConfig {
+    fn default() -> Self {
+        BaselineConfig {
+            learning_period: Duration::days(14),
+            learning_logins: 10,
+            forget_after: Duration::days(90),
+            max_entries: 16,
+        }
+    }
+}
+
+/// The impossible-travel detector.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImpossibleTravelConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// 900 km/h: a long-haul airliner's cruise speed; anything faster is not a person.
+    pub max_speed_kmh: f64,
+    /// Jumps shorter than this (after subtracting accuracy) are ignored: geolocation of
+    /// neighbouring cities and mobile carriers is not better than that.
+    pub min_distance_km: f64,
+    /// Accuracy radius assumed when neither the vendor nor the database gives one:
+    /// city-level IP geolocation is typically right within 50 km.
+    pub default_accuracy_km: f64,
+    /// Locations kept per identity to compare against, newest kept.
+    pub history: usize,
+    /// Base score of a hit; faster hits score higher, up to 100.
+    pub score: f64,
+}
+
+impl Default for ImpossibleTravelConfig {
+    fn default() -> Self {
+        ImpossibleTravelConfig {
+            enabled: true,
+            max_speed_kmh: 900.0,
+            min_distance_km: 300.0,
+            default_accuracy_km: 50.0,
+            history: 8,
+            score: 80.0,
+        }
+    }
+}
+
+/// The first-seen detectors.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FirstSeenConfig {
+    /// Score of a sign-in from a device never seen for the identity.
+    pub new_device_score: f64,
+    /// Score of a sign-in from a country never seen for the identity.
+    pub new_country_score: f64,
+    /// Score of a sign-in from an autonomous system never seen for the identity: low,
+    /// since people change networks (mobile, hotel, home) all the time.
+    pub new_asn_score: f64,
+}
+
+impl Default for FirstSeenConfig {
+    fn default() -> Self {
+        FirstSeenConfig { new_device_score: 45.0, new_country_score: 50.0, new_asn_score: 20.0 }
+    }
+}
+
+/// The brute-force detector.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BruteForceConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// Failed sign-ins of one identity within `window` that make a burst: 10 is well past
+    /// a person's typos and below most IdP lockout thresholds' combined retries.
+    pub failures: u32,
+    /// The sliding window.
+    pub window: Duration,
+    /// Score of the burst itself (medium: the account is under attack, not yet lost).
+    pub burst_score: f64,
+    /// Score of a success right after a burst (high: the guess may have worked).
+    pub success_after_burst_score: f64,
+}
+
+impl Default for BruteForceConfig {
+    fn default() -> Self {
+        BruteForceConfig {
+            enabled: true,
+            failures: 10,
+            window: Duration::minutes(10),
+            burst_score: 50.0,
+            success_after_burst_score: 90.0,
+        }
+    }
+}
+
+/// How signals combine into session risk.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskConfig {
+    /// Session risk halves over this much event time without new signals.
+    pub half_life: Duration,
+    /// Most sessions tracked per identity; the least recently active leaves first.
+    pub max_sessions: usize,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        RiskConfig { half_life: Duration::hours(1), max_sessions: 8 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(Duration::parse("90s"), Ok(Duration(90)));
+        assert_eq!(Duration::parse("15m"), Ok(Duration(900)));
+        assert_eq!(Duration::parse("14d"), Ok(Duration::days(14)));
+        assert_eq!(Duration::parse("42"), Ok(Duration(42)));
+        assert!(Duration::parse("5y").unwrap_err().contains("`y`"));
+        assert!(Duration::parse("soon").is_err());
+        assert_eq!(Duration::hours(2).to_string(), "2h");
+    }
+}

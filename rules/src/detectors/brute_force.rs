@@ -1,0 +1,140 @@
+//! `brute_force`: many failed sign-ins against one identity in a short window, and the
+//! success that follows one.
+//!
+//! Classic false positive: a person mistyping a password a few times and then getting
+//! it right. Only a burst of at least `failures` failures in `window` counts, and the
+//! success is judged against the failures in the window just before it.
+
+use crate::config::BruteForceConfig;
+use serde_json::json;
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use vigil_schemas::{AuthAction, Detector, Envelope, Outcome, Signal, Timestamp};
+
+/// Most failures remembered per identity: a window never needs more than the threshold
+/// plus the burst's tail, and a bound keeps an attack from growing state without limit.
+pub const MAX_REMEMBERED_FAILURES: usize = 256;
+
+/// One identity's recent failed sign-ins, sorted by event time.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FailureWindow {
+    failures: VecDeque<(Timestamp, Option<IpAddr>)>,
+}
+
+impl FailureWindow {
+    fn record(&mut self, time: Timestamp, ip: Option<IpAddr>) {
+        let position = self.failures.partition_point(|(existing, _)| *existing <= time);
+        self.failures.insert(position, (time, ip));
+        if self.failures.len() > MAX_REMEMBERED_FAILURES {
+            self.failures.pop_front();
+        }
+    }
+
+    fn prune(&mut self, now: Timestamp, window_micros: i64) {
+        while self.failures.front().is_some_and(|(time, _)| now.0 - time.0 > window_micros * 4) {
+            self.failures.pop_front();
+        }
+    }
+
+    /// Failures within `window` before and at `now`, and how many distinct IPs they came from.
+    fn in_window(&self, now: Timestamp, window_micros: i64) -> (usize, usize) {
+        let mut ips: Vec<IpAddr> = Vec::new();
+        let mut count = 0;
+        for (time, ip) in &self.failures {
+            if *time <= now && now.0 - time.0 <= window_micros {
+                count += 1;
+                if let Some(ip) = ip.filter(|ip| !ips.contains(ip)) {
+                    ips.push(ip);
+                }
+            }
+        }
+        (count, ips.len())
+    }
+
+    /// Forgets the failures a success closed: the next burst starts from zero.
+    fn clear_before(&mut self, now: Timestamp) {
+        self.failures.retain(|(time, _)| *time > now);
+    }
+}
+
+/// Judges one sign-in attempt against the identity's failure window.
+pub fn detect(window: &mut FailureWindow, envelope: &Envelope, config: &BruteForceConfig) -> Option<Signal> {
+    if !config.enabled {
+        return None;
+    }
+    let event = &envelope.event;
+    let auth = event.auth()?;
+    if auth.action != AuthAction::Login {
+        return None;
+    }
+    let window_micros = config.window.as_micros();
+    window.prune(event.time, window_micros);
+    let threshold = config.failures.max(1) as usize;
+    match auth.outcome {
+        Outcome::Failure | Outcome::Denied => {
+            window.record(event.time, event.ip);
+            let (count, sources) = window.in_window(event.time, window_micros);
+            (count >= threshold).then(|| Signal {
+                detector: Detector::BruteForce,
+                score: config.burst_score,
+                confidence: 0.9,
+                detail: format!("{count} failed sign-ins in {} from {sources} IP address{}", config.window, if sources == 1 { "" } else { "es" }),
+                evidence: json!({ "failures": count, "window_s": config.window.0, "source_ips": sources }),
+            })
+        }
+        Outcome::Success => {
+            let (count, sources) = window.in_window(event.time, window_micros);
+            window.clear_before(event.time);
+            (count >= threshold).then(|| Signal {
+                detector: Detector::BruteForce,
+                score: config.success_after_burst_score,
+                confidence: 0.95,
+                detail: format!("successful sign-in right after {count} failures in {} from {sources} IP address{}", config.window, if sources == 1 { "" } else { "es" }),
+                evidence: json!({ "failures": count, "window_s": config.window.0, "source_ips": sources, "succeeded": true }),
+            })
+        }
+        Outcome::Timeout => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{attempt, BERLIN};
+
+    fn run(outcomes: &[(&str, Outcome)]) -> Vec<Signal> {
+        let config = BruteForceConfig::default();
+        let mut window = FailureWindow::default();
+        outcomes.iter().filter_map(|(time, outcome)| detect(&mut window, &attempt(time, BERLIN, "85.214.1.1", *outcome), &config)).collect()
+    }
+
+    #[test]
+    fn a_burst_fires_and_the_success_after_it_scores_high() {
+        let mut attempts: Vec<(String, Outcome)> = (0..12).map(|second| (format!("2026-03-02T08:00:{:02}Z", second * 4), Outcome::Failure)).collect();
+        attempts.push(("2026-03-02T08:01:00Z".to_string(), Outcome::Success));
+        let borrowed: Vec<(&str, Outcome)> = attempts.iter().map(|(time, outcome)| (time.as_str(), *outcome)).collect();
+        let signals = run(&borrowed);
+        assert_eq!(signals.len(), 4, "three burst signals (10th..12th failure) and the success");
+        let last = signals.last().unwrap();
+        assert_eq!(last.score, 90.0);
+        assert_eq!(last.detail, "successful sign-in right after 12 failures in 10m from 1 IP address");
+    }
+
+    #[test]
+    fn typos_then_success_are_quiet() {
+        let signals = run(&[
+            ("2026-03-02T08:00:00Z", Outcome::Failure),
+            ("2026-03-02T08:00:10Z", Outcome::Failure),
+            ("2026-03-02T08:00:20Z", Outcome::Failure),
+            ("2026-03-02T08:00:30Z", Outcome::Success),
+        ]);
+        assert!(signals.is_empty());
+    }
+
+    #[test]
+    fn failures_spread_over_hours_are_quiet() {
+        let times: Vec<String> = (0..20).map(|hour| format!("2026-03-02T{hour:02}:00:00Z")).collect();
+        let attempts: Vec<(&str, Outcome)> = times.iter().map(|time| (time.as_str(), Outcome::Failure)).collect();
+        assert!(run(&attempts).is_empty());
+    }
+}

@@ -1,0 +1,259 @@
+//! `impossible_travel`: two places too far apart for the event time between them.
+//!
+//! Each identity keeps its recent located events sorted by event time. A new located
+//! event is compared with its neighbours in event time (not arrival order), so late and
+//! out-of-order events never make a jump that did not happen. Distance is the haversine
+//! distance less both accuracy radii; it never fires between events from one IP, nor for
+//! corporate, VPN or non-public addresses (their location says nothing about the person).
+
+use crate::config::ImpossibleTravelConfig;
+use crate::geo::haversine_km;
+use serde_json::json;
+use std::net::IpAddr;
+use vigil_schemas::{Detector, Envelope, Outcome, Signal, Timestamp};
+
+/// One located event of an identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fix {
+    /// Event time.
+    pub time: Timestamp,
+    /// Latitude, longitude.
+    pub coordinates: (f64, f64),
+    /// Accuracy radius in km.
+    pub accuracy_km: f64,
+    /// Source address.
+    pub ip: Option<IpAddr>,
+    /// "City, CC" for explanations.
+    pub place: String,
+}
+
+/// An identity's recent located events, sorted by event time, bounded.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TravelHistory {
+    fixes: Vec<Fix>,
+}
+
+impl TravelHistory {
+    /// The fixes, oldest first.
+    pub fn fixes(&self) -> &[Fix] {
+        &self.fixes
+    }
+
+    fn insert(&mut self, fix: Fix, capacity: usize) {
+        let position = self.fixes.partition_point(|existing| existing.time <= fix.time);
+        self.fixes.insert(position, fix);
+        if self.fixes.len() > capacity.max(2) {
+            self.fixes.remove(0);
+        }
+    }
+}
+
+/// The fix an event gives, if it is one impossible travel may judge: a successful
+/// sign-in or an access, from a located public address outside exempt ranges.
+fn fix_of(envelope: &Envelope, config: &ImpossibleTravelConfig) -> Option<Fix> {
+    let event = &envelope.event;
+    if let Some(auth) = event.auth() {
+        if auth.outcome != Outcome::Success {
+            return None;
+        }
+    } else {
+        event.access()?;
+    }
+    if envelope.tags.location_exempt() {
+        return None;
+    }
+    let geo = event.geo.as_ref()?;
+    let coordinates = geo.coordinates()?;
+    let accuracy_km = geo.accuracy_km.filter(|radius| radius.is_finite() && *radius >= 0.0).unwrap_or(config.default_accuracy_km);
+    Some(Fix { time: event.time, coordinates, accuracy_km, ip: event.ip, place: geo.place() })
+}
+
+/// How a pair of fixes moved.
+struct Jump {
+    distance_km: f64,
+    effective_km: f64,
+    seconds: f64,
+    speed_kmh: f64,
+}
+
+fn jump(earlier: &Fix, later: &Fix) -> Jump {
+    let distance_km = haversine_km(earlier.coordinates, later.coordinates);
+    let effective_km = (distance_km - earlier.accuracy_km - later.accuracy_km).max(0.0);
+    let seconds = later.time.seconds_since(earlier.time).max(0.0);
+    let speed_kmh = if seconds > 0.0 { effective_km / (seconds / 3600.0) } else if effective_km > 0.0 { f64::INFINITY } else { 0.0 };
+    Jump { distance_km, effective_km, seconds, speed_kmh }
+}
+
+fn impossible(earlier: &Fix, later: &Fix, config: &ImpossibleTravelConfig) -> Option<Jump> {
+    if earlier.ip.is_some() && earlier.ip == later.ip {
+        return None;
+    }
+    let moved = jump(earlier, later);
+    (moved.effective_km >= config.min_distance_km && moved.speed_kmh > config.max_speed_kmh).then_some(moved)
+}
+
+/// "47 min", "3 h 05 min", "0 s".
+fn format_elapsed(seconds: f64) -> String {
+    let seconds = seconds.round() as i64;
+    if seconds < 60 {
+        format!("{seconds} s")
+    } else if seconds < 3600 {
+        format!("{} min", seconds / 60)
+    } else {
+        format!("{} h {:02} min", seconds / 3600, seconds / 60 % 60)
+    }
+}
+
+/// 8950.3 -> "8,950".
+pub(crate) fn thousands(value: f64) -> String {
+    let rounded = value.round() as i64;
+    let digits = rounded.abs().to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    if rounded < 0 {
+        grouped.insert(0, '-');
+    }
+    grouped
+}
+
+fn signal(earlier: &Fix, later: &Fix, moved: &Jump, config: &ImpossibleTravelConfig) -> Signal {
+    let speed_text = if moved.speed_kmh.is_finite() { format!("{} km/h", thousands(moved.speed_kmh)) } else { "at the same moment".to_string() };
+    let detail = format!(
+        "{} km in {} ({}): {} -> {}",
+        thousands(moved.distance_km),
+        format_elapsed(moved.seconds),
+        speed_text,
+        earlier.place,
+        later.place
+    );
+    // Twice the allowed speed adds 10 points, four times 20, capped at 100.
+    let ratio = if moved.speed_kmh.is_finite() { moved.speed_kmh / config.max_speed_kmh } else { 16.0 };
+    let score = (config.score + 10.0 * ratio.log2().clamp(0.0, 4.0)).clamp(0.0, 100.0);
+    // Confidence falls when the accuracy radii eat much of the distance.
+    let confidence = (moved.effective_km / moved.distance_km.max(1.0)).clamp(0.5, 1.0);
+    Signal {
+        detector: Detector::ImpossibleTravel,
+        score,
+        confidence,
+        detail,
+        evidence: json!({
+            "from": earlier.place, "to": later.place,
+            "from_time": earlier.time, "to_time": later.time,
+            "from_ip": earlier.ip, "to_ip": later.ip,
+            "distance_km": moved.distance_km.round(),
+            "effective_distance_km": moved.effective_km.round(),
+            "elapsed_s": moved.seconds,
+            "speed_kmh": if moved.speed_kmh.is_finite() { json!(moved.speed_kmh.round()) } else { json!(null) },
+        }),
+    }
+}
+
+/// Judges one event against the identity's travel history, then records its fix.
+pub fn detect(history: &mut TravelHistory, envelope: &Envelope, config: &ImpossibleTravelConfig) -> Option<Signal> {
+    if !config.enabled {
+        return None;
+    }
+    let fix = fix_of(envelope, config)?;
+    let position = history.fixes.partition_point(|existing| existing.time <= fix.time);
+    let before = position.checked_sub(1).and_then(|index| history.fixes.get(index));
+    let after = history.fixes.get(position);
+    let found = before
+        .and_then(|earlier| impossible(earlier, &fix, config).map(|moved| signal(earlier, &fix, &moved, config)))
+        .or_else(|| after.and_then(|later| impossible(&fix, later, config).map(|moved| signal(&fix, later, &moved, config))));
+    history.insert(fix, config.history);
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{login_at, BERLIN, NEW_YORK, POTSDAM};
+    use vigil_schemas::IpTags;
+
+    fn run(events: &[Envelope]) -> Vec<Signal> {
+        let config = ImpossibleTravelConfig::default();
+        let mut history = TravelHistory::default();
+        events.iter().filter_map(|envelope| detect(&mut history, envelope, &config)).collect()
+    }
+
+    #[test]
+    fn berlin_to_new_york_in_47_minutes_fires_with_an_explanation() {
+        let signals = run(&[
+            login_at("2026-03-02T08:00:00Z", BERLIN, "85.214.1.1"),
+            login_at("2026-03-02T08:47:00Z", NEW_YORK, "23.1.1.1"),
+        ]);
+        assert_eq!(signals.len(), 1);
+        assert_eq!(signals[0].detail, "6,385 km in 47 min (8,023 km/h): Berlin, DE -> New York, US");
+        assert!(signals[0].score >= 80.0 && signals[0].score <= 100.0);
+    }
+
+    #[test]
+    fn a_real_flight_does_not_fire() {
+        let signals = run(&[
+            login_at("2026-03-02T08:00:00Z", BERLIN, "85.214.1.1"),
+            login_at("2026-03-02T18:00:00Z", NEW_YORK, "23.1.1.1"),
+        ]);
+        assert!(signals.is_empty());
+    }
+
+    #[test]
+    fn same_ip_never_fires_even_when_geo_disagrees() {
+        let signals = run(&[
+            login_at("2026-03-02T08:00:00Z", BERLIN, "85.214.1.1"),
+            login_at("2026-03-02T08:05:00Z", NEW_YORK, "85.214.1.1"),
+        ]);
+        assert!(signals.is_empty());
+    }
+
+    #[test]
+    fn neighbouring_cities_within_accuracy_do_not_fire() {
+        let signals = run(&[
+            login_at("2026-03-02T08:00:00Z", BERLIN, "85.214.1.1"),
+            login_at("2026-03-02T08:01:00Z", POTSDAM, "85.214.9.9"),
+        ]);
+        assert!(signals.is_empty());
+    }
+
+    #[test]
+    fn vpn_egress_is_exempt() {
+        let mut vpn = login_at("2026-03-02T08:10:00Z", NEW_YORK, "23.1.1.1");
+        vpn.tags = IpTags { vpn: true, ..IpTags::default() };
+        let signals = run(&[login_at("2026-03-02T08:00:00Z", BERLIN, "85.214.1.1"), vpn]);
+        assert!(signals.is_empty());
+    }
+
+    #[test]
+    fn out_of_order_arrival_compares_event_time_neighbours() {
+        // Berlin 09:00, New York 20:00 (11 h: a flight), then a late Berlin 10:00 record.
+        // Arrival order would compare New York 20:00 with Berlin 10:00 backwards in time.
+        let signals = run(&[
+            login_at("2026-03-02T09:00:00Z", BERLIN, "85.214.1.1"),
+            login_at("2026-03-02T20:00:00Z", NEW_YORK, "23.1.1.1"),
+            login_at("2026-03-02T10:00:00Z", BERLIN, "85.214.1.2"),
+        ]);
+        assert!(signals.is_empty(), "{signals:?}");
+    }
+
+    #[test]
+    fn a_late_event_that_is_itself_impossible_fires() {
+        let signals = run(&[
+            login_at("2026-03-02T09:00:00Z", BERLIN, "85.214.1.1"),
+            login_at("2026-03-02T20:00:00Z", BERLIN, "85.214.1.2"),
+            login_at("2026-03-02T09:30:00Z", NEW_YORK, "23.1.1.1"),
+        ]);
+        assert_eq!(signals.len(), 1);
+    }
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(8950.3), "8,950");
+        assert_eq!(thousands(11_400.0), "11,400");
+        assert_eq!(thousands(1_234_567.0), "1,234,567");
+        assert_eq!(thousands(999.0), "999");
+    }
+}

@@ -1,0 +1,5 @@
+//! The detectors: each reads one event and the identity's state and returns signals.
+
+pub mod brute_force;
+pub mod first_seen;
+pub mod impossible_travel;

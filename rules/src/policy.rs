@@ -1,0 +1,304 @@
+//! The policy: ordered rules whose conditions are CEL expressions, mapped to actions.
+//!
+//! ```yaml
+//! version: 1
+//! rules:
+//!   - name: revoke-impossible-travel
+//!     when: '"impossible_travel" in signal && risk.score >= 60'
+//!     action: revoke_session
+//!     mode: enforce        # or monitor: recorded and alerted, never enforced
+//!     cooldown: 1h         # one incident, one decision
+//! ```
+//!
+//! Evaluation: rules are tried in order on every event that raised a signal or whose
+//! session carries risk. Every matching `monitor` rule yields a decision (so one can see
+//! what enforcing it would have done); the first matching `enforce` rule yields a
+//! decision and ends the evaluation. A rule that matched for a session stays quiet for
+//! that session during its cooldown.
+//!
+//! Variables in conditions:
+//! - `event`: `kind`, `identity`, `identity_type`, `action`, `outcome`, `factor`, `ip`,
+//!   `country`, `city`, `asn`, `device_id`, `session_id`, `app`, `resource`, `corporate`,
+//!   `vpn` (absent fields are empty strings, 0 or false);
+//! - `signal`: a map from detector id to its score on this event (`"new_device" in signal`);
+//! - `signals`: the list of this event's signals as maps with `detector`, `score`,
+//!   `confidence`;
+//! - `risk`: `score` (0-100) and `level` (`low`, `medium`, `high`) of the session;
+//! - `identity`: `id`, `type`, `learning` (still in its learning period).
+
+use crate::config::Duration;
+use cel::{Context, Program, Value};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+use vigil_schemas::{Action, Mode};
+
+/// The default policy, shipped with vigil and documented line by line.
+pub const DEFAULT_POLICY: &str = include_str!("../policy/default.yaml");
+
+/// Variables a condition may use.
+pub const VARIABLES: [&str; 5] = ["event", "signal", "signals", "risk", "identity"];
+
+/// Why a policy could not be loaded: the file, the field and what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid policy `{file}`: {field}: {message}")]
+pub struct PolicyError {
+    /// The policy file (or `<default>`).
+    pub file: String,
+    /// The field, such as `rules[2].when`.
+    pub field: String,
+    /// What was wrong.
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    version: u32,
+    #[serde(default)]
+    defaults: Defaults,
+    rules: Vec<RuleSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Defaults {
+    #[serde(default = "default_cooldown")]
+    cooldown: Duration,
+    #[serde(default)]
+    mode: Mode,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults { cooldown: default_cooldown(), mode: Mode::Enforce }
+    }
+}
+
+/// 15 minutes: long enough that one incident's follow-up events (retries, token
+/// refreshes) fold into one decision, short enough that a new incident is seen.
+fn default_cooldown() -> Duration {
+    Duration::minutes(15)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    when: String,
+    action: Action,
+    #[serde(default)]
+    mode: Option<Mode>,
+    #[serde(default)]
+    cooldown: Option<Duration>,
+    #[serde(default)]
+    assurance_level: Option<String>,
+}
+
+/// One compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// Unique name, carried in decisions.
+    pub name: String,
+    /// What the rule is for.
+    pub description: Option<String>,
+    /// The condition as written.
+    pub when: String,
+    /// The compiled condition.
+    program: Program,
+    /// What to do when it matches.
+    pub action: Action,
+    /// Enforce or only record.
+    pub mode: Mode,
+    /// Quiet period per identity and session after a match.
+    pub cooldown: Duration,
+    /// For `step_up`: the assurance level the receiver should require.
+    pub assurance_level: Option<String>,
+}
+
+/// A loaded, compiled policy.
+#[derive(Debug)]
+pub struct Policy {
+    rules: Vec<Rule>,
+}
+
+impl Policy {
+    /// The default policy.
+    pub fn default_policy() -> Policy {
+        Policy::from_yaml(DEFAULT_POLICY, "<default>").expect("the default policy is valid (tested)")
+    }
+
+    /// Parses and compiles a policy; errors name `file` and the field.
+    pub fn from_yaml(text: &str, file: &str) -> Result<Policy, PolicyError> {
+        let error = |field: String, message: String| PolicyError { file: file.to_string(), field, message };
+        let parsed: PolicyFile = serde_norway::from_str(text).map_err(|problem| {
+            let location = problem.location().map(|at| format!("line {} column {}", at.line(), at.column())).unwrap_or_else(|| "document".to_string());
+            error(location, problem.to_string())
+        })?;
+        if parsed.version != 1 {
+            return Err(error("version".into(), format!("unsupported version {}; this vigil reads version 1", parsed.version)));
+        }
+        if parsed.rules.is_empty() {
+            return Err(error("rules".into(), "a policy needs at least one rule".into()));
+        }
+        let mut rules = Vec::with_capacity(parsed.rules.len());
+        for (index, spec) in parsed.rules.into_iter().enumerate() {
+            let field = |name: &str| format!("rules[{index}].{name}");
+            if spec.name.trim().is_empty() {
+                return Err(error(field("name"), "must not be empty".into()));
+            }
+            if rules.iter().any(|rule: &Rule| rule.name == spec.name) {
+                return Err(error(field("name"), format!("`{}` is used by an earlier rule", spec.name)));
+            }
+            let program = Program::compile(&spec.when).map_err(|problem| error(field("when"), format!("`{}`: {problem}", spec.when)))?;
+            let references = program.references();
+            if let Some(unknown) = references.variables().into_iter().find(|variable| !VARIABLES.contains(variable)) {
+                return Err(error(field("when"), format!("unknown variable `{unknown}` in `{}`; known: {}", spec.when, VARIABLES.join(", "))));
+            }
+            if spec.assurance_level.is_some() && spec.action != Action::StepUp {
+                return Err(error(field("assurance_level"), "only a `step_up` rule names an assurance level".into()));
+            }
+            rules.push(Rule {
+                name: spec.name,
+                description: spec.description,
+                when: spec.when,
+                program,
+                action: spec.action,
+                mode: spec.mode.unwrap_or(parsed.defaults.mode),
+                cooldown: spec.cooldown.unwrap_or(parsed.defaults.cooldown),
+                assurance_level: spec.assurance_level,
+            });
+        }
+        let policy = Policy { rules };
+        policy.check_against_sample().map_err(|(index, message)| error(format!("rules[{index}].when"), message))?;
+        Ok(policy)
+    }
+
+    /// The rules, in order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Runs every condition once on a sample input so that type errors (`risk.score ==
+    /// "high"`, a misspelled field) are found when the policy loads, not on live traffic.
+    fn check_against_sample(&self) -> Result<(), (usize, String)> {
+        let evaluator = Evaluator::new();
+        let sample = Facts::sample();
+        for (index, rule) in self.rules.iter().enumerate() {
+            evaluator.matches(rule, &sample).map_err(|message| (index, format!("`{}`: {message}", rule.when)))?;
+        }
+        Ok(())
+    }
+}
+
+/// What a condition sees, already in CEL values.
+pub struct Facts {
+    /// `event`.
+    pub event: Value,
+    /// `signal`.
+    pub signal: Value,
+    /// `signals`.
+    pub signals: Value,
+    /// `risk`.
+    pub risk: Value,
+    /// `identity`.
+    pub identity: Value,
+}
+
+/// Builds a CEL map from string keys.
+pub fn map(entries: Vec<(&str, Value)>) -> Value {
+    let map: HashMap<String, Value> = entries.into_iter().map(|(key, value)| (key.to_string(), value)).collect();
+    Value::from(map)
+}
+
+impl Facts {
+    fn sample() -> Facts {
+        let event = map(vec![
+            ("kind", "auth".into()), ("identity", "sample@example.com".into()), ("identity_type", "user".into()),
+            ("action", "login".into()), ("outcome", "success".into()), ("factor", "".into()), ("ip", "192.0.2.1".into()),
+            ("country", "DE".into()), ("city", "Berlin, DE".into()), ("asn", Value::Int(3320)), ("device_id", "".into()),
+            ("session_id", "".into()), ("app", "".into()), ("resource", "".into()), ("corporate", false.into()), ("vpn", false.into()),
+        ]);
+        let signal = map(vec![("impossible_travel", Value::Float(80.0))]);
+        let signals = Value::List(Arc::new(vec![map(vec![("detector", "impossible_travel".into()), ("score", Value::Float(80.0)), ("confidence", Value::Float(1.0))])]));
+        Facts {
+            event,
+            signal,
+            signals,
+            risk: map(vec![("score", Value::Float(80.0)), ("level", "high".into())]),
+            identity: map(vec![("id", "sample@example.com".into()), ("type", "user".into()), ("learning", false.into())]),
+        }
+    }
+}
+
+/// Evaluates conditions; holds the CEL standard library, built once per thread.
+pub struct Evaluator {
+    root: Context<'static, 'static>,
+}
+
+impl Default for Evaluator {
+    fn default() -> Self {
+        Evaluator::new()
+    }
+}
+
+impl Evaluator {
+    /// A new evaluator with CEL's standard functions.
+    pub fn new() -> Evaluator {
+        Evaluator { root: Context::default() }
+    }
+
+    /// Whether `rule` matches `facts`; a condition that does not give a bool is an error.
+    pub fn matches(&self, rule: &Rule, facts: &Facts) -> Result<bool, String> {
+        let mut scope = self.root.new_inner_scope();
+        scope.add_variable_from_value("event", facts.event.clone());
+        scope.add_variable_from_value("signal", facts.signal.clone());
+        scope.add_variable_from_value("signals", facts.signals.clone());
+        scope.add_variable_from_value("risk", facts.risk.clone());
+        scope.add_variable_from_value("identity", facts.identity.clone());
+        match rule.program.execute(&scope) {
+            Ok(Value::Bool(matched)) => Ok(matched),
+            Ok(other) => Err(format!("gives {other:?}, not a bool")),
+            Err(problem) => Err(problem.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_policy_loads() {
+        let policy = Policy::default_policy();
+        assert!(policy.rules().len() >= 4);
+    }
+
+    #[test]
+    fn errors_name_file_and_field() {
+        let cases = [
+            ("version: 1\nrules:\n  - name: a\n    when: 'risk.score >'\n    action: alert\n", "rules[0].when"),
+            ("version: 1\nrules:\n  - name: a\n    when: 'rsk.score > 1'\n    action: alert\n", "unknown variable `rsk`"),
+            ("version: 1\nrules:\n  - name: a\n    when: 'risk.score'\n    action: alert\n", "not a bool"),
+            ("version: 1\nrules:\n  - name: a\n    when: 'true'\n    action: explode\n", "line 5"),
+            ("version: 1\nrules:\n  - name: a\n    when: 'true'\n    acton: alert\n", "acton"),
+            ("version: 2\nrules: []\n", "version"),
+            ("version: 1\nrules:\n  - name: a\n    when: 'true'\n    action: alert\n  - name: a\n    when: 'true'\n    action: alert\n", "rules[1].name"),
+            ("version: 1\nrules:\n  - name: a\n    when: 'true'\n    action: alert\n    cooldown: 5y\n", "unknown unit"),
+        ];
+        for (text, expected) in cases {
+            let error = Policy::from_yaml(text, "policy.yaml").unwrap_err();
+            let message = error.to_string();
+            assert!(message.starts_with("invalid policy `policy.yaml`"), "{message}");
+            assert!(message.contains(expected), "{text} -> {message}");
+        }
+    }
+
+    #[test]
+    fn conditions_see_signals_and_risk() {
+        let policy = Policy::from_yaml("version: 1\nrules:\n  - name: a\n    when: '\"impossible_travel\" in signal && signal.impossible_travel >= 60.0 && risk.level == \"high\" && event.country == \"DE\"'\n    action: revoke_session\n", "p").unwrap();
+        assert!(Evaluator::new().matches(&policy.rules()[0], &Facts::sample()).unwrap());
+    }
+}

@@ -1,0 +1,200 @@
+//! Identity profiles: what is normal for one identity, learned from its own events.
+//!
+//! Every collection is bounded (least recently seen leaves first) and entries not seen
+//! for `forget_after` are dropped, so memory per identity is bounded whatever the input.
+
+use crate::config::BaselineConfig;
+use vigil_schemas::{IdentityType, Timestamp};
+
+/// How often and how recently one value (a country, a device) was seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen<K> {
+    /// The value.
+    pub key: K,
+    /// How many events carried it.
+    pub count: u32,
+    /// First event time with it.
+    pub first_seen: Timestamp,
+    /// Latest event time with it.
+    pub last_seen: Timestamp,
+}
+
+/// A small bounded set of seen values with counts, least recently seen evicted first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenSet<K> {
+    entries: Vec<Seen<K>>,
+}
+
+impl<K> Default for SeenSet<K> {
+    fn default() -> Self {
+        SeenSet { entries: Vec::new() }
+    }
+}
+
+impl<K: PartialEq> SeenSet<K> {
+    /// Whether `key` was seen and not yet forgotten at `now`.
+    pub fn contains<Q>(&self, key: &Q, now: Timestamp, forget_after_micros: i64) -> bool
+    where
+        K: PartialEq<Q>,
+        Q: ?Sized,
+    {
+        self.entries
+            .iter()
+            .any(|entry| entry.key == *key && now.0.saturating_sub(entry.last_seen.0) <= forget_after_micros)
+    }
+
+    /// Records one sighting of `key` at `time`, evicting the least recently seen entry
+    /// when the set is full.
+    pub fn record<Q>(&mut self, key: &Q, time: Timestamp, max_entries: usize)
+    where
+        K: PartialEq<Q>,
+        Q: ?Sized + ToOwned<Owned = K>,
+    {
+        if let Some(entry) = self.entries.iter_mut().find(|entry| entry.key == *key) {
+            entry.count = entry.count.saturating_add(1);
+            entry.last_seen = entry.last_seen.max(time);
+            entry.first_seen = entry.first_seen.min(time);
+            return;
+        }
+        if self.entries.len() >= max_entries.max(1) {
+            let oldest = (0..self.entries.len()).min_by_key(|&index| self.entries[index].last_seen);
+            if let Some(index) = oldest {
+                self.entries.swap_remove(index);
+            }
+        }
+        self.entries.push(Seen { key: key.to_owned(), count: 1, first_seen: time, last_seen: time });
+    }
+
+    /// Drops entries last seen more than `forget_after` before `now`.
+    pub fn forget_stale(&mut self, now: Timestamp, forget_after_micros: i64) {
+        self.entries.retain(|entry| now.0.saturating_sub(entry.last_seen.0) <= forget_after_micros);
+    }
+
+    /// The entries, in no particular order.
+    pub fn entries(&self) -> &[Seen<K>] {
+        &self.entries
+    }
+
+    /// How many entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// What vigil believes is normal for one identity.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Profile {
+    /// Human, service or agent, as last reported.
+    pub identity_type: IdentityType,
+    /// Event time of the first event seen.
+    pub first_seen: Option<Timestamp>,
+    /// Successful sign-ins learned from.
+    pub logins: u32,
+    /// Countries (ISO alpha-2) of successful sign-ins.
+    pub countries: SeenSet<String>,
+    /// Cities of successful sign-ins, as "City, CC".
+    pub cities: SeenSet<String>,
+    /// Autonomous systems of successful sign-ins.
+    pub asns: SeenSet<u32>,
+    /// Devices of successful sign-ins.
+    pub devices: SeenSet<String>,
+}
+
+impl Profile {
+    /// Whether the identity is still in its learning period at `now`: first-seen
+    /// detectors stay quiet until it has been seen for the learning period or has enough
+    /// successful sign-ins, whichever comes first.
+    pub fn learning(&self, now: Timestamp, config: &BaselineConfig) -> bool {
+        let Some(first_seen) = self.first_seen else { return true };
+        let known_for = now.0.saturating_sub(first_seen.0);
+        known_for < config.learning_period.as_micros() && self.logins < config.learning_logins
+    }
+
+    /// Notes that the identity was seen at `time` (any event).
+    pub fn touch(&mut self, time: Timestamp, identity_type: IdentityType) {
+        self.first_seen = Some(self.first_seen.map_or(time, |first| first.min(time)));
+        self.identity_type = identity_type;
+    }
+
+    /// Learns a successful sign-in's context.
+    pub fn learn_sign_in(&mut self, sign_in: &SignInContext<'_>, config: &BaselineConfig) {
+        let forget_after = config.forget_after.as_micros();
+        let max_entries = config.max_entries;
+        self.logins = self.logins.saturating_add(1);
+        for set in [&mut self.countries, &mut self.cities, &mut self.devices] {
+            set.forget_stale(sign_in.time, forget_after);
+        }
+        self.asns.forget_stale(sign_in.time, forget_after);
+        if let Some(country) = sign_in.country {
+            self.countries.record(country, sign_in.time, max_entries);
+        }
+        if let Some(city) = sign_in.city.as_deref() {
+            self.cities.record(city, sign_in.time, max_entries);
+        }
+        if let Some(asn) = sign_in.asn {
+            self.asns.record(&asn, sign_in.time, max_entries);
+        }
+        if let Some(device) = sign_in.device {
+            self.devices.record(device, sign_in.time, max_entries);
+        }
+    }
+}
+
+/// The parts of a successful sign-in a profile learns from.
+#[derive(Debug, Clone, Default)]
+pub struct SignInContext<'a> {
+    /// Event time.
+    pub time: Timestamp,
+    /// Country, ISO alpha-2, unless the address is exempt from location checks.
+    pub country: Option<&'a str>,
+    /// "City, CC", unless exempt.
+    pub city: Option<String>,
+    /// Autonomous system.
+    pub asn: Option<u32>,
+    /// Device id.
+    pub device: Option<&'a str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000_000;
+
+    #[test]
+    fn seen_set_is_bounded_and_evicts_least_recent() {
+        let mut set: SeenSet<String> = SeenSet::default();
+        for day in 0..20 {
+            set.record(format!("device-{day}").as_str(), Timestamp(day * DAY), 4);
+        }
+        assert_eq!(set.len(), 4);
+        assert!(set.contains("device-19", Timestamp(20 * DAY), 90 * DAY));
+        assert!(!set.contains("device-0", Timestamp(20 * DAY), 90 * DAY));
+    }
+
+    #[test]
+    fn stale_entries_are_forgotten() {
+        let mut set: SeenSet<u32> = SeenSet::default();
+        set.record(&64_512, Timestamp(0), 8);
+        assert!(set.contains(&64_512, Timestamp(10 * DAY), 90 * DAY));
+        assert!(!set.contains(&64_512, Timestamp(91 * DAY), 90 * DAY));
+        set.forget_stale(Timestamp(91 * DAY), 90 * DAY);
+        assert!(set.is_empty());
+    }
+
+    #[test]
+    fn learning_ends_by_time_or_count() {
+        let config = BaselineConfig::default();
+        let mut profile = Profile::default();
+        profile.touch(Timestamp(0), IdentityType::User);
+        assert!(profile.learning(Timestamp(DAY), &config));
+        assert!(!profile.learning(Timestamp(15 * DAY), &config));
+        profile.logins = 10;
+        assert!(!profile.learning(Timestamp(DAY), &config));
+    }
+}

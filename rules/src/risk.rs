@@ -1,0 +1,140 @@
+//! Session risk: signals combine into one 0-100 score per session that decays with
+//! event time.
+//!
+//! Combination is a noisy-OR: each signal removes its share (score x confidence) of the
+//! remaining headroom, so two independent medium signals make a high risk, and no number
+//! of signals exceeds 100. Decay is exponential with a configured half-life.
+
+use crate::config::RiskConfig;
+use vigil_schemas::{Risk, RiskLevel, Signal, Timestamp};
+
+/// Identity-level events without a session or device share this key.
+pub const NO_SESSION: &str = "";
+
+/// The risk of one session of an identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRisk {
+    /// Session id, else device id, else [`NO_SESSION`].
+    pub key: String,
+    /// Score at `updated`, 0 to 100.
+    pub score: f64,
+    /// Event time of the last update.
+    pub updated: Timestamp,
+    /// Highest score the session reached.
+    pub peak: f64,
+}
+
+impl SessionRisk {
+    /// The score decayed to `now` (never increased by an earlier `now`).
+    pub fn score_at(&self, now: Timestamp, config: &RiskConfig) -> f64 {
+        let elapsed = now.seconds_since(self.updated).max(0.0);
+        let half_life = (config.half_life.0 as f64).max(1.0);
+        self.score * 0.5f64.powf(elapsed / half_life)
+    }
+}
+
+/// Folds signals into a score: noisy-OR of each signal's score times confidence.
+pub fn combine(base: f64, signals: &[Signal]) -> f64 {
+    let mut remaining = 1.0 - (base / 100.0).clamp(0.0, 1.0);
+    for signal in signals {
+        let weight = finite_or_zero(signal.score / 100.0).clamp(0.0, 1.0) * finite_or_zero(signal.confidence).clamp(0.0, 1.0);
+        remaining *= 1.0 - weight;
+    }
+    (100.0 * (1.0 - remaining)).clamp(0.0, 100.0)
+}
+
+fn finite_or_zero(value: f64) -> f64 {
+    if value.is_finite() { value } else { 0.0 }
+}
+
+/// The sessions of one identity, bounded.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SessionRisks {
+    sessions: Vec<SessionRisk>,
+}
+
+impl SessionRisks {
+    /// Applies an event's signals to its session and returns the session's risk now.
+    pub fn update(&mut self, key: &str, now: Timestamp, signals: &[Signal], config: &RiskConfig) -> Risk {
+        let index = match self.sessions.iter().position(|session| session.key == key) {
+            Some(index) => index,
+            None => {
+                if self.sessions.len() >= config.max_sessions.max(1) {
+                    let stalest = (0..self.sessions.len()).min_by_key(|&index| self.sessions[index].updated);
+                    if let Some(stalest) = stalest {
+                        self.sessions.swap_remove(stalest);
+                    }
+                }
+                self.sessions.push(SessionRisk { key: key.to_string(), score: 0.0, updated: now, peak: 0.0 });
+                self.sessions.len() - 1
+            }
+        };
+        let session = &mut self.sessions[index];
+        let decayed = session.score_at(now, config);
+        let score = combine(decayed, signals);
+        if now >= session.updated || !signals.is_empty() {
+            session.score = score;
+            session.updated = session.updated.max(now);
+        }
+        session.peak = session.peak.max(score);
+        Risk { score: round_score(score), level: RiskLevel::of(score) }
+    }
+
+    /// The tracked sessions.
+    pub fn sessions(&self) -> &[SessionRisk] {
+        &self.sessions
+    }
+}
+
+/// One decimal is all a score needs, and it keeps the JSON output readable and stable.
+pub fn round_score(score: f64) -> f64 {
+    (score * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Duration;
+    use vigil_schemas::Detector;
+
+    fn signal(score: f64, confidence: f64) -> Signal {
+        Signal { detector: Detector::NewCountry, score, confidence, detail: String::new(), evidence: serde_json::Value::Null }
+    }
+
+    #[test]
+    fn two_medium_signals_make_a_high_risk() {
+        let combined = combine(0.0, &[signal(50.0, 1.0), signal(50.0, 1.0)]);
+        assert_eq!(combined, 75.0);
+        assert_eq!(RiskLevel::of(combined), RiskLevel::High);
+    }
+
+    #[test]
+    fn risk_halves_over_a_half_life() {
+        let config = RiskConfig { half_life: Duration::hours(1), max_sessions: 4 };
+        let mut risks = SessionRisks::default();
+        let start = Timestamp::from_secs(1_000_000);
+        assert_eq!(risks.update("s1", start, &[signal(80.0, 1.0)], &config).score, 80.0);
+        assert_eq!(risks.update("s1", start.plus_secs(3600), &[], &config).score, 40.0);
+        assert_eq!(risks.update("s2", start, &[], &config).score, 0.0);
+    }
+
+    #[test]
+    fn sessions_are_bounded() {
+        let config = RiskConfig { half_life: Duration::hours(1), max_sessions: 3 };
+        let mut risks = SessionRisks::default();
+        for second in 0..10 {
+            risks.update(&format!("s{second}"), Timestamp::from_secs(second), &[], &config);
+        }
+        assert_eq!(risks.sessions().len(), 3);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn combined_scores_stay_finite_and_in_range(base in proptest::num::f64::ANY, scores in proptest::collection::vec((proptest::num::f64::ANY, proptest::num::f64::ANY), 0..8)) {
+            let signals: Vec<Signal> = scores.into_iter().map(|(score, confidence)| signal(score, confidence)).collect();
+            let base = if base.is_nan() { 0.0 } else { base };
+            let combined = combine(base, &signals);
+            proptest::prop_assert!(combined.is_finite() && (0.0..=100.0).contains(&combined));
+        }
+    }
+}
