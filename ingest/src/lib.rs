@@ -13,6 +13,8 @@ mod auth0;
 mod cloudtrail;
 pub mod country;
 mod decode;
+pub mod enrich;
+pub mod file;
 mod entra;
 mod gws;
 mod native;
