@@ -1,1 +1,125 @@
-fn main() {}
+//! The `vigil` command line.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use vigil::replay::{replay, ReplayOptions};
+use vigil::simulate::{simulate_to, SimulateOptions};
+use vigil_ingest::Format;
+
+/// vigil: continuous verification for Zero Trust. Watches sign-ins, device posture and
+/// access, keeps per-identity baselines, and decides when a session must be re-checked
+/// or revoked.
+#[derive(Parser)]
+#[command(name = "vigil", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The main job on embedded defaults: simulated traffic with attacks, judged live.
+    Demo {
+        /// Identities to simulate.
+        #[arg(long, default_value_t = 300)]
+        identities: usize,
+        /// Days to simulate.
+        #[arg(long, default_value_t = 21)]
+        days: u32,
+        /// Seed of the simulation.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Also print alerts and monitor-mode decisions.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Judge events from files, deterministically; decisions as JSON lines.
+    Replay {
+        /// Input files of JSON lines (`-` for standard input).
+        #[arg(long = "input", required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+        /// Input format: auto, native, ocsf, okta, entra, cloudtrail, auth0, gws.
+        #[arg(long, default_value = "auto")]
+        format: Format,
+        /// Policy file (YAML); default: the built-in policy.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Config file (TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Where decisions go (`-` for standard output).
+        #[arg(long)]
+        output: PathBuf,
+        /// Where rejected records go; default `<output>.rejects.jsonl`.
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+    },
+    /// Generate realistic traffic with attacks woven in, as native JSON lines.
+    Simulate {
+        /// Identities.
+        #[arg(long, default_value_t = 1000)]
+        identities: usize,
+        /// Days.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Attacks per identity over the run.
+        #[arg(long, default_value_t = 0.02)]
+        attack_rate: f64,
+        /// Output file (`-` for standard output).
+        #[arg(long)]
+        output: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into())).with_writer(std::io::stderr).init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo { identities, days, seed, all } => {
+            let options = vigil::demo::DemoOptions { identities, days, seed, all };
+            match vigil::demo::run(&options, &mut std::io::stdout().lock()) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(error) => fail(&error.to_string(), error.exit_code()),
+            }
+        }
+        Command::Replay { inputs, format, policy, config, output, rejects } => {
+            let options = ReplayOptions { inputs, format, policy, config, output, rejects };
+            match replay(&options) {
+                Ok(summary) => {
+                    eprintln!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(&error.to_string(), error.exit_code()),
+            }
+        }
+        Command::Simulate { identities, days, seed, attack_rate, output } => {
+            let options = SimulateOptions { identities, days, seed, attack_rate, ..SimulateOptions::default() };
+            let result = (|| -> anyhow::Result<vigil::simulate::SimulateStats> {
+                let mut writer: Box<dyn std::io::Write> = if output.as_os_str() == "-" {
+                    Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
+                } else {
+                    Box::new(std::io::BufWriter::new(std::fs::File::create(&output).map_err(|error| anyhow::anyhow!("cannot create `{}`: {error}", output.display()))?))
+                };
+                let stats = simulate_to(&options, &mut writer)?;
+                writer.flush()?;
+                Ok(stats)
+            })();
+            match result {
+                Ok(stats) => {
+                    eprintln!("{} events ({} credential thefts, {} brute-force attacks, {} trips)", stats.events, stats.credential_theft, stats.brute_force, stats.trips);
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(&error.to_string(), 1),
+            }
+        }
+    }
+}
+
+fn fail(message: &str, code: i32) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(code.clamp(1, 255) as u8)
+}

@@ -1,1 +1,184 @@
-//! placeholder
+//! vigil's runtime: routes events to the shard that owns their identity, orders them by
+//! event time, and drives the rules.
+//!
+//! Guarantees:
+//! - identities are sharded over worker threads by a fixed hash of the identity, so all
+//!   cores work and one identity's events are always judged by one shard, in event-time
+//!   order within a batch (ties keep input order);
+//! - the output is deterministic: for a given input, batch size and policy, the
+//!   decisions and their order are the same whatever the number of shards or threads;
+//! - a posture event without an identity is judged for its device's owner, learned from
+//!   earlier events that carried both; with no owner known it is counted, not judged.
+//!
+//! The engine knows nothing of Kafka, files or HTTP: it takes events and gives decisions.
+
+use rustc_hash::{FxHashMap, FxHasher};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use vigil_rules::{IdentityState, Judge, Rules, Verdict};
+use vigil_schemas::{Decision, Detector, Envelope};
+
+/// Most device -> owner pairs remembered; beyond it the map is cleared and relearned,
+/// which bounds memory against an input of endless device ids.
+pub const MAX_DEVICE_OWNERS: usize = 1 << 20;
+
+/// What one batch produced, besides decisions.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct BatchStats {
+    /// Events judged.
+    pub judged: u64,
+    /// Posture events whose device has no known owner.
+    pub unowned: u64,
+    /// Signals raised, by detector.
+    pub signals: FxHashMap<Detector, u64>,
+    /// Policy conditions that failed to evaluate, by rule name.
+    pub policy_errors: FxHashMap<String, u64>,
+}
+
+impl BatchStats {
+    /// Adds another batch's counts.
+    pub fn merge(&mut self, other: BatchStats) {
+        self.judged += other.judged;
+        self.unowned += other.unowned;
+        for (detector, count) in other.signals {
+            *self.signals.entry(detector).or_default() += count;
+        }
+        for (rule, count) in other.policy_errors {
+            *self.policy_errors.entry(rule).or_default() += count;
+        }
+    }
+}
+
+/// The outcome of one batch.
+#[derive(Debug, Default)]
+pub struct BatchOutput {
+    /// Decisions, in event-time order (ties in input order).
+    pub decisions: Vec<Decision>,
+    /// Counts.
+    pub stats: BatchStats,
+}
+
+struct Shard {
+    identities: FxHashMap<String, IdentityState>,
+    judge: Judge,
+}
+
+/// A decision with the position of its trigger, for a deterministic merge.
+struct Ordered {
+    sequence: usize,
+    decision: Decision,
+}
+
+impl Shard {
+    fn process(&mut self, mut work: Vec<(usize, Envelope)>) -> (Vec<Ordered>, BatchStats) {
+        work.sort_by(|(left_sequence, left), (right_sequence, right)| left.event.time.cmp(&right.event.time).then(left_sequence.cmp(right_sequence)));
+        let mut decisions = Vec::new();
+        let mut stats = BatchStats::default();
+        for (sequence, envelope) in work {
+            let Some(identity) = envelope.event.identity.as_deref() else { continue };
+            let state = match self.identities.get_mut(identity) {
+                Some(state) => state,
+                None => self.identities.entry(identity.to_string()).or_default(),
+            };
+            let Verdict { signals, decisions: made, policy_errors, .. } = self.judge.judge(state, &envelope);
+            stats.judged += 1;
+            for signal in &signals {
+                *stats.signals.entry(signal.detector).or_default() += 1;
+            }
+            for (rule, _) in policy_errors {
+                *stats.policy_errors.entry(rule).or_default() += 1;
+            }
+            decisions.extend(made.into_iter().map(|decision| Ordered { sequence, decision }));
+        }
+        (decisions, stats)
+    }
+}
+
+/// The engine: shards with their identities' state, and the device-owner map.
+pub struct Engine {
+    shards: Vec<Shard>,
+    device_owners: FxHashMap<String, String>,
+}
+
+/// The shard of an identity: a fixed hash, the same on every run and machine.
+pub fn shard_of(identity: &str, shards: usize) -> usize {
+    let mut hasher = FxHasher::default();
+    identity.hash(&mut hasher);
+    (hasher.finish() % shards.max(1) as u64) as usize
+}
+
+impl Engine {
+    /// An engine with `shards` worker shards (use the number of cores).
+    pub fn new(rules: Arc<Rules>, shards: usize) -> Engine {
+        let shards = (0..shards.max(1)).map(|_| Shard { identities: FxHashMap::default(), judge: Judge::new(rules.clone()) }).collect();
+        Engine { shards, device_owners: FxHashMap::default() }
+    }
+
+    /// Identities held in memory.
+    pub fn identities(&self) -> usize {
+        self.shards.iter().map(|shard| shard.identities.len()).sum()
+    }
+
+    /// The state of one identity, if held.
+    pub fn identity(&self, identity: &str) -> Option<&IdentityState> {
+        self.shards[shard_of(identity, self.shards.len())].identities.get(identity)
+    }
+
+    /// Judges a batch of events; decisions come back in event-time order.
+    pub fn process(&mut self, batch: Vec<Envelope>) -> BatchOutput {
+        let shard_count = self.shards.len();
+        let mut work: Vec<Vec<(usize, Envelope)>> = (0..shard_count).map(|_| Vec::with_capacity(batch.len() / shard_count + 1)).collect();
+        let mut unowned = 0;
+        for (sequence, mut envelope) in batch.into_iter().enumerate() {
+            if !self.assign_owner(&mut envelope) {
+                unowned += 1;
+                continue;
+            }
+            let Some(identity) = envelope.event.identity.as_deref() else { continue };
+            work[shard_of(identity, shard_count)].push((sequence, envelope));
+        }
+        let results: Vec<(Vec<Ordered>, BatchStats)> = if shard_count == 1 {
+            vec![self.shards[0].process(work.pop().unwrap_or_default())]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = self.shards.iter_mut().zip(work).map(|(shard, part)| scope.spawn(move || shard.process(part))).collect();
+                handles.into_iter().map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+            })
+        };
+        let mut output = BatchOutput { stats: BatchStats { unowned, ..BatchStats::default() }, ..BatchOutput::default() };
+        let mut ordered = Vec::new();
+        for (decisions, stats) in results {
+            ordered.extend(decisions);
+            output.stats.merge(stats);
+        }
+        ordered.sort_by(|left, right| left.decision.time.cmp(&right.decision.time).then(left.sequence.cmp(&right.sequence)));
+        output.decisions = ordered.into_iter().map(|entry| entry.decision).collect();
+        output
+    }
+
+    /// Learns device owners and fills in the owner of identity-less posture events;
+    /// false when no owner is known.
+    fn assign_owner(&mut self, envelope: &mut Envelope) -> bool {
+        let event = &mut envelope.event;
+        match (&event.identity, &event.device_id) {
+            (Some(identity), Some(device)) => {
+                if self.device_owners.get(device) != Some(identity) {
+                    if self.device_owners.len() >= MAX_DEVICE_OWNERS {
+                        self.device_owners.clear();
+                    }
+                    self.device_owners.insert(device.clone(), identity.clone());
+                }
+                true
+            }
+            (Some(_), None) => true,
+            (None, Some(device)) => match self.device_owners.get(device) {
+                Some(owner) => {
+                    event.identity = Some(owner.clone());
+                    true
+                }
+                None => false,
+            },
+            (None, None) => false,
+        }
+    }
+}

@@ -170,7 +170,7 @@ struct Sniff<'a> {
     #[serde(rename = "type")]
     auth0_type: Option<serde::de::IgnoredAny>,
     date: Option<serde::de::IgnoredAny>,
-    id: Option<serde::de::IgnoredAny>,
+    id: Option<serde_json::Value>,
     actor: Option<serde::de::IgnoredAny>,
     events: Option<serde::de::IgnoredAny>,
 }
@@ -182,7 +182,10 @@ pub fn detect(record: &[u8]) -> Result<Format, DecodeError> {
     let kind = sniff.kind.as_deref();
     let format = if matches!(kind, Some("auth" | "posture" | "access")) {
         Format::Native
-    } else if kind == Some("admin#reports#activity") || (sniff.id.is_some() && sniff.actor.is_some() && sniff.events.is_some()) {
+    } else if kind == Some("admin#reports#activity")
+        || sniff.id.as_ref().and_then(|id| id.get("applicationName")).is_some()
+        || (sniff.id.is_some() && sniff.actor.is_some() && sniff.events.is_some())
+    {
         Format::Gws
     } else if sniff.class_uid.is_some() {
         Format::Ocsf

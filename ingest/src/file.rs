@@ -70,6 +70,11 @@ impl LineReader {
         LineReader { file: Arc::from(name), reader: BufReader::with_capacity(1 << 20, source), line: 0, done: false }
     }
 
+    /// The name of the source, as used in origins.
+    pub fn name(&self) -> &str {
+        &self.file
+    }
+
     /// The next batch of up to `max_lines` non-empty lines, or `None` at the end.
     pub fn next_batch(&mut self, max_lines: usize) -> io::Result<Option<LineBatch>> {
         let mut batch = LineBatch { file: self.file.clone(), data: Vec::with_capacity(max_lines * 256), lines: Vec::with_capacity(max_lines) };

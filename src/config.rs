@@ -1,0 +1,157 @@
+//! `vigil.toml`: the configuration file shared by `vigil replay` and (later) `vigil run`.
+//!
+//! Every field is optional and documented; unknown fields are errors, and every error
+//! names the file and the field. Relative paths are read relative to the file's folder.
+//!
+//! ```toml
+//! policy = "policy.yaml"            # default: the built-in policy
+//!
+//! [enrich]
+//! city_db = "geo/dbip-city-lite.mmdb"
+//! asn_db = "geo/GeoLite2-ASN.mmdb"
+//! corporate_ranges = ["198.51.100.0/24"]
+//! vpn_ranges = ["203.0.113.0/25"]
+//!
+//! [engine]
+//! shards = 2                        # default: one per core
+//! batch_size = 32768
+//!
+//! [rules.impossible_travel]
+//! max_speed_kmh = 900.0
+//! ```
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use vigil_ingest::enrich::EnrichConfig;
+use vigil_rules::RulesConfig;
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid config `{file}`: {message}")]
+pub struct ConfigError {
+    /// The file.
+    pub file: PathBuf,
+    /// What was wrong, naming the field.
+    pub message: String,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The policy file (YAML); the built-in default policy when absent.
+    pub policy: Option<PathBuf>,
+    /// Geo, ASN and IP-list enrichment.
+    pub enrich: EnrichConfig,
+    /// How the engine runs.
+    pub engine: EngineConfig,
+    /// Tunables of the detectors, baselines and risk.
+    pub rules: RulesConfig,
+}
+
+/// How the engine runs.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Worker shards; 0 means one per available core.
+    pub shards: usize,
+    /// Records decoded and judged together: large enough to amortise handing work to
+    /// threads, small enough to keep memory flat (32,768 records of ~300 bytes is ~10 MB).
+    pub batch_size: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { shards: 0, batch_size: 32_768 }
+    }
+}
+
+impl EngineConfig {
+    /// The shard count to use.
+    pub fn shard_count(&self) -> usize {
+        if self.shards > 0 {
+            return self.shards;
+        }
+        std::thread::available_parallelism().map_or(1, usize::from)
+    }
+}
+
+impl Config {
+    /// Reads and validates a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let error = |message: String| ConfigError { file: path.to_path_buf(), message };
+        let text = std::fs::read_to_string(path).map_err(|problem| error(format!("cannot read: {problem}")))?;
+        let mut config = Config::parse(&text).map_err(error)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |relative: &mut Option<PathBuf>| {
+            if let Some(found) = relative.as_mut().filter(|found| found.is_relative()) {
+                *found = base.join(&*found);
+            }
+        };
+        resolve(&mut config.policy);
+        resolve(&mut config.enrich.city_db);
+        resolve(&mut config.enrich.asn_db);
+        Ok(config)
+    }
+
+    /// Parses and validates text (no IO).
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|problem| problem.to_string().trim_end().to_string())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let rules = &self.rules;
+        let travel = &rules.impossible_travel;
+        let checks: [(bool, &str, &str); 6] = [
+            (self.engine.batch_size > 0, "engine.batch_size", "must be at least 1"),
+            (travel.max_speed_kmh.is_finite() && travel.max_speed_kmh > 0.0, "rules.impossible_travel.max_speed_kmh", "must be a positive number"),
+            (travel.min_distance_km.is_finite() && travel.min_distance_km >= 0.0, "rules.impossible_travel.min_distance_km", "must be zero or more"),
+            (rules.baseline.max_entries > 0, "rules.baseline.max_entries", "must be at least 1"),
+            (rules.brute_force.failures > 0, "rules.brute_force.failures", "must be at least 1"),
+            (rules.risk.half_life.0 > 0, "rules.risk.half_life", "must be longer than zero"),
+        ];
+        match checks.iter().find(|(valid, _, _)| !valid) {
+            Some((_, field, problem)) => Err(format!("`{field}` {problem}")),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_is_all_defaults() {
+        let config = Config::parse("").unwrap();
+        assert_eq!(config.engine, EngineConfig::default());
+        assert_eq!(config.rules, RulesConfig::default());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let unknown = Config::parse("[rules.impossible_travel]\nmax_speed = 900\n").unwrap_err();
+        assert!(unknown.contains("max_speed"), "{unknown}");
+        let invalid = Config::parse("[rules.impossible_travel]\nmax_speed_kmh = -1.0\n").unwrap_err();
+        assert!(invalid.contains("`rules.impossible_travel.max_speed_kmh`"), "{invalid}");
+        let cidr = Config::parse("[enrich]\nvpn_ranges = [\"10.0.0.0/33\"]\n").unwrap_err();
+        assert!(cidr.contains("vpn_ranges"), "{cidr}");
+        let duration = Config::parse("[rules.risk]\nhalf_life = \"1 fortnight\"\n").unwrap_err();
+        assert!(duration.contains("half_life"), "{duration}");
+    }
+
+    #[test]
+    fn load_names_the_file_and_resolves_paths() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("vigil.toml");
+        std::fs::write(&path, "policy = \"p.yaml\"\n[enrich]\ncity_db = \"geo/city.mmdb\"\n").unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.policy.unwrap(), folder.path().join("p.yaml"));
+        assert_eq!(config.enrich.city_db.unwrap(), folder.path().join("geo/city.mmdb"));
+        std::fs::write(&path, "[engine]\nbatch_size = \"big\"\n").unwrap();
+        let message = Config::load(&path).unwrap_err().to_string();
+        assert!(message.contains(&format!("`{}`", path.display())) && message.contains("batch_size"), "{message}");
+    }
+}

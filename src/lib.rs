@@ -1,0 +1,9 @@
+//! The `vigil` binary's library: command-line wiring, configuration, the replay pipeline,
+//! the traffic simulator and the demo. Everything a command does lives here so tests and
+//! benches call the same code the binary runs.
+
+pub mod config;
+pub mod demo;
+pub mod replay;
+pub mod report;
+pub mod simulate;
