@@ -153,6 +153,7 @@ fn learn(profile: &mut Profile, envelope: &Envelope, config: &RulesConfig) {
         city: geo.filter(|geo| geo.city.is_some()).map(|geo| geo.place()),
         asn: event.asn.filter(|_| located),
         device: event.device_id.as_deref(),
+        primary: event.auth().is_some_and(|auth| auth.action == vigil_schemas::AuthAction::Login),
     };
     profile.learn_sign_in(&sign_in, &config.baseline);
 }

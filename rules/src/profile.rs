@@ -125,7 +125,9 @@ impl Profile {
     pub fn learn_sign_in(&mut self, sign_in: &SignInContext<'_>, config: &BaselineConfig) {
         let forget_after = config.forget_after.as_micros();
         let max_entries = config.max_entries;
-        self.logins = self.logins.saturating_add(1);
+        if sign_in.primary {
+            self.logins = self.logins.saturating_add(1);
+        }
         for set in [&mut self.countries, &mut self.cities, &mut self.devices] {
             set.forget_stale(sign_in.time, forget_after);
         }
@@ -158,6 +160,9 @@ pub struct SignInContext<'a> {
     pub asn: Option<u32>,
     /// Device id.
     pub device: Option<&'a str>,
+    /// A primary sign-in (not the MFA step of one): only these count towards
+    /// `learning_logins`.
+    pub primary: bool,
 }
 
 #[cfg(test)]

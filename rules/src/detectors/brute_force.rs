@@ -74,7 +74,9 @@ pub fn detect(window: &mut FailureWindow, envelope: &Envelope, config: &BruteFor
         Outcome::Failure | Outcome::Denied => {
             window.record(event.time, event.ip);
             let (count, sources) = window.in_window(event.time, window_micros);
-            (count >= threshold).then(|| Signal {
+            // Once when the burst reaches the threshold, then once per further threshold
+            // of failures: an ongoing attack stays visible without a signal per guess.
+            (count >= threshold && count % threshold == 0).then(|| Signal {
                 detector: Detector::BruteForce,
                 score: config.burst_score,
                 confidence: 0.9,
@@ -114,7 +116,7 @@ mod tests {
         attempts.push(("2026-03-02T08:01:00Z".to_string(), Outcome::Success));
         let borrowed: Vec<(&str, Outcome)> = attempts.iter().map(|(time, outcome)| (time.as_str(), *outcome)).collect();
         let signals = run(&borrowed);
-        assert_eq!(signals.len(), 4, "three burst signals (10th..12th failure) and the success");
+        assert_eq!(signals.len(), 2, "the burst at its 10th failure, and the success");
         let last = signals.last().unwrap();
         assert_eq!(last.score, 90.0);
         assert_eq!(last.detail, "successful sign-in right after 12 failures in 10m from 1 IP address");

@@ -33,7 +33,7 @@ pub fn detect(profile: &Profile, envelope: &Envelope, baseline: &BaselineConfig,
             signals.push(Signal {
                 detector: Detector::NewDevice,
                 score: config.new_device_score,
-                confidence: 0.8,
+                confidence: 0.9,
                 detail: format!("first sign-in from device `{device}` ({} devices known)", profile.devices.len()),
                 evidence: json!({ "device_id": device, "known_devices": profile.devices.len() }),
             });
@@ -79,7 +79,7 @@ mod tests {
         for day in 1..=12 {
             let time = vigil_schemas::Timestamp::parse(&format!("2026-02-{day:02}T09:00:00Z")).unwrap();
             profile.touch(time, vigil_schemas::IdentityType::User);
-            profile.learn_sign_in(&SignInContext { time, country: Some("DE"), city: Some("Berlin, DE".into()), asn: Some(3320), device: Some("laptop-1") }, &baseline);
+            profile.learn_sign_in(&SignInContext { time, country: Some("DE"), city: Some("Berlin, DE".into()), asn: Some(3320), device: Some("laptop-1"), primary: true }, &baseline);
         }
         profile
     }

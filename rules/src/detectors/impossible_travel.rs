@@ -25,6 +25,9 @@ pub struct Fix {
     pub ip: Option<IpAddr>,
     /// "City, CC" for explanations.
     pub place: String,
+    /// This fix was itself flagged as impossible: later events are not compared with it,
+    /// so the real user's next event is not blamed for the attacker's location.
+    pub suspect: bool,
 }
 
 /// An identity's recent located events, sorted by event time, bounded.
@@ -65,7 +68,7 @@ fn fix_of(envelope: &Envelope, config: &ImpossibleTravelConfig) -> Option<Fix> {
     let geo = event.geo.as_ref()?;
     let coordinates = geo.coordinates()?;
     let accuracy_km = geo.accuracy_km.filter(|radius| radius.is_finite() && *radius >= 0.0).unwrap_or(config.default_accuracy_km);
-    Some(Fix { time: event.time, coordinates, accuracy_km, ip: event.ip, place: geo.place() })
+    Some(Fix { time: event.time, coordinates, accuracy_km, ip: event.ip, place: geo.place(), suspect: false })
 }
 
 /// How a pair of fixes moved.
@@ -158,13 +161,14 @@ pub fn detect(history: &mut TravelHistory, envelope: &Envelope, config: &Impossi
     if !config.enabled {
         return None;
     }
-    let fix = fix_of(envelope, config)?;
+    let mut fix = fix_of(envelope, config)?;
     let position = history.fixes.partition_point(|existing| existing.time <= fix.time);
-    let before = position.checked_sub(1).and_then(|index| history.fixes.get(index));
-    let after = history.fixes.get(position);
+    let before = history.fixes[..position].iter().rev().find(|existing| !existing.suspect);
+    let after = history.fixes[position..].iter().find(|existing| !existing.suspect);
     let found = before
         .and_then(|earlier| impossible(earlier, &fix, config).map(|moved| signal(earlier, &fix, &moved, config)))
         .or_else(|| after.and_then(|later| impossible(&fix, later, config).map(|moved| signal(&fix, later, &moved, config))));
+    fix.suspect = found.is_some();
     history.insert(fix, config.history);
     found
 }
@@ -247,6 +251,20 @@ mod tests {
             login_at("2026-03-02T09:30:00Z", NEW_YORK, "23.1.1.1"),
         ]);
         assert_eq!(signals.len(), 1);
+    }
+
+    #[test]
+    fn the_real_user_is_not_blamed_for_the_attackers_location() {
+        // The attacker signs in from New York minutes after alice in Berlin; alice keeps
+        // working from Berlin; the attacker keeps using the stolen session from New York.
+        let signals = run(&[
+            login_at("2026-03-02T08:00:00Z", BERLIN, "85.214.1.1"),
+            login_at("2026-03-02T08:20:00Z", NEW_YORK, "23.1.1.1"),
+            login_at("2026-03-02T08:40:00Z", BERLIN, "85.214.1.1"),
+            login_at("2026-03-02T09:00:00Z", NEW_YORK, "23.1.1.1"),
+        ]);
+        let places: Vec<&str> = signals.iter().map(|signal| signal.detail.rsplit(" -> ").next().unwrap_or("")).collect();
+        assert_eq!(places, vec!["New York, US", "New York, US"]);
     }
 
     #[test]
