@@ -28,7 +28,12 @@ fn cpu_seconds() -> Option<f64> {
 fn input_file(folder: &Path) -> PathBuf {
     let full = folder.join("simulated.jsonl");
     let path = folder.join("events-1m.jsonl");
-    let options = SimulateOptions { identities: 2600, days: 30, seed: 11, ..SimulateOptions::default() };
+    let options = SimulateOptions {
+        identities: 2600,
+        days: 30,
+        seed: 11,
+        ..SimulateOptions::default()
+    };
     let mut writer = BufWriter::new(std::fs::File::create(&full).expect("create"));
     simulate_to(&options, &mut writer).expect("simulate");
     writer.flush().expect("flush");
@@ -41,7 +46,10 @@ fn input_file(folder: &Path) -> PathBuf {
         written += 1;
     }
     trimmed.flush().expect("flush");
-    assert_eq!(written, EVENTS, "the simulation must give at least {EVENTS} events");
+    assert_eq!(
+        written, EVENTS,
+        "the simulation must give at least {EVENTS} events"
+    );
     path
 }
 
@@ -57,7 +65,10 @@ fn bench_replay(criterion: &mut Criterion) {
         rejects: None,
     };
     let mut group = criterion.benchmark_group("engine");
-    group.sample_size(10).measurement_time(Duration::from_secs(20)).throughput(Throughput::Elements(EVENTS as u64));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20))
+        .throughput(Throughput::Elements(EVENTS as u64));
     let mut cpu_total = 0.0;
     let mut runs = 0u32;
     group.bench_function("replay", |bencher| {

@@ -62,7 +62,10 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { shards: 0, batch_size: 32_768 }
+        EngineConfig {
+            shards: 0,
+            batch_size: 32_768,
+        }
     }
 }
 
@@ -79,8 +82,12 @@ impl EngineConfig {
 impl Config {
     /// Reads and validates a file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let error = |message: String| ConfigError { file: path.to_path_buf(), message };
-        let text = std::fs::read_to_string(path).map_err(|problem| error(format!("cannot read: {problem}")))?;
+        let error = |message: String| ConfigError {
+            file: path.to_path_buf(),
+            message,
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|problem| error(format!("cannot read: {problem}")))?;
         let mut config = Config::parse(&text).map_err(error)?;
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |relative: &mut Option<PathBuf>| {
@@ -96,7 +103,8 @@ impl Config {
 
     /// Parses and validates text (no IO).
     pub fn parse(text: &str) -> Result<Config, String> {
-        let config: Config = toml::from_str(text).map_err(|problem| problem.to_string().trim_end().to_string())?;
+        let config: Config =
+            toml::from_str(text).map_err(|problem| problem.to_string().trim_end().to_string())?;
         config.validate()?;
         Ok(config)
     }
@@ -105,12 +113,36 @@ impl Config {
         let rules = &self.rules;
         let travel = &rules.impossible_travel;
         let checks: [(bool, &str, &str); 6] = [
-            (self.engine.batch_size > 0, "engine.batch_size", "must be at least 1"),
-            (travel.max_speed_kmh.is_finite() && travel.max_speed_kmh > 0.0, "rules.impossible_travel.max_speed_kmh", "must be a positive number"),
-            (travel.min_distance_km.is_finite() && travel.min_distance_km >= 0.0, "rules.impossible_travel.min_distance_km", "must be zero or more"),
-            (rules.baseline.max_entries > 0, "rules.baseline.max_entries", "must be at least 1"),
-            (rules.brute_force.failures > 0, "rules.brute_force.failures", "must be at least 1"),
-            (rules.risk.half_life.0 > 0, "rules.risk.half_life", "must be longer than zero"),
+            (
+                self.engine.batch_size > 0,
+                "engine.batch_size",
+                "must be at least 1",
+            ),
+            (
+                travel.max_speed_kmh.is_finite() && travel.max_speed_kmh > 0.0,
+                "rules.impossible_travel.max_speed_kmh",
+                "must be a positive number",
+            ),
+            (
+                travel.min_distance_km.is_finite() && travel.min_distance_km >= 0.0,
+                "rules.impossible_travel.min_distance_km",
+                "must be zero or more",
+            ),
+            (
+                rules.baseline.max_entries > 0,
+                "rules.baseline.max_entries",
+                "must be at least 1",
+            ),
+            (
+                rules.brute_force.failures > 0,
+                "rules.brute_force.failures",
+                "must be at least 1",
+            ),
+            (
+                rules.risk.half_life.0 > 0,
+                "rules.risk.half_life",
+                "must be longer than zero",
+            ),
         ];
         match checks.iter().find(|(valid, _, _)| !valid) {
             Some((_, field, problem)) => Err(format!("`{field}` {problem}")),
@@ -134,8 +166,12 @@ mod tests {
     fn errors_name_the_field() {
         let unknown = Config::parse("[rules.impossible_travel]\nmax_speed = 900\n").unwrap_err();
         assert!(unknown.contains("max_speed"), "{unknown}");
-        let invalid = Config::parse("[rules.impossible_travel]\nmax_speed_kmh = -1.0\n").unwrap_err();
-        assert!(invalid.contains("`rules.impossible_travel.max_speed_kmh`"), "{invalid}");
+        let invalid =
+            Config::parse("[rules.impossible_travel]\nmax_speed_kmh = -1.0\n").unwrap_err();
+        assert!(
+            invalid.contains("`rules.impossible_travel.max_speed_kmh`"),
+            "{invalid}"
+        );
         let cidr = Config::parse("[enrich]\nvpn_ranges = [\"10.0.0.0/33\"]\n").unwrap_err();
         assert!(cidr.contains("vpn_ranges"), "{cidr}");
         let duration = Config::parse("[rules.risk]\nhalf_life = \"1 fortnight\"\n").unwrap_err();
@@ -146,12 +182,22 @@ mod tests {
     fn load_names_the_file_and_resolves_paths() {
         let folder = tempfile::tempdir().unwrap();
         let path = folder.path().join("vigil.toml");
-        std::fs::write(&path, "policy = \"p.yaml\"\n[enrich]\ncity_db = \"geo/city.mmdb\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "policy = \"p.yaml\"\n[enrich]\ncity_db = \"geo/city.mmdb\"\n",
+        )
+        .unwrap();
         let config = Config::load(&path).unwrap();
         assert_eq!(config.policy.unwrap(), folder.path().join("p.yaml"));
-        assert_eq!(config.enrich.city_db.unwrap(), folder.path().join("geo/city.mmdb"));
+        assert_eq!(
+            config.enrich.city_db.unwrap(),
+            folder.path().join("geo/city.mmdb")
+        );
         std::fs::write(&path, "[engine]\nbatch_size = \"big\"\n").unwrap();
         let message = Config::load(&path).unwrap_err().to_string();
-        assert!(message.contains(&format!("`{}`", path.display())) && message.contains("batch_size"), "{message}");
+        assert!(
+            message.contains(&format!("`{}`", path.display())) && message.contains("batch_size"),
+            "{message}"
+        );
     }
 }

@@ -31,8 +31,15 @@ pub struct DemoOptions {
 
 /// Runs the demo, writing to `out`.
 pub fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<Summary, ReplayError> {
-    let io_error = |error: std::io::Error| ReplayError::Run(format!("failed to write the demo output: {error}"));
-    let simulate = SimulateOptions { identities: options.identities, days: options.days, seed: options.seed, ..SimulateOptions::default() };
+    let io_error = |error: std::io::Error| {
+        ReplayError::Run(format!("failed to write the demo output: {error}"))
+    };
+    let simulate = SimulateOptions {
+        identities: options.identities,
+        days: options.days,
+        seed: options.seed,
+        ..SimulateOptions::default()
+    };
     let mut traffic = Vec::new();
     let generated = simulate_to(&simulate, &mut traffic).map_err(io_error)?;
     writeln!(
@@ -59,7 +66,12 @@ pub fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<Summary, Replay
             }
             out.write_all(render(decision).as_bytes()).map_err(io_error)
         },
-        |reject| Err(ReplayError::Run(format!("simulated record rejected: {}", reject.reason))),
+        |reject| {
+            Err(ReplayError::Run(format!(
+                "simulated record rejected: {}",
+                reject.reason
+            )))
+        },
     )?;
     summary.seconds = started.elapsed().as_secs_f64();
     writeln!(out, "\n{summary}").map_err(io_error)?;

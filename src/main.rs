@@ -76,18 +76,47 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into())).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo { identities, days, seed, all } => {
-            let options = vigil::demo::DemoOptions { identities, days, seed, all };
+        Command::Demo {
+            identities,
+            days,
+            seed,
+            all,
+        } => {
+            let options = vigil::demo::DemoOptions {
+                identities,
+                days,
+                seed,
+                all,
+            };
             match vigil::demo::run(&options, &mut std::io::stdout().lock()) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(error) => fail(&error.to_string(), error.exit_code()),
             }
         }
-        Command::Replay { inputs, format, policy, config, output, rejects } => {
-            let options = ReplayOptions { inputs, format, policy, config, output, rejects };
+        Command::Replay {
+            inputs,
+            format,
+            policy,
+            config,
+            output,
+            rejects,
+        } => {
+            let options = ReplayOptions {
+                inputs,
+                format,
+                policy,
+                config,
+                output,
+                rejects,
+            };
             match replay(&options) {
                 Ok(summary) => {
                     eprintln!("{summary}");
@@ -96,13 +125,29 @@ fn main() -> ExitCode {
                 Err(error) => fail(&error.to_string(), error.exit_code()),
             }
         }
-        Command::Simulate { identities, days, seed, attack_rate, output } => {
-            let options = SimulateOptions { identities, days, seed, attack_rate, ..SimulateOptions::default() };
+        Command::Simulate {
+            identities,
+            days,
+            seed,
+            attack_rate,
+            output,
+        } => {
+            let options = SimulateOptions {
+                identities,
+                days,
+                seed,
+                attack_rate,
+                ..SimulateOptions::default()
+            };
             let result = (|| -> anyhow::Result<vigil::simulate::SimulateStats> {
                 let mut writer: Box<dyn std::io::Write> = if output.as_os_str() == "-" {
                     Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
                 } else {
-                    Box::new(std::io::BufWriter::new(std::fs::File::create(&output).map_err(|error| anyhow::anyhow!("cannot create `{}`: {error}", output.display()))?))
+                    Box::new(std::io::BufWriter::new(
+                        std::fs::File::create(&output).map_err(|error| {
+                            anyhow::anyhow!("cannot create `{}`: {error}", output.display())
+                        })?,
+                    ))
                 };
                 let stats = simulate_to(&options, &mut writer)?;
                 writer.flush()?;
@@ -110,7 +155,10 @@ fn main() -> ExitCode {
             })();
             match result {
                 Ok(stats) => {
-                    eprintln!("{} events ({} credential thefts, {} brute-force attacks, {} trips)", stats.events, stats.credential_theft, stats.brute_force, stats.trips);
+                    eprintln!(
+                        "{} events ({} credential thefts, {} brute-force attacks, {} trips)",
+                        stats.events, stats.credential_theft, stats.brute_force, stats.trips
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(error) => fail(&error.to_string(), 1),

@@ -95,15 +95,28 @@ impl Summary {
     }
 
     fn count_decision(&mut self, decision: &Decision) {
-        *self.decisions.entry((decision.action.as_str().to_string(), decision.mode.as_str().to_string())).or_default() += 1;
+        *self
+            .decisions
+            .entry((
+                decision.action.as_str().to_string(),
+                decision.mode.as_str().to_string(),
+            ))
+            .or_default() += 1;
         for reason in &decision.reasons {
-            *self.decisions_by_detector.entry(reason.detector.as_str().to_string()).or_default() += 1;
+            *self
+                .decisions_by_detector
+                .entry(reason.detector.as_str().to_string())
+                .or_default() += 1;
         }
     }
 }
 
 fn rate(count: u64, seconds: f64) -> f64 {
-    if seconds > 0.0 { count as f64 / seconds } else { 0.0 }
+    if seconds > 0.0 {
+        count as f64 / seconds
+    } else {
+        0.0
+    }
 }
 
 impl fmt::Display for Summary {
@@ -137,25 +150,41 @@ impl fmt::Display for Summary {
         for (rule, count) in &self.policy_errors {
             writeln!(formatter, "policy errors     {count:>10}  rule `{rule}`")?;
         }
-        write!(formatter, "elapsed           {:>10.3} s  ({:.0} events/s)", self.seconds, rate(self.read, self.seconds))
+        write!(
+            formatter,
+            "elapsed           {:>10.3} s  ({:.0} events/s)",
+            self.seconds,
+            rate(self.read, self.seconds)
+        )
     }
 }
 
 /// Loads config and policy as `replay` does: errors name the file and field.
-pub fn load_rules(config_path: Option<&Path>, policy_override: Option<&Path>) -> Result<(Config, Arc<Rules>), ReplayError> {
+pub fn load_rules(
+    config_path: Option<&Path>,
+    policy_override: Option<&Path>,
+) -> Result<(Config, Arc<Rules>), ReplayError> {
     let config = match config_path {
         Some(path) => Config::load(path).map_err(|error| ReplayError::Setup(error.to_string()))?,
         None => Config::default(),
     };
-    let policy_path = policy_override.map(Path::to_path_buf).or_else(|| config.policy.clone());
+    let policy_path = policy_override
+        .map(Path::to_path_buf)
+        .or_else(|| config.policy.clone());
     let policy = match &policy_path {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|error| ReplayError::Setup(format!("cannot read policy `{}`: {error}", path.display())))?;
-            Policy::from_yaml(&text, &path.display().to_string()).map_err(|error| ReplayError::Setup(error.to_string()))?
+            let text = std::fs::read_to_string(path).map_err(|error| {
+                ReplayError::Setup(format!("cannot read policy `{}`: {error}", path.display()))
+            })?;
+            Policy::from_yaml(&text, &path.display().to_string())
+                .map_err(|error| ReplayError::Setup(error.to_string()))?
         }
         None => Policy::default_policy(),
     };
-    let rules = Arc::new(Rules { config: config.rules.clone(), policy });
+    let rules = Arc::new(Rules {
+        config: config.rules.clone(),
+        policy,
+    });
     Ok((config, rules))
 }
 
@@ -166,41 +195,103 @@ enum Outcome {
     Rejected(Reject),
 }
 
-fn decode_one(batch: &LineBatch, index: usize, format: Format, enricher: &Enricher) -> Outcome {
-    let span = &batch.lines[index];
-    let origin = Origin::File { file: batch.file.to_string(), line: span.line };
-    let bytes = batch.bytes(span);
-    if let Some(length) = span.oversized {
-        let reason = format!("record of {length} bytes exceeds the limit of {} bytes", vigil_ingest::MAX_RECORD_BYTES);
-        return Outcome::Rejected(Reject::new(origin, reason, bytes));
-    }
-    match vigil_ingest::decode(format, bytes) {
-        Ok(Decoded::Event(event)) => {
-            let mut event = *event;
+/// Flattens one decoder result (a batch member may itself be a batch) into outcomes.
+fn flatten(
+    result: Result<Decoded, vigil_ingest::DecodeError>,
+    origin: &Origin,
+    bytes: &[u8],
+    enricher: &Enricher,
+    outcomes: &mut Vec<Outcome>,
+) {
+    match result {
+        Ok(Decoded::Event(mut event)) => {
             let tags = enricher.enrich(&mut event);
-            Outcome::Event(Envelope { event, origin, tags })
+            outcomes.push(Outcome::Event(Envelope {
+                event,
+                origin: origin.clone(),
+                tags,
+            }));
         }
-        Ok(Decoded::Skipped(reason)) => Outcome::Skipped(reason),
-        Err(error) => Outcome::Rejected(Reject::new(origin, error.to_string(), bytes)),
+        Ok(Decoded::Skipped(reason)) => outcomes.push(Outcome::Skipped(reason)),
+        Ok(Decoded::Batch(members)) => {
+            for member in members {
+                flatten(member, origin, bytes, enricher, outcomes);
+            }
+        }
+        Err(error) => outcomes.push(Outcome::Rejected(Reject::new(
+            origin.clone(),
+            error.to_string(),
+            bytes,
+        ))),
     }
 }
 
+fn decode_one(
+    batch: &LineBatch,
+    index: usize,
+    format: Format,
+    enricher: &Enricher,
+    outcomes: &mut Vec<Outcome>,
+) {
+    let span = &batch.lines[index];
+    let origin = Origin::File {
+        file: batch.file.clone(),
+        line: span.line,
+    };
+    let bytes = batch.bytes(span);
+    if let Some(length) = span.oversized {
+        let reason = format!(
+            "record of {length} bytes exceeds the limit of {} bytes",
+            vigil_ingest::MAX_RECORD_BYTES
+        );
+        outcomes.push(Outcome::Rejected(Reject::new(origin, reason, bytes)));
+        return;
+    }
+    flatten(
+        vigil_ingest::decode(format, bytes),
+        &origin,
+        bytes,
+        enricher,
+        outcomes,
+    );
+}
+
 /// Decodes a batch on `threads` threads, keeping record order.
-fn decode_batch(batch: &LineBatch, format: Format, enricher: &Enricher, threads: usize) -> Vec<Outcome> {
+fn decode_batch(
+    batch: &LineBatch,
+    format: Format,
+    enricher: &Enricher,
+    threads: usize,
+) -> Vec<Outcome> {
     let count = batch.len();
     let threads = threads.clamp(1, count.max(1));
+    let decode_range = |range: std::ops::Range<usize>| {
+        let mut outcomes = Vec::with_capacity(range.len());
+        for index in range {
+            decode_one(batch, index, format, enricher, &mut outcomes);
+        }
+        outcomes
+    };
     if threads == 1 {
-        return (0..count).map(|index| decode_one(batch, index, format, enricher)).collect();
+        return decode_range(0..count);
     }
     let chunk = count.div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|part| {
                 let range = (part * chunk)..((part + 1) * chunk).min(count);
-                scope.spawn(move || range.map(|index| decode_one(batch, index, format, enricher)).collect::<Vec<_>>())
+                let decode_range = &decode_range;
+                scope.spawn(move || decode_range(range))
             })
             .collect();
-        handles.into_iter().flat_map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        handles
+            .into_iter()
+            .flat_map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
     })
 }
 
@@ -217,7 +308,13 @@ impl Pipeline {
     /// A pipeline with its engine.
     pub fn new(config: &Config, rules: Arc<Rules>, enricher: Enricher, format: Format) -> Pipeline {
         let threads = config.engine.shard_count();
-        Pipeline { engine: Engine::new(rules, threads), enricher, format, threads, batch_size: config.engine.batch_size }
+        Pipeline {
+            engine: Engine::new(rules, threads),
+            enricher,
+            format,
+            threads,
+            batch_size: config.engine.batch_size,
+        }
     }
 
     /// The engine, for inspection.
@@ -226,32 +323,47 @@ impl Pipeline {
     }
 
     /// Replays one reader to the end, calling `on_decision` and `on_reject` in order.
-    pub fn run<D, R>(&mut self, reader: &mut LineReader, summary: &mut Summary, mut on_decision: D, mut on_reject: R) -> Result<(), ReplayError>
+    pub fn run<D, R>(
+        &mut self,
+        reader: &mut LineReader,
+        summary: &mut Summary,
+        mut on_decision: D,
+        mut on_reject: R,
+    ) -> Result<(), ReplayError>
     where
         D: FnMut(&Decision) -> Result<(), ReplayError>,
         R: FnMut(&Reject) -> Result<(), ReplayError>,
     {
+        let mut batch = LineBatch::default();
         loop {
-            let batch = reader.next_batch(self.batch_size).map_err(|error| ReplayError::Run(format!("failed to read `{}`: {error}", reader_name(reader))))?;
-            let Some(batch) = batch else { return Ok(()) };
+            let more = reader.fill(&mut batch, self.batch_size).map_err(|error| {
+                ReplayError::Run(format!("failed to read `{}`: {error}", reader_name(reader)))
+            })?;
+            if !more {
+                return Ok(());
+            }
             summary.read += batch.len() as u64;
             let mut envelopes = Vec::with_capacity(batch.len());
             for outcome in decode_batch(&batch, self.format, &self.enricher, self.threads) {
                 match outcome {
                     Outcome::Event(envelope) => envelopes.push(envelope),
-                    Outcome::Skipped(reason) => *summary.skipped.entry(reason.to_string()).or_default() += 1,
+                    Outcome::Skipped(reason) => {
+                        *summary.skipped.entry(reason.to_string()).or_default() += 1
+                    }
                     Outcome::Rejected(reject) => {
                         summary.rejected += 1;
                         on_reject(&reject)?;
                     }
                 }
             }
-            drop(batch);
             let output = self.engine.process(envelopes);
             summary.events += output.stats.judged;
             summary.unowned += output.stats.unowned;
             for (detector, count) in output.stats.signals {
-                *summary.signals.entry(detector.as_str().to_string()).or_default() += count;
+                *summary
+                    .signals
+                    .entry(detector.as_str().to_string())
+                    .or_default() += count;
             }
             for (rule, count) in output.stats.policy_errors {
                 *summary.policy_errors.entry(rule).or_default() += count;
@@ -273,48 +385,75 @@ pub fn default_rejects_path(output: &Path) -> PathBuf {
     if output == Path::new("-") {
         return PathBuf::from("rejects.jsonl");
     }
-    let stem = output.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_else(|| "decisions".to_string());
+    let stem = output
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "decisions".to_string());
     output.with_file_name(format!("{stem}.rejects.jsonl"))
 }
 
 /// Runs a replay end to end.
 pub fn replay(options: &ReplayOptions) -> Result<Summary, ReplayError> {
     if options.inputs.is_empty() {
-        return Err(ReplayError::Setup("no input: give at least one `--input PATH`".into()));
+        return Err(ReplayError::Setup(
+            "no input: give at least one `--input PATH`".into(),
+        ));
     }
     for input in &options.inputs {
         if input != Path::new("-") && !input.is_file() {
-            return Err(ReplayError::Setup(format!("input file `{}` does not exist or is not a file", input.display())));
+            return Err(ReplayError::Setup(format!(
+                "input file `{}` does not exist or is not a file",
+                input.display()
+            )));
         }
     }
     let (config, rules) = load_rules(options.config.as_deref(), options.policy.as_deref())?;
-    let enricher = Enricher::open(&config.enrich).map_err(|error| ReplayError::Setup(error.to_string()))?;
+    let enricher =
+        Enricher::open(&config.enrich).map_err(|error| ReplayError::Setup(error.to_string()))?;
     let started = Instant::now();
     let mut pipeline = Pipeline::new(&config, rules, enricher, options.format);
-    let mut decisions = JsonLines::create(&options.output).map_err(|error| ReplayError::Setup(error.to_string()))?;
-    let rejects_path = options.rejects.clone().unwrap_or_else(|| default_rejects_path(&options.output));
+    let mut decisions = JsonLines::create(&options.output)
+        .map_err(|error| ReplayError::Setup(error.to_string()))?;
+    let rejects_path = options
+        .rejects
+        .clone()
+        .unwrap_or_else(|| default_rejects_path(&options.output));
     let mut rejects: Option<JsonLines> = None;
     let mut summary = Summary::default();
     for input in &options.inputs {
-        let mut reader = LineReader::open(input).map_err(|error| ReplayError::Setup(format!("cannot open input `{}`: {error}", input.display())))?;
+        let mut reader = LineReader::open(input).map_err(|error| {
+            ReplayError::Setup(format!("cannot open input `{}`: {error}", input.display()))
+        })?;
         pipeline.run(
             &mut reader,
             &mut summary,
-            |decision| decisions.write(decision).map_err(|error| ReplayError::Run(error.to_string())),
+            |decision| {
+                decisions
+                    .write(decision)
+                    .map_err(|error| ReplayError::Run(error.to_string()))
+            },
             |reject| {
                 if rejects.is_none() {
-                    rejects = Some(JsonLines::create(&rejects_path).map_err(|error| ReplayError::Run(error.to_string()))?);
+                    rejects = Some(
+                        JsonLines::create(&rejects_path)
+                            .map_err(|error| ReplayError::Run(error.to_string()))?,
+                    );
                 }
                 match rejects.as_mut() {
-                    Some(sink) => sink.write(reject).map_err(|error| ReplayError::Run(error.to_string())),
+                    Some(sink) => sink
+                        .write(reject)
+                        .map_err(|error| ReplayError::Run(error.to_string())),
                     None => Ok(()),
                 }
             },
         )?;
     }
-    decisions.finish().map_err(|error| ReplayError::Run(error.to_string()))?;
+    decisions
+        .finish()
+        .map_err(|error| ReplayError::Run(error.to_string()))?;
     if let Some(sink) = rejects {
-        sink.finish().map_err(|error| ReplayError::Run(error.to_string()))?;
+        sink.finish()
+            .map_err(|error| ReplayError::Run(error.to_string()))?;
     }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)

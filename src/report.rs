@@ -7,7 +7,11 @@ use vigil_schemas::{Decision, Mode};
 /// per reason.
 pub fn render(decision: &Decision) -> String {
     let mut text = String::with_capacity(256);
-    let mode = if decision.mode == Mode::Monitor { " (monitor)" } else { "" };
+    let mode = if decision.mode == Mode::Monitor {
+        " (monitor)"
+    } else {
+        ""
+    };
     let _ = writeln!(
         text,
         "{}  {:<19} {:<28} risk {:>5.1} {:<6} rule {}{}",
@@ -20,10 +24,24 @@ pub fn render(decision: &Decision) -> String {
         mode
     );
     for reason in &decision.reasons {
-        let _ = writeln!(text, "    {:<18} {:>5.1}  {}", reason.detector.as_str(), reason.score, reason.detail);
+        let _ = writeln!(
+            text,
+            "    {:<18} {:>5.1}  {}",
+            reason.detector.as_str(),
+            reason.score,
+            reason.detail
+        );
     }
     if let Some(session) = &decision.session_id {
-        let _ = writeln!(text, "    session {session}{}", decision.device_id.as_deref().map(|device| format!(", device {device}")).unwrap_or_default());
+        let _ = writeln!(
+            text,
+            "    session {session}{}",
+            decision
+                .device_id
+                .as_deref()
+                .map(|device| format!(", device {device}"))
+                .unwrap_or_default()
+        );
     }
     text
 }

@@ -4,7 +4,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn vigil(arguments: &[&str], directory: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vigil")).args(arguments).current_dir(directory).output().expect("vigil runs")
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(arguments)
+        .current_dir(directory)
+        .output()
+        .expect("vigil runs")
 }
 
 fn stderr(output: &Output) -> String {
@@ -16,76 +20,210 @@ const GOOD: &str = r#"{"kind":"auth","time":"2026-03-02T08:00:00Z","identity":"a
 #[test]
 fn a_missing_input_names_the_file_and_exits_2() {
     let folder = tempfile::tempdir().unwrap();
-    let output = vigil(&["replay", "--input", "nowhere.jsonl", "--output", "decisions.jsonl"], folder.path());
+    let output = vigil(
+        &[
+            "replay",
+            "--input",
+            "nowhere.jsonl",
+            "--output",
+            "decisions.jsonl",
+        ],
+        folder.path(),
+    );
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("`nowhere.jsonl`"), "{}", stderr(&output));
-    assert!(!folder.path().join("decisions.jsonl").exists(), "nothing is written before the run is set up");
+    assert!(
+        stderr(&output).contains("`nowhere.jsonl`"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !folder.path().join("decisions.jsonl").exists(),
+        "nothing is written before the run is set up"
+    );
 }
 
 #[test]
 fn a_bad_policy_names_the_file_and_field_and_exits_2() {
     let folder = tempfile::tempdir().unwrap();
     std::fs::write(folder.path().join("events.jsonl"), GOOD).unwrap();
-    std::fs::write(folder.path().join("policy.yaml"), "version: 1\nrules:\n  - name: broken\n    when: 'risk.score >'\n    action: alert\n").unwrap();
-    let output = vigil(&["replay", "--input", "events.jsonl", "--policy", "policy.yaml", "--output", "decisions.jsonl"], folder.path());
+    std::fs::write(
+        folder.path().join("policy.yaml"),
+        "version: 1\nrules:\n  - name: broken\n    when: 'risk.score >'\n    action: alert\n",
+    )
+    .unwrap();
+    let output = vigil(
+        &[
+            "replay",
+            "--input",
+            "events.jsonl",
+            "--policy",
+            "policy.yaml",
+            "--output",
+            "decisions.jsonl",
+        ],
+        folder.path(),
+    );
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
-    assert!(message.contains("`policy.yaml`") && message.contains("rules[0].when"), "{message}");
+    assert!(
+        message.contains("`policy.yaml`") && message.contains("rules[0].when"),
+        "{message}"
+    );
 }
 
 #[test]
 fn a_bad_config_names_the_file_and_field_and_exits_2() {
     let folder = tempfile::tempdir().unwrap();
     std::fs::write(folder.path().join("events.jsonl"), GOOD).unwrap();
-    std::fs::write(folder.path().join("vigil.toml"), "[rules.brute_force]\nfailures = 0\n").unwrap();
-    let output = vigil(&["replay", "--input", "events.jsonl", "--config", "vigil.toml", "--output", "decisions.jsonl"], folder.path());
+    std::fs::write(
+        folder.path().join("vigil.toml"),
+        "[rules.brute_force]\nfailures = 0\n",
+    )
+    .unwrap();
+    let output = vigil(
+        &[
+            "replay",
+            "--input",
+            "events.jsonl",
+            "--config",
+            "vigil.toml",
+            "--output",
+            "decisions.jsonl",
+        ],
+        folder.path(),
+    );
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
-    assert!(message.contains("`vigil.toml`") && message.contains("rules.brute_force.failures"), "{message}");
+    assert!(
+        message.contains("`vigil.toml`") && message.contains("rules.brute_force.failures"),
+        "{message}"
+    );
 }
 
 #[test]
 fn malformed_records_go_to_rejects_and_the_run_goes_on() {
     let folder = tempfile::tempdir().unwrap();
-    let input = format!("{GOOD}\n{{not json\n\n{}\n{GOOD}\n\u{0}\u{ff}garbage\n", r#"{"kind":"auth","time":"2026-03-02T08:00:00Z","action":"login","outcome":"success"}"#);
+    let input = format!(
+        "{GOOD}\n{{not json\n\n{}\n{GOOD}\n\u{0}\u{ff}garbage\n",
+        r#"{"kind":"auth","time":"2026-03-02T08:00:00Z","action":"login","outcome":"success"}"#
+    );
     std::fs::write(folder.path().join("events.jsonl"), input).unwrap();
-    let output = vigil(&["replay", "--input", "events.jsonl", "--format", "native", "--output", "out/decisions.jsonl"], folder.path());
+    let output = vigil(
+        &[
+            "replay",
+            "--input",
+            "events.jsonl",
+            "--format",
+            "native",
+            "--output",
+            "out/decisions.jsonl",
+        ],
+        folder.path(),
+    );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let summary = stderr(&output);
-    assert!(summary.contains("records read") && summary.contains("rejected                   3"), "{summary}");
-    let rejects = std::fs::read_to_string(folder.path().join("out/decisions.rejects.jsonl")).unwrap();
-    let rejects: Vec<serde_json::Value> = rejects.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
-    let lines: Vec<u64> = rejects.iter().map(|reject| reject["line"].as_u64().unwrap()).collect();
+    assert!(
+        summary.contains("records read") && summary.contains("rejected                   3"),
+        "{summary}"
+    );
+    let rejects =
+        std::fs::read_to_string(folder.path().join("out/decisions.rejects.jsonl")).unwrap();
+    let rejects: Vec<serde_json::Value> = rejects
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let lines: Vec<u64> = rejects
+        .iter()
+        .map(|reject| reject["line"].as_u64().unwrap())
+        .collect();
     assert_eq!(lines, vec![2, 4, 6]);
-    assert!(rejects.iter().all(|reject| reject["file"] == "events.jsonl"));
-    assert!(rejects[0]["reason"].as_str().unwrap().contains("malformed JSON"));
-    assert!(rejects[1]["reason"].as_str().unwrap().contains("missing field `identity`"));
+    assert!(rejects
+        .iter()
+        .all(|reject| reject["file"] == "events.jsonl"));
+    assert!(rejects[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("malformed JSON"));
+    assert!(rejects[1]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("missing field `identity`"));
 }
 
 #[test]
 fn replay_output_is_deterministic_across_runs_and_shard_counts() {
     let folder = tempfile::tempdir().unwrap();
-    let simulated = vigil(&["simulate", "--identities", "400", "--days", "20", "--seed", "3", "--attack-rate", "0.1", "--output", "events.jsonl"], folder.path());
+    let simulated = vigil(
+        &[
+            "simulate",
+            "--identities",
+            "400",
+            "--days",
+            "20",
+            "--seed",
+            "3",
+            "--attack-rate",
+            "0.1",
+            "--output",
+            "events.jsonl",
+        ],
+        folder.path(),
+    );
     assert!(simulated.status.success(), "{}", stderr(&simulated));
-    std::fs::write(folder.path().join("one.toml"), "[engine]\nshards = 1\nbatch_size = 1000\n").unwrap();
-    std::fs::write(folder.path().join("two.toml"), "[engine]\nshards = 2\nbatch_size = 1000\n").unwrap();
-    std::fs::write(folder.path().join("three.toml"), "[engine]\nshards = 3\nbatch_size = 1000\n").unwrap();
+    std::fs::write(
+        folder.path().join("one.toml"),
+        "[engine]\nshards = 1\nbatch_size = 1000\n",
+    )
+    .unwrap();
+    std::fs::write(
+        folder.path().join("two.toml"),
+        "[engine]\nshards = 2\nbatch_size = 1000\n",
+    )
+    .unwrap();
+    std::fs::write(
+        folder.path().join("three.toml"),
+        "[engine]\nshards = 3\nbatch_size = 1000\n",
+    )
+    .unwrap();
     let mut outputs = Vec::new();
     for config in ["one.toml", "two.toml", "three.toml", "two.toml"] {
         let output_name = format!("decisions-{}-{}.jsonl", config, outputs.len());
-        let run = vigil(&["replay", "--input", "events.jsonl", "--config", config, "--output", &output_name], folder.path());
+        let run = vigil(
+            &[
+                "replay",
+                "--input",
+                "events.jsonl",
+                "--config",
+                config,
+                "--output",
+                &output_name,
+            ],
+            folder.path(),
+        );
         assert!(run.status.success(), "{}", stderr(&run));
         outputs.push(std::fs::read(folder.path().join(&output_name)).unwrap());
     }
-    assert!(outputs[0].len() > 1000, "the simulation should raise decisions");
-    assert!(outputs.iter().all(|output| output == &outputs[0]), "decisions differ between runs or shard counts");
+    assert!(
+        outputs[0].len() > 1000,
+        "the simulation should raise decisions"
+    );
+    assert!(
+        outputs.iter().all(|output| output == &outputs[0]),
+        "decisions differ between runs or shard counts"
+    );
 }
 
 #[test]
 fn demo_runs_on_embedded_defaults() {
     let folder = tempfile::tempdir().unwrap();
-    let output = vigil(&["demo", "--identities", "120", "--days", "18"], folder.path());
+    let output = vigil(
+        &["demo", "--identities", "120", "--days", "18"],
+        folder.path(),
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains("records read") && text.contains("next:"), "{text}");
+    assert!(
+        text.contains("records read") && text.contains("next:"),
+        "{text}"
+    );
 }

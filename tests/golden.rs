@@ -28,19 +28,30 @@ fn fixtures() -> PathBuf {
 }
 
 fn schema(name: &str) -> jsonschema::Validator {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schemas/json").join(name);
-    let document: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("schema readable")).expect("schema is JSON");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("schemas/json")
+        .join(name);
+    let document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("schema readable"))
+            .expect("schema is JSON");
     jsonschema::validator_for(&document).expect("schema compiles")
 }
 
 fn read_decisions(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path).expect("decisions written").lines().map(|line| serde_json::from_str(line).expect("decision is JSON")).collect()
+    std::fs::read_to_string(path)
+        .expect("decisions written")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("decision is JSON"))
+        .collect()
 }
 
 fn run_case(case_dir: &Path, output_dir: &Path) -> Vec<serde_json::Value> {
     let config = case_dir.join("vigil.toml");
     let policy = case_dir.join("policy.yaml");
-    let output = output_dir.join(format!("{}.jsonl", case_dir.file_name().unwrap().to_string_lossy()));
+    let output = output_dir.join(format!(
+        "{}.jsonl",
+        case_dir.file_name().unwrap().to_string_lossy()
+    ));
     let options = ReplayOptions {
         inputs: vec![case_dir.join("input.jsonl")],
         format: Format::Native,
@@ -49,8 +60,14 @@ fn run_case(case_dir: &Path, output_dir: &Path) -> Vec<serde_json::Value> {
         output: output.clone(),
         rejects: None,
     };
-    let summary = replay(&options).unwrap_or_else(|error| panic!("{}: {error}", case_dir.display()));
-    assert_eq!(summary.rejected, 0, "{}: fixture records must all decode", case_dir.display());
+    let summary =
+        replay(&options).unwrap_or_else(|error| panic!("{}: {error}", case_dir.display()));
+    assert_eq!(
+        summary.rejected,
+        0,
+        "{}: fixture records must all decode",
+        case_dir.display()
+    );
     read_decisions(&output)
 }
 
@@ -59,25 +76,53 @@ fn every_fixture_yields_exactly_its_expected_decisions() {
     let output_dir = tempfile::tempdir().unwrap();
     let decision_schema = schema("decision.v1.schema.json");
     let event_schema = schema("event.v1.schema.json");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(fixtures()).unwrap().map(|entry| entry.unwrap().path()).filter(|path| path.is_dir()).collect();
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir())
+        .collect();
     cases.sort();
-    assert!(cases.len() >= 10, "expected an attack and a false-positive case per detector");
+    assert!(
+        cases.len() >= 10,
+        "expected an attack and a false-positive case per detector"
+    );
     let mut failures = Vec::new();
     for case_dir in &cases {
-        let case: Case = serde_json::from_str(&std::fs::read_to_string(case_dir.join("expected.json")).unwrap()).unwrap();
-        for line in std::fs::read_to_string(case_dir.join("input.jsonl")).unwrap().lines() {
+        let case: Case =
+            serde_json::from_str(&std::fs::read_to_string(case_dir.join("expected.json")).unwrap())
+                .unwrap();
+        for line in std::fs::read_to_string(case_dir.join("input.jsonl"))
+            .unwrap()
+            .lines()
+        {
             let event: serde_json::Value = serde_json::from_str(line).unwrap();
-            assert!(event_schema.is_valid(&event), "{}: input does not match the event schema: {line}", case_dir.display());
+            assert!(
+                event_schema.is_valid(&event),
+                "{}: input does not match the event schema: {line}",
+                case_dir.display()
+            );
         }
         let decisions = run_case(case_dir, output_dir.path());
         for decision in &decisions {
-            let errors: Vec<String> = decision_schema.iter_errors(decision).map(|error| error.to_string()).collect();
-            assert!(errors.is_empty(), "{}: decision does not match its schema: {errors:?}\n{decision}", case_dir.display());
+            let errors: Vec<String> = decision_schema
+                .iter_errors(decision)
+                .map(|error| error.to_string())
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{}: decision does not match its schema: {errors:?}\n{decision}",
+                case_dir.display()
+            );
         }
         let got: Vec<Expected> = decisions
             .iter()
             .map(|decision| {
-                let mut detectors: Vec<String> = decision["reasons"].as_array().unwrap().iter().map(|reason| reason["detector"].as_str().unwrap().to_string()).collect();
+                let mut detectors: Vec<String> = decision["reasons"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|reason| reason["detector"].as_str().unwrap().to_string())
+                    .collect();
                 detectors.sort();
                 Expected {
                     line: decision["trigger"]["line"].as_u64().unwrap(),
@@ -98,7 +143,11 @@ fn every_fixture_yields_exactly_its_expected_decisions() {
             })
             .collect();
         if got != expected {
-            failures.push(format!("{} ({}):\n  expected {expected:?}\n  got      {got:?}", case_dir.display(), case.description));
+            failures.push(format!(
+                "{} ({}):\n  expected {expected:?}\n  got      {got:?}",
+                case_dir.display(),
+                case.description
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -106,19 +155,49 @@ fn every_fixture_yields_exactly_its_expected_decisions() {
 
 #[test]
 fn every_detector_has_an_attack_and_a_false_positive_case() {
-    let names: Vec<String> = std::fs::read_dir(fixtures()).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    for detector in ["impossible_travel", "new_device", "new_country", "new_asn", "brute_force"] {
-        assert!(names.iter().any(|name| name == &format!("{detector}_attack")), "{detector}: no attack case");
-        assert!(names.iter().any(|name| name.starts_with(&format!("{detector}_false_positive"))), "{detector}: no false-positive case");
+    let names: Vec<String> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for detector in [
+        "impossible_travel",
+        "new_device",
+        "new_country",
+        "new_asn",
+        "brute_force",
+    ] {
+        assert!(
+            names
+                .iter()
+                .any(|name| name == &format!("{detector}_attack")),
+            "{detector}: no attack case"
+        );
+        assert!(
+            names
+                .iter()
+                .any(|name| name.starts_with(&format!("{detector}_false_positive"))),
+            "{detector}: no false-positive case"
+        );
     }
 }
 
 #[test]
 fn attack_decisions_explain_themselves() {
     let output_dir = tempfile::tempdir().unwrap();
-    let decisions = run_case(&fixtures().join("impossible_travel_attack"), output_dir.path());
-    let travel = decisions[0]["reasons"].as_array().unwrap().iter().find(|reason| reason["detector"] == "impossible_travel").unwrap();
-    assert_eq!(travel["detail"], "6,385 km in 47 min (8,100 km/h): Berlin, DE -> New York, US");
+    let decisions = run_case(
+        &fixtures().join("impossible_travel_attack"),
+        output_dir.path(),
+    );
+    let travel = decisions[0]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|reason| reason["detector"] == "impossible_travel")
+        .unwrap();
+    assert_eq!(
+        travel["detail"],
+        "6,385 km in 47 min (8,100 km/h): Berlin, DE -> New York, US"
+    );
 }
 
 #[test]
@@ -129,17 +208,37 @@ fn the_native_examples_match_their_schemas() {
     let mut checked = 0;
     for entry in std::fs::read_dir(examples).unwrap() {
         let path = entry.unwrap().path();
-        let document: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let is_decision = path.file_name().unwrap().to_string_lossy().starts_with("decision");
-        let validator = if is_decision { &decision_schema } else { &event_schema };
-        let errors: Vec<String> = validator.iter_errors(&document).map(|error| error.to_string()).collect();
+        let document: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let is_decision = path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("decision");
+        let validator = if is_decision {
+            &decision_schema
+        } else {
+            &event_schema
+        };
+        let errors: Vec<String> = validator
+            .iter_errors(&document)
+            .map(|error| error.to_string())
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:?}", path.display());
         if is_decision {
-            let decision: vigil_schemas::Decision = serde_json::from_value(document).expect("decision example decodes as a Decision");
+            let decision: vigil_schemas::Decision =
+                serde_json::from_value(document).expect("decision example decodes as a Decision");
             assert_eq!(decision.reasons.len(), 2);
         } else {
             let bytes = serde_json::to_vec(&document).unwrap();
-            assert!(matches!(vigil_ingest::decode(Format::Native, &bytes), Ok(vigil_ingest::Decoded::Event(_))), "{}", path.display());
+            assert!(
+                matches!(
+                    vigil_ingest::decode(Format::Native, &bytes),
+                    Ok(vigil_ingest::Decoded::Event(_))
+                ),
+                "{}",
+                path.display()
+            );
         }
         checked += 1;
     }
@@ -152,7 +251,13 @@ fn the_native_examples_match_their_schemas() {
         r#"{"kind":"access","time":"2026-03-02T08:00:00Z","identity":"a"}"#,
     ] {
         let document: serde_json::Value = serde_json::from_str(invalid).unwrap();
-        assert!(!event_schema.is_valid(&document), "schema accepted {invalid}");
-        assert!(vigil_ingest::decode(Format::Native, invalid.as_bytes()).is_err(), "decoder accepted {invalid}");
+        assert!(
+            !event_schema.is_valid(&document),
+            "schema accepted {invalid}"
+        );
+        assert!(
+            vigil_ingest::decode(Format::Native, invalid.as_bytes()).is_err(),
+            "decoder accepted {invalid}"
+        );
     }
 }

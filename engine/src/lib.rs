@@ -70,17 +70,31 @@ struct Ordered {
 }
 
 impl Shard {
-    fn process(&mut self, mut work: Vec<(usize, Envelope)>) -> (Vec<Ordered>, BatchStats) {
-        work.sort_by(|(left_sequence, left), (right_sequence, right)| left.event.time.cmp(&right.event.time).then(left_sequence.cmp(right_sequence)));
+    fn process(&mut self, work: Vec<(usize, Envelope)>) -> (Vec<Ordered>, BatchStats) {
+        // Sort small keys, not the events: an envelope is a few hundred bytes.
+        let mut order: Vec<(vigil_schemas::Timestamp, usize, usize)> = work
+            .iter()
+            .enumerate()
+            .map(|(index, (sequence, envelope))| (envelope.event.time, *sequence, index))
+            .collect();
+        order.sort_unstable();
         let mut decisions = Vec::new();
         let mut stats = BatchStats::default();
-        for (sequence, envelope) in work {
-            let Some(identity) = envelope.event.identity.as_deref() else { continue };
+        for (_, sequence, index) in order {
+            let envelope = &work[index].1;
+            let Some(identity) = envelope.event.identity.as_deref() else {
+                continue;
+            };
             let state = match self.identities.get_mut(identity) {
                 Some(state) => state,
                 None => self.identities.entry(identity.to_string()).or_default(),
             };
-            let Verdict { signals, decisions: made, policy_errors, .. } = self.judge.judge(state, &envelope);
+            let Verdict {
+                signals,
+                decisions: made,
+                policy_errors,
+                ..
+            } = self.judge.judge(state, envelope);
             stats.judged += 1;
             for signal in &signals {
                 *stats.signals.entry(signal.detector).or_default() += 1;
@@ -88,7 +102,10 @@ impl Shard {
             for (rule, _) in policy_errors {
                 *stats.policy_errors.entry(rule).or_default() += 1;
             }
-            decisions.extend(made.into_iter().map(|decision| Ordered { sequence, decision }));
+            decisions.extend(
+                made.into_iter()
+                    .map(|decision| Ordered { sequence, decision }),
+            );
         }
         (decisions, stats)
     }
@@ -110,8 +127,16 @@ pub fn shard_of(identity: &str, shards: usize) -> usize {
 impl Engine {
     /// An engine with `shards` worker shards (use the number of cores).
     pub fn new(rules: Arc<Rules>, shards: usize) -> Engine {
-        let shards = (0..shards.max(1)).map(|_| Shard { identities: FxHashMap::default(), judge: Judge::new(rules.clone()) }).collect();
-        Engine { shards, device_owners: FxHashMap::default() }
+        let shards = (0..shards.max(1))
+            .map(|_| Shard {
+                identities: FxHashMap::default(),
+                judge: Judge::new(rules.clone()),
+            })
+            .collect();
+        Engine {
+            shards,
+            device_owners: FxHashMap::default(),
+        }
     }
 
     /// Identities held in memory.
@@ -121,37 +146,66 @@ impl Engine {
 
     /// The state of one identity, if held.
     pub fn identity(&self, identity: &str) -> Option<&IdentityState> {
-        self.shards[shard_of(identity, self.shards.len())].identities.get(identity)
+        self.shards[shard_of(identity, self.shards.len())]
+            .identities
+            .get(identity)
     }
 
     /// Judges a batch of events; decisions come back in event-time order.
     pub fn process(&mut self, batch: Vec<Envelope>) -> BatchOutput {
         let shard_count = self.shards.len();
-        let mut work: Vec<Vec<(usize, Envelope)>> = (0..shard_count).map(|_| Vec::with_capacity(batch.len() / shard_count + 1)).collect();
+        let mut work: Vec<Vec<(usize, Envelope)>> = (0..shard_count)
+            .map(|_| Vec::with_capacity(batch.len() / shard_count + 1))
+            .collect();
         let mut unowned = 0;
         for (sequence, mut envelope) in batch.into_iter().enumerate() {
             if !self.assign_owner(&mut envelope) {
                 unowned += 1;
                 continue;
             }
-            let Some(identity) = envelope.event.identity.as_deref() else { continue };
+            let Some(identity) = envelope.event.identity.as_deref() else {
+                continue;
+            };
             work[shard_of(identity, shard_count)].push((sequence, envelope));
         }
         let results: Vec<(Vec<Ordered>, BatchStats)> = if shard_count == 1 {
             vec![self.shards[0].process(work.pop().unwrap_or_default())]
         } else {
             std::thread::scope(|scope| {
-                let handles: Vec<_> = self.shards.iter_mut().zip(work).map(|(shard, part)| scope.spawn(move || shard.process(part))).collect();
-                handles.into_iter().map(|handle| handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+                let handles: Vec<_> = self
+                    .shards
+                    .iter_mut()
+                    .zip(work)
+                    .map(|(shard, part)| scope.spawn(move || shard.process(part)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| {
+                        handle
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
             })
         };
-        let mut output = BatchOutput { stats: BatchStats { unowned, ..BatchStats::default() }, ..BatchOutput::default() };
+        let mut output = BatchOutput {
+            stats: BatchStats {
+                unowned,
+                ..BatchStats::default()
+            },
+            ..BatchOutput::default()
+        };
         let mut ordered = Vec::new();
         for (decisions, stats) in results {
             ordered.extend(decisions);
             output.stats.merge(stats);
         }
-        ordered.sort_by(|left, right| left.decision.time.cmp(&right.decision.time).then(left.sequence.cmp(&right.sequence)));
+        ordered.sort_by(|left, right| {
+            left.decision
+                .time
+                .cmp(&right.decision.time)
+                .then(left.sequence.cmp(&right.sequence))
+        });
         output.decisions = ordered.into_iter().map(|entry| entry.decision).collect();
         output
     }
@@ -180,5 +234,124 @@ impl Engine {
             },
             (None, None) => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_rules::{Policy, RulesConfig};
+    use vigil_schemas::{
+        AuthAction, AuthDetail, Detail, Event, Geo, IpTags, Origin, Outcome, PostureDetail,
+        Timestamp,
+    };
+
+    fn rules() -> Arc<Rules> {
+        Arc::new(Rules {
+            config: RulesConfig::default(),
+            policy: Policy::default_policy(),
+        })
+    }
+
+    fn login(identity: &str, minute: i64, lat: f64, lon: f64, ip: &str, line: u64) -> Envelope {
+        let mut event = Event::new(
+            Timestamp::from_secs(1_772_409_600 + minute * 60),
+            Some(identity),
+            Detail::Auth(AuthDetail {
+                action: AuthAction::Login,
+                outcome: Outcome::Success,
+                factor: None,
+                reason: None,
+            }),
+        );
+        event.ip = Some(ip.parse().unwrap());
+        event.geo = Some(Geo {
+            lat: Some(lat),
+            lon: Some(lon),
+            country: None,
+            city: None,
+            accuracy_km: Some(10.0),
+        });
+        event.device_id = Some(format!("device-{identity}"));
+        Envelope {
+            event: Box::new(event),
+            origin: Origin::File {
+                file: "test".into(),
+                line,
+            },
+            tags: IpTags::default(),
+        }
+    }
+
+    /// Twenty identities, each jumping Berlin -> New York in 30 minutes, input shuffled
+    /// across identities and with each identity's events out of order.
+    fn traffic() -> Vec<Envelope> {
+        let mut events = Vec::new();
+        for index in 0..20 {
+            let identity = format!("user{index}@example.com");
+            events.push(login(&identity, 30 + index, 40.71, -74.0, "23.1.1.1", 0));
+            events.push(login(&identity, index, 52.52, 13.4, "85.214.1.1", 0));
+        }
+        for (line, envelope) in events.iter_mut().enumerate() {
+            envelope.origin = Origin::File {
+                file: "test".into(),
+                line: line as u64 + 1,
+            };
+        }
+        events
+    }
+
+    #[test]
+    fn decisions_do_not_depend_on_the_shard_count() {
+        let single = Engine::new(rules(), 1).process(traffic()).decisions;
+        assert_eq!(
+            single.len(),
+            20,
+            "one impossible-travel decision per identity"
+        );
+        for shards in [2, 3, 7] {
+            assert_eq!(
+                Engine::new(rules(), shards).process(traffic()).decisions,
+                single,
+                "{shards} shards"
+            );
+        }
+        let times: Vec<Timestamp> = single.iter().map(|decision| decision.time).collect();
+        assert!(
+            times.windows(2).all(|pair| pair[0] <= pair[1]),
+            "decisions come in event-time order"
+        );
+    }
+
+    #[test]
+    fn posture_events_go_to_the_devices_owner() {
+        let mut engine = Engine::new(rules(), 2);
+        let owned = login("alice@example.com", 0, 52.52, 13.4, "85.214.1.1", 1);
+        let mut posture = Event::new(
+            Timestamp::from_secs(1_772_409_600 + 600),
+            None,
+            Detail::Posture(PostureDetail {
+                compliant: false,
+                checks: Default::default(),
+            }),
+        );
+        posture.device_id = Some("device-alice@example.com".into());
+        let orphan_event = {
+            let mut orphan = posture.clone();
+            orphan.device_id = Some("device-nobody".into());
+            orphan
+        };
+        let envelope = |event: Event, line| Envelope {
+            event: Box::new(event),
+            origin: Origin::File {
+                file: "test".into(),
+                line,
+            },
+            tags: IpTags::default(),
+        };
+        let output = engine.process(vec![owned, envelope(posture, 2), envelope(orphan_event, 3)]);
+        assert_eq!(output.stats.judged, 2);
+        assert_eq!(output.stats.unowned, 1);
+        assert!(engine.identity("alice@example.com").is_some());
     }
 }

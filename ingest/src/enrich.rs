@@ -42,7 +42,9 @@ pub struct IpSet {
 impl IpSet {
     /// A set of the given networks.
     pub fn new(networks: Vec<IpNet>) -> IpSet {
-        IpSet { networks: IpNet::aggregate(&networks) }
+        IpSet {
+            networks: IpNet::aggregate(&networks),
+        }
     }
 
     /// Whether any network contains `ip` (IPv4-mapped IPv6 addresses count as IPv4).
@@ -161,15 +163,27 @@ pub struct Enricher {
 }
 
 fn open(kind: &'static str, path: &Path) -> Result<Reader<Vec<u8>>, EnrichError> {
-    Reader::open_readfile(path).map_err(|error| EnrichError::Database { kind, path: path.to_path_buf(), message: error.to_string() })
+    Reader::open_readfile(path).map_err(|error| EnrichError::Database {
+        kind,
+        path: path.to_path_buf(),
+        message: error.to_string(),
+    })
 }
 
 impl Enricher {
     /// Opens the configured databases.
     pub fn open(config: &EnrichConfig) -> Result<Enricher, EnrichError> {
         Ok(Enricher {
-            city: config.city_db.as_deref().map(|path| open("city", path)).transpose()?,
-            asn: config.asn_db.as_deref().map(|path| open("asn", path)).transpose()?,
+            city: config
+                .city_db
+                .as_deref()
+                .map(|path| open("city", path))
+                .transpose()?,
+            asn: config
+                .asn_db
+                .as_deref()
+                .map(|path| open("asn", path))
+                .transpose()?,
             corporate: IpSet::new(config.corporate_ranges.clone()),
             vpn: IpSet::new(config.vpn_ranges.clone()),
         })
@@ -182,12 +196,21 @@ impl Enricher {
 
     /// Fills what the event lacks and returns the tags of its address.
     pub fn enrich(&self, event: &mut Event) -> IpTags {
-        let Some(ip) = event.ip else { return IpTags::default() };
-        let tags = IpTags { corporate: self.corporate.contains(ip), vpn: self.vpn.contains(ip), non_public: is_non_public(ip) };
+        let Some(ip) = event.ip else {
+            return IpTags::default();
+        };
+        let tags = IpTags {
+            corporate: self.corporate.contains(ip),
+            vpn: self.vpn.contains(ip),
+            non_public: is_non_public(ip),
+        };
         if tags.non_public {
             return tags;
         }
-        let has_location = event.geo.as_ref().is_some_and(|geo| geo.coordinates().is_some() || geo.country.is_some());
+        let has_location = event
+            .geo
+            .as_ref()
+            .is_some_and(|geo| geo.coordinates().is_some() || geo.country.is_some());
         if !has_location {
             if let Some(found) = self.lookup_city(ip) {
                 event.geo = Some(found);
@@ -207,9 +230,18 @@ impl Enricher {
         let geo = Geo {
             lat: location.as_ref().and_then(|location| location.latitude),
             lon: location.as_ref().and_then(|location| location.longitude),
-            country: record.country.and_then(|country| country.iso_code).map(str::to_string),
-            city: record.city.and_then(|city| city.names).and_then(|names| names.en).map(str::to_string),
-            accuracy_km: location.and_then(|location| location.accuracy_radius).map(f64::from),
+            country: record
+                .country
+                .and_then(|country| country.iso_code)
+                .map(str::to_string),
+            city: record
+                .city
+                .and_then(|city| city.names)
+                .and_then(|names| names.en)
+                .map(str::to_string),
+            accuracy_km: location
+                .and_then(|location| location.accuracy_radius)
+                .map(f64::from),
         };
         let empty = geo.coordinates().is_none() && geo.country.is_none();
         (!empty).then_some(geo)
@@ -235,14 +267,26 @@ mod tests {
         let config = EnrichConfig {
             city_db: Some(city),
             asn_db: Some(asn),
-            corporate_ranges: vec!["203.0.113.0/24".parse().unwrap(), "81.2.69.192/28".parse().unwrap()],
+            corporate_ranges: vec![
+                "203.0.113.0/24".parse().unwrap(),
+                "81.2.69.192/28".parse().unwrap(),
+            ],
             vpn_ranges: vec!["89.160.20.0/24".parse().unwrap()],
         };
         Some(Enricher::open(&config).unwrap())
     }
 
     fn login(ip: &str) -> Event {
-        let mut event = Event::new(Timestamp(0), Some("alice"), Detail::Auth(AuthDetail { action: AuthAction::Login, outcome: Outcome::Success, factor: None, reason: None }));
+        let mut event = Event::new(
+            Timestamp(0),
+            Some("alice"),
+            Detail::Auth(AuthDetail {
+                action: AuthAction::Login,
+                outcome: Outcome::Success,
+                factor: None,
+                reason: None,
+            }),
+        );
         event.ip = Some(ip.parse().unwrap());
         event
     }
@@ -254,8 +298,14 @@ mod tests {
         let tags = enricher.enrich(&mut event);
         assert_eq!(tags, IpTags::default());
         let geo = event.geo.unwrap();
-        assert_eq!((geo.country.as_deref(), geo.city.as_deref()), (Some("GB"), Some("London")));
-        assert_eq!((geo.lat, geo.lon, geo.accuracy_km), (Some(51.5142), Some(-0.0931), Some(10.0)));
+        assert_eq!(
+            (geo.country.as_deref(), geo.city.as_deref()),
+            (Some("GB"), Some("London"))
+        );
+        assert_eq!(
+            (geo.lat, geo.lon, geo.accuracy_km),
+            (Some(51.5142), Some(-0.0931), Some(10.0))
+        );
         let mut event = login("1.128.0.1");
         enricher.enrich(&mut event);
         assert_eq!(event.asn, Some(1221));
@@ -265,7 +315,13 @@ mod tests {
     fn vendor_geo_wins_over_lookup() {
         let Some(enricher) = enricher() else { return };
         let mut event = login("175.16.199.1");
-        event.geo = Some(Geo { lat: Some(37.7201), lon: Some(-121.919), country: Some("US".into()), city: Some("Dublin".into()), accuracy_km: None });
+        event.geo = Some(Geo {
+            lat: Some(37.7201),
+            lon: Some(-121.919),
+            country: Some("US".into()),
+            city: Some("Dublin".into()),
+            accuracy_km: None,
+        });
         enricher.enrich(&mut event);
         assert_eq!(event.geo.unwrap().city.as_deref(), Some("Dublin"));
     }
@@ -273,7 +329,19 @@ mod tests {
     #[test]
     fn private_and_reserved_addresses_never_get_a_location() {
         let Some(enricher) = enricher() else { return };
-        for ip in ["10.1.2.3", "192.168.0.1", "127.0.0.1", "169.254.1.1", "100.64.0.1", "::1", "fd00::1", "fe80::1", "192.0.2.1", "240.0.0.1", "::ffff:10.0.0.1"] {
+        for ip in [
+            "10.1.2.3",
+            "192.168.0.1",
+            "127.0.0.1",
+            "169.254.1.1",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "192.0.2.1",
+            "240.0.0.1",
+            "::ffff:10.0.0.1",
+        ] {
             let mut event = login(ip);
             let tags = enricher.enrich(&mut event);
             assert!(tags.non_public, "{ip}");
@@ -288,13 +356,22 @@ mod tests {
         assert!(enricher.enrich(&mut event).vpn);
         let mut event = login("81.2.69.200");
         assert!(enricher.enrich(&mut event).corporate);
-        assert!(IpSet::new(vec!["81.2.69.192/28".parse().unwrap()]).contains("::ffff:81.2.69.193".parse().unwrap()));
+        assert!(IpSet::new(vec!["81.2.69.192/28".parse().unwrap()])
+            .contains("::ffff:81.2.69.193".parse().unwrap()));
     }
 
     #[test]
     fn a_missing_database_names_the_file() {
-        let config = EnrichConfig { city_db: Some("/nonexistent/city.mmdb".into()), ..EnrichConfig::default() };
-        let Err(error) = Enricher::open(&config) else { panic!("opened a missing file") };
-        assert!(error.to_string().contains("`/nonexistent/city.mmdb`"), "{error}");
+        let config = EnrichConfig {
+            city_db: Some("/nonexistent/city.mmdb".into()),
+            ..EnrichConfig::default()
+        };
+        let Err(error) = Enricher::open(&config) else {
+            panic!("opened a missing file")
+        };
+        assert!(
+            error.to_string().contains("`/nonexistent/city.mmdb`"),
+            "{error}"
+        );
     }
 }

@@ -61,13 +61,22 @@ pub struct LineReader {
 impl LineReader {
     /// Opens a file; `-` reads standard input.
     pub fn open(path: &Path) -> io::Result<LineReader> {
-        let source: Box<dyn Read + Send> = if path == Path::new("-") { Box::new(io::stdin()) } else { Box::new(File::open(path)?) };
+        let source: Box<dyn Read + Send> = if path == Path::new("-") {
+            Box::new(io::stdin())
+        } else {
+            Box::new(File::open(path)?)
+        };
         Ok(LineReader::new(path.display().to_string(), source))
     }
 
     /// Reads from any source, naming it `name` in origins.
     pub fn new(name: String, source: Box<dyn Read + Send>) -> LineReader {
-        LineReader { file: Arc::from(name), reader: BufReader::with_capacity(1 << 20, source), line: 0, done: false }
+        LineReader {
+            file: Arc::from(name),
+            reader: BufReader::with_capacity(1 << 20, source),
+            line: 0,
+            done: false,
+        }
     }
 
     /// The name of the source, as used in origins.
@@ -77,7 +86,16 @@ impl LineReader {
 
     /// The next batch of up to `max_lines` non-empty lines, or `None` at the end.
     pub fn next_batch(&mut self, max_lines: usize) -> io::Result<Option<LineBatch>> {
-        let mut batch = LineBatch { file: self.file.clone(), data: Vec::with_capacity(max_lines * 256), lines: Vec::with_capacity(max_lines) };
+        let mut batch = LineBatch::default();
+        Ok(self.fill(&mut batch, max_lines)?.then_some(batch))
+    }
+
+    /// Refills `batch` (reusing its buffers: no fresh pages per batch) with up to
+    /// `max_lines` non-empty lines; false at the end of the input.
+    pub fn fill(&mut self, batch: &mut LineBatch, max_lines: usize) -> io::Result<bool> {
+        batch.file = self.file.clone();
+        batch.data.clear();
+        batch.lines.clear();
         while batch.lines.len() < max_lines && !self.done {
             let start = batch.data.len();
             let (complete_length, reached_end) = self.read_line(&mut batch.data)?;
@@ -94,14 +112,20 @@ impl LineReader {
             if blank && complete_length <= MAX_RECORD_BYTES as u64 {
                 batch.data.truncate(start);
             } else {
-                let oversized = (complete_length > MAX_RECORD_BYTES as u64).then_some(complete_length);
-                batch.lines.push(LineSpan { line: self.line, start, end, oversized });
+                let oversized =
+                    (complete_length > MAX_RECORD_BYTES as u64).then_some(complete_length);
+                batch.lines.push(LineSpan {
+                    line: self.line,
+                    start,
+                    end,
+                    oversized,
+                });
             }
             if reached_end {
                 self.done = true;
             }
         }
-        Ok((!batch.lines.is_empty()).then_some(batch))
+        Ok(!batch.lines.is_empty())
     }
 
     /// Appends one line (kept to at most `MAX_RECORD_BYTES` + newline) to `buffer`;
@@ -145,10 +169,17 @@ mod tests {
     fn numbers_lines_and_skips_blank_ones() {
         let mut lines = reader(b"{\"a\":1}\r\n\n   \n{\"b\":2}\n{\"c\":3}");
         let batch = lines.next_batch(2).unwrap().unwrap();
-        let seen: Vec<(u64, &[u8])> = batch.lines.iter().map(|span| (span.line, batch.bytes(span))).collect();
+        let seen: Vec<(u64, &[u8])> = batch
+            .lines
+            .iter()
+            .map(|span| (span.line, batch.bytes(span)))
+            .collect();
         assert_eq!(seen, vec![(1, &b"{\"a\":1}"[..]), (4, &b"{\"b\":2}"[..])]);
         let batch = lines.next_batch(2).unwrap().unwrap();
-        assert_eq!((batch.lines[0].line, batch.bytes(&batch.lines[0])), (5, &b"{\"c\":3}"[..]));
+        assert_eq!(
+            (batch.lines[0].line, batch.bytes(&batch.lines[0])),
+            (5, &b"{\"c\":3}"[..])
+        );
         assert!(lines.next_batch(2).unwrap().is_none());
     }
 
@@ -158,7 +189,10 @@ mod tests {
         text.extend_from_slice(b"\n{\"ok\":1}\n");
         let mut lines = LineReader::new("memory".into(), Box::new(io::Cursor::new(text)));
         let batch = lines.next_batch(10).unwrap().unwrap();
-        assert_eq!(batch.lines[0].oversized, Some(MAX_RECORD_BYTES as u64 * 3 + 1));
+        assert_eq!(
+            batch.lines[0].oversized,
+            Some(MAX_RECORD_BYTES as u64 * 3 + 1)
+        );
         assert!(batch.bytes(&batch.lines[0]).len() <= MAX_RECORD_BYTES + 1);
         assert_eq!(batch.bytes(&batch.lines[1]), b"{\"ok\":1}");
     }

@@ -11,11 +11,17 @@
 //! `login_success`, `login_failure`, `login_challenge`, `login_verification`, `logout`.
 //! Account warnings (`suspicious_login*`, `account_disabled_*`, `gov_attack_warning`), risky
 //! sensitive action verdicts and every other application are skipped with a reason.
+//!
+//! The activity is read with [`crate::vendor`]'s value readers; a country (`regionCode`) is
+//! kept only when it is a real ISO 3166-1 code, as for every vendor.
 
-use crate::decode::{parse_ip, present, DecodeError, Decoded, Format};
-use crate::native::MAX_ID_BYTES;
-use serde_json::{Map, Value};
-use vigil_schemas::{AuthAction, AuthDetail, Detail, Event, Geo, IdentityType, Outcome, Timestamp};
+use crate::decode::{present, DecodeError, Decoded, Format};
+use crate::vendor::{
+    address, asn, bounded_id, event_time, field, geo, integer, normalize_factor, object,
+    parse_object, required_string, string, text,
+};
+use serde_json::Value;
+use vigil_schemas::{AuthAction, AuthDetail, Detail, Event, Geo, IdentityType, Outcome};
 
 /// The format named in this decoder's errors.
 const FORMAT: Format = Format::Gws;
@@ -68,44 +74,10 @@ fn classify(name: &str) -> Meaning {
     }
 }
 
-/// A member as a string, `None` when absent, null or not a string.
-fn text<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    object.get(key).and_then(Value::as_str)
-}
-
-/// A member that must be an object.
-fn required_object<'a>(
-    object: &'a Map<String, Value>,
-    key: &str,
-    field: &str,
-) -> Result<&'a Map<String, Value>, DecodeError> {
-    match object.get(key) {
-        None | Some(Value::Null) => Err(DecodeError::missing(FORMAT, field)),
-        Some(Value::Object(member)) => Ok(member),
-        Some(_) => Err(DecodeError::invalid(FORMAT, field, "expected an object")),
-    }
-}
-
-/// A member that must be a non-empty string.
-fn required_text<'a>(
-    object: &'a Map<String, Value>,
-    key: &str,
-    field: &str,
-) -> Result<&'a str, DecodeError> {
-    match object.get(key) {
-        None | Some(Value::Null) => Err(DecodeError::missing(FORMAT, field)),
-        Some(Value::String(value)) if value.trim().is_empty() => {
-            Err(DecodeError::missing(FORMAT, field))
-        }
-        Some(Value::String(value)) => Ok(value),
-        Some(_) => Err(DecodeError::invalid(FORMAT, field, "expected a string")),
-    }
-}
-
 /// The events of an activity: the `events` array or object, else the activity itself when
 /// Panther flattened one event into it.
-fn events(activity: &Map<String, Value>) -> Result<Vec<&Map<String, Value>>, DecodeError> {
-    match activity.get("events") {
+fn events(activity: &Value) -> Result<Vec<&Value>, DecodeError> {
+    match field(activity, "events") {
         Some(Value::Array(items)) => {
             if items.is_empty() {
                 return Err(DecodeError::invalid(
@@ -114,17 +86,14 @@ fn events(activity: &Map<String, Value>) -> Result<Vec<&Map<String, Value>>, Dec
                     "no event in the activity",
                 ));
             }
-            items
-                .iter()
-                .map(|item| {
-                    item.as_object()
-                        .ok_or_else(|| DecodeError::invalid(FORMAT, "events", "expected objects"))
-                })
-                .collect()
+            if !items.iter().all(Value::is_object) {
+                return Err(DecodeError::invalid(FORMAT, "events", "expected objects"));
+            }
+            Ok(items.iter().collect())
         }
-        Some(Value::Object(single)) => Ok(vec![single]),
+        Some(single @ Value::Object(_)) => Ok(vec![single]),
         Some(Value::Null) | None
-            if activity.contains_key("name") || activity.contains_key("type") =>
+            if field(activity, "name").is_some() || field(activity, "type").is_some() =>
         {
             Ok(vec![activity])
         }
@@ -140,20 +109,17 @@ fn events(activity: &Map<String, Value>) -> Result<Vec<&Map<String, Value>>, Dec
 /// What an activity holds for vigil.
 enum Choice<'a> {
     /// Its first sign-in event of interest, with the event's name and action.
-    SignIn(&'a Map<String, Value>, &'a str, AuthAction),
+    SignIn(&'a Value, &'a str, AuthAction),
     /// No sign-in event of interest: the reason the first event is skipped.
     Skip(&'static str),
 }
 
 /// The first event of interest of an activity, or the reason its first event is skipped.
-fn first_of_interest<'a>(
-    events: &[&'a Map<String, Value>],
-    flattened: bool,
-) -> Result<Choice<'a>, DecodeError> {
-    let name_field = if flattened { "name" } else { "events.name" };
+fn first_of_interest<'a>(events: &[&'a Value], flattened: bool) -> Result<Choice<'a>, DecodeError> {
+    let name_prefix = if flattened { "" } else { "events." };
     let mut first_skip = None;
     for event in events {
-        let name = required_text(event, "name", name_field)?;
+        let name = required_string(FORMAT, event, name_prefix, "name")?;
         match classify(name) {
             Meaning::Auth(action) => return Ok(Choice::SignIn(event, name, action)),
             Meaning::Skip(reason) => {
@@ -166,20 +132,17 @@ fn first_of_interest<'a>(
     )))
 }
 
-/// Every string value of a parameter, whether the API wrote it (`[{name, value |
-/// multiValue | intValue | boolValue}]`) or Panther did (`{name: value}`).
-fn parameter<'a>(event: &'a Map<String, Value>, wanted: &str) -> Vec<&'a str> {
-    let value = match event.get("parameters") {
+/// Every string value of a parameter, as written, whether the API wrote it (`[{name, value
+/// | multiValue | intValue | boolValue}]`) or Panther did (`{name: value}`).
+fn parameter<'a>(event: &'a Value, wanted: &str) -> Vec<&'a str> {
+    let value = match field(event, "parameters") {
         Some(Value::Array(parameters)) => parameters
             .iter()
-            .filter_map(Value::as_object)
-            .find(|parameter| text(parameter, "name") == Some(wanted))
+            .find(|parameter| string(field(parameter, "name")) == Some(wanted))
             .and_then(|parameter| {
-                parameter
-                    .get("value")
-                    .or_else(|| parameter.get("multiValue"))
+                field(parameter, "value").or_else(|| field(parameter, "multiValue"))
             }),
-        Some(Value::Object(parameters)) => parameters.get(wanted),
+        Some(parameters @ Value::Object(_)) => field(parameters, wanted),
         _ => None,
     };
     match value {
@@ -189,35 +152,16 @@ fn parameter<'a>(event: &'a Map<String, Value>, wanted: &str) -> Vec<&'a str> {
     }
 }
 
-/// A Google login type or challenge method in vigil's factor vocabulary (`password`, `push`,
-/// `otp`, `sms`, `voice`, `email`, `webauthn`, `certificate`), else Google's word in lowercase.
-fn normalise_factor(raw: &str) -> Option<String> {
-    let lower = raw.trim().to_ascii_lowercase();
-    let word = match lower.as_str() {
-        "" | "none" | "unknown" | "other" => return None,
-        "google_password" | "password" => "password",
-        "google_prompt" => "push",
-        "google_authenticator" | "offline_otp" | "security_key_otp" | "totp" | "otp" => "otp",
-        "text_message" | "sms" => "sms",
-        "voice" | "voice_call" | "phone_call" => "voice",
-        "email" => "email",
-        "security_key" | "passkey" | "webauthn" => "webauthn",
-        "certificate" => "certificate",
-        _ => return Some(lower),
-    };
-    Some(word.to_string())
-}
-
 /// The factor of an event: for sign-ins the login type (`google_password`, `saml`,
 /// `exchange`, ...) else the first challenge method; for challenges the first method other
 /// than the password the challenge follows.
-fn factor(event: &Map<String, Value>, action: AuthAction) -> Option<String> {
+fn factor(event: &Value, action: AuthAction) -> Option<String> {
     let methods = parameter(event, "login_challenge_method");
-    let mut method_factors = methods.iter().filter_map(|method| normalise_factor(method));
+    let mut method_factors = methods.iter().filter_map(|method| normalize_factor(method));
     match action {
         AuthAction::Login => parameter(event, "login_type")
             .first()
-            .and_then(|login_type| normalise_factor(login_type))
+            .and_then(|login_type| normalize_factor(login_type))
             .or_else(|| method_factors.next()),
         AuthAction::Mfa => {
             let all: Vec<String> = method_factors.collect();
@@ -230,7 +174,7 @@ fn factor(event: &Map<String, Value>, action: AuthAction) -> Option<String> {
 
 /// The outcome of a challenge from `login_challenge_status` (`Challenge Passed.`, `passed`,
 /// `Challenge Failed`).
-fn challenge_outcome(event: &Map<String, Value>) -> Result<Outcome, DecodeError> {
+fn challenge_outcome(event: &Value) -> Result<Outcome, DecodeError> {
     let Some(status) = parameter(event, "login_challenge_status").first().copied() else {
         return Err(DecodeError::missing(FORMAT, "login_challenge_status"));
     };
@@ -249,7 +193,7 @@ fn challenge_outcome(event: &Map<String, Value>) -> Result<Outcome, DecodeError>
 
 /// How the event ended, and Google's reason for a failed sign-in (`login_failure_type`).
 fn outcome_and_reason(
-    event: &Map<String, Value>,
+    event: &Value,
     name: &str,
     action: AuthAction,
 ) -> Result<(Outcome, Option<String>), DecodeError> {
@@ -265,112 +209,71 @@ fn outcome_and_reason(
     }
 }
 
-/// The event time: `id.time`, else the `p_event_time` Panther keeps beside a flattened event.
-fn time(activity: &Map<String, Value>, id: &Map<String, Value>) -> Result<Timestamp, DecodeError> {
-    let (text, field) = match (text(id, "time"), text(activity, "p_event_time")) {
-        (Some(time), _) => (time, "id.time"),
-        (None, Some(panther_time)) => (panther_time, "p_event_time"),
-        (None, None) => return Err(DecodeError::missing(FORMAT, "id.time")),
-    };
-    Timestamp::parse(text).map_err(|error| DecodeError::invalid(FORMAT, field, error))
-}
-
 /// The subject: the actor's email, or the OAuth client key of an API caller.
-fn identity(activity: &Map<String, Value>) -> Result<Option<(String, IdentityType)>, DecodeError> {
-    let Some(actor) = activity.get("actor").and_then(Value::as_object) else {
+fn identity(activity: &Value) -> Result<Option<(String, IdentityType)>, DecodeError> {
+    let Some(actor) = field(activity, "actor").filter(|actor| actor.is_object()) else {
         return Ok(None);
     };
-    let identity_type = if text(actor, "callerType") == Some("KEY") {
+    let identity_type = if string(field(actor, "callerType")) == Some("KEY") {
         IdentityType::Service
     } else {
         IdentityType::User
     };
-    let Some((identity, field)) = present(text(actor, "email"))
+    let Some((identity, field_name)) = string(field(actor, "email"))
         .map(|email| (email, "actor.email"))
-        .or_else(|| present(text(actor, "key")).map(|key| (key, "actor.key")))
+        .or_else(|| string(field(actor, "key")).map(|key| (key, "actor.key")))
     else {
         return Ok(None);
     };
-    if identity.len() > MAX_ID_BYTES {
-        let problem = format!(
-            "{} bytes, more than the limit of {MAX_ID_BYTES}",
-            identity.len()
-        );
-        return Err(DecodeError::invalid(FORMAT, field, problem));
-    }
-    Ok(Some((identity, identity_type)))
-}
-
-/// The record id: `id.uniqueQualifier`, a string or (in some exports) a number.
-fn event_id(id: &Map<String, Value>) -> Option<String> {
-    match id.get("uniqueQualifier")? {
-        Value::String(qualifier) => present(Some(qualifier)),
-        Value::Number(qualifier) => Some(qualifier.to_string()),
-        _ => None,
-    }
+    let identity = bounded_id(FORMAT, Some(identity), field_name)?;
+    Ok(identity.map(|identity| (identity, identity_type)))
 }
 
 /// The country and autonomous system Google reports for the address (`networkInfo`).
-fn network(activity: &Map<String, Value>) -> (Option<Geo>, Option<u32>) {
-    let Some(info) = activity.get("networkInfo").and_then(Value::as_object) else {
+fn network(activity: &Value) -> (Option<Geo>, Option<u32>) {
+    let Some(info) = field(activity, "networkInfo").filter(|info| info.is_object()) else {
         return (None, None);
     };
-    let country = text(info, "regionCode")
-        .map(str::trim)
-        .filter(|code| code.len() == 2 && code.bytes().all(|byte| byte.is_ascii_alphabetic()))
-        .map(str::to_ascii_uppercase);
-    let asn = info
-        .get("ipAsn")
+    let region = string(field(info, "regionCode"));
+    let autonomous_system = field(info, "ipAsn")
         .and_then(Value::as_array)
-        .and_then(|numbers| numbers.iter().find_map(Value::as_u64))
-        .and_then(|number| u32::try_from(number).ok());
-    let geo = country.map(|country| Geo {
-        country: Some(country),
-        ..Geo::default()
-    });
-    (geo, asn)
+        .and_then(|numbers| {
+            numbers
+                .iter()
+                .find_map(|number| integer(Some(number)).and_then(asn))
+        });
+    (geo(None, None, None, region), autonomous_system)
 }
 
 /// Decodes one Google Workspace Reports API activity.
 pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
-    let root: Value =
-        serde_json::from_slice(record).map_err(|error| DecodeError::json(FORMAT, &error))?;
-    let Some(activity) = root.as_object() else {
-        return Err(DecodeError::invalid(
-            FORMAT,
-            "record",
-            "expected a JSON object",
-        ));
-    };
-    let id = required_object(activity, "id", "id")?;
-    if required_text(id, "applicationName", "id.applicationName")? != LOGIN_APPLICATION {
+    let activity = parse_object(FORMAT, record)?;
+    let id =
+        object(FORMAT, &activity, "", "id")?.ok_or_else(|| DecodeError::missing(FORMAT, "id"))?;
+    if required_string(FORMAT, id, "id.", "applicationName")? != LOGIN_APPLICATION {
         return Ok(Decoded::Skipped(OTHER_APPLICATION));
     }
-    let events = events(activity)?;
+    let events = events(&activity)?;
     let flattened = !matches!(
-        activity.get("events"),
+        field(&activity, "events"),
         Some(Value::Array(_) | Value::Object(_))
     );
     let (event, name, action) = match first_of_interest(&events, flattened)? {
         Choice::SignIn(event, name, action) => (event, name, action),
         Choice::Skip(reason) => return Ok(Decoded::Skipped(reason)),
     };
-    let time = time(activity, id)?;
-    let Some((identity, identity_type)) = identity(activity)? else {
+    let time = event_time(
+        FORMAT,
+        "id.time",
+        string(field(id, "time")),
+        string(field(&activity, "p_event_time")),
+    )?;
+    let Some((identity, identity_type)) = identity(&activity)? else {
         return Ok(Decoded::Skipped(NO_USER));
     };
-    let ip = match present(text(activity, "ipAddress")) {
-        None => None,
-        Some(address) => Some(parse_ip(&address).ok_or_else(|| {
-            DecodeError::invalid(
-                FORMAT,
-                "ipAddress",
-                format!("`{address}` is not an IP address"),
-            )
-        })?),
-    };
+    let ip = address(FORMAT, string(field(&activity, "ipAddress")), "ipAddress")?;
     let (outcome, reason) = outcome_and_reason(event, name, action)?;
-    let (geo, asn) = network(activity);
+    let (location, autonomous_system) = network(&activity);
     Ok(Decoded::Event(Box::new(Event {
         time,
         identity: Some(identity),
@@ -378,11 +281,11 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
         session_id: None,
         device_id: None,
         ip,
-        geo,
-        asn,
+        geo: location,
+        asn: autonomous_system,
         user_agent: None,
         app: Some(APP.to_string()),
-        event_id: event_id(id),
+        event_id: text(field(id, "uniqueQualifier")),
         detail: Detail::Auth(AuthDetail {
             action,
             outcome,
@@ -393,14 +296,17 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::native::MAX_ID_BYTES;
     use crate::testdata;
+    use vigil_schemas::Timestamp;
 
     /// A shared sample file (see `shared/data/*/SOURCES.md`).
-    const ELASTIC_SAMPLES: &str = "elastic-integrations/google_workspace/test-login.log";
+    pub(crate) const ELASTIC_SAMPLES: &str = "elastic-integrations/google_workspace/test-login.log";
     /// A shared sample file (see `shared/data/*/SOURCES.md`).
-    const PANTHER_SAMPLES: &str = "panther-analysis/gsuite_activityevent_login.labeled.jsonl";
+    pub(crate) const PANTHER_SAMPLES: &str =
+        "panther-analysis/gsuite_activityevent_login.labeled.jsonl";
 
     /// The auth fields of an event that must be an auth event.
     fn auth(event: &Event) -> &AuthDetail {
@@ -547,6 +453,7 @@ mod tests {
             match crate::decode(Format::Gws, log.as_bytes()) {
                 Ok(Decoded::Event(event)) => events.push((name.as_str(), *event)),
                 Ok(Decoded::Skipped(_)) => {}
+                Ok(batch @ Decoded::Batch(_)) => panic!("{name}: unexpected {batch:?}"),
                 // Panther's hand-written rule fixtures often keep only the fields a rule
                 // reads: without an event time (or an event name) a record cannot be judged.
                 Err(error) => assert!(
@@ -722,8 +629,9 @@ mod tests {
             if record.get("kind").is_some() {
                 assert_eq!(detected, Ok(Format::Gws), "{name}");
             } else {
-                // Panther's flattened events without `kind` are not recognised (see the
-                // report on `detect`), but they must never be taken for another format.
+                // Panther's flattened events without `kind` are recognised by their
+                // `p_log_type` or their `id.applicationName` when they have either; they
+                // must never be taken for another format.
                 assert!(
                     detected.is_err() || detected == Ok(Format::Gws),
                     "{name}: {detected:?}"

@@ -7,8 +7,8 @@ use crate::decode::{parse_ip, DecodeError, Decoded, Format};
 use serde::Deserialize;
 use std::borrow::Cow;
 use vigil_schemas::{
-    AccessDetail, AuthAction, AuthDetail, Detail, Event, Geo, IdentityType, Outcome,
-    PostureChecks, PostureDetail, Timestamp,
+    AccessDetail, AuthAction, AuthDetail, Detail, Event, Geo, IdentityType, Outcome, PostureChecks,
+    PostureDetail, Timestamp,
 };
 
 /// Identities, sessions and devices longer than this are rejected: real ones are short,
@@ -18,65 +18,110 @@ pub const MAX_ID_BYTES: usize = 1024;
 #[derive(Deserialize)]
 struct NativeRecord<'a> {
     #[serde(borrow)]
-    kind: Option<Cow<'a, str>>,
+    kind: Option<Text<'a>>,
     #[serde(borrow)]
-    time: Option<Cow<'a, str>>,
+    time: Option<Text<'a>>,
     #[serde(borrow)]
-    identity: Option<Cow<'a, str>>,
+    identity: Option<Text<'a>>,
     identity_type: Option<IdentityType>,
     #[serde(borrow)]
-    session_id: Option<Cow<'a, str>>,
+    session_id: Option<Text<'a>>,
     #[serde(borrow)]
-    device_id: Option<Cow<'a, str>>,
+    device_id: Option<Text<'a>>,
     #[serde(borrow)]
-    ip: Option<Cow<'a, str>>,
+    ip: Option<Text<'a>>,
     geo: Option<Geo>,
     asn: Option<u32>,
     #[serde(borrow)]
-    user_agent: Option<Cow<'a, str>>,
+    user_agent: Option<Text<'a>>,
     #[serde(borrow)]
-    app: Option<Cow<'a, str>>,
+    app: Option<Text<'a>>,
     #[serde(borrow)]
-    event_id: Option<Cow<'a, str>>,
+    event_id: Option<Text<'a>>,
     // auth
     #[serde(borrow)]
-    action: Option<Cow<'a, str>>,
+    action: Option<Text<'a>>,
     outcome: Option<Outcome>,
     #[serde(borrow)]
-    factor: Option<Cow<'a, str>>,
+    factor: Option<Text<'a>>,
     #[serde(borrow)]
-    reason: Option<Cow<'a, str>>,
+    reason: Option<Text<'a>>,
     // posture
     compliant: Option<bool>,
     checks: Option<PostureChecks>,
     // access
     #[serde(borrow)]
-    resource: Option<Cow<'a, str>>,
+    resource: Option<Text<'a>>,
     bytes: Option<u64>,
     status: Option<u16>,
     #[serde(borrow)]
-    tool: Option<Cow<'a, str>>,
+    tool: Option<Text<'a>>,
     #[serde(borrow)]
-    on_behalf_of: Option<Cow<'a, str>>,
+    on_behalf_of: Option<Text<'a>>,
 }
 
 const FORMAT: Format = Format::Native;
 
-fn required<'a>(value: &'a Option<Cow<'a, str>>, field: &str) -> Result<&'a str, DecodeError> {
+/// A string field read without allocating when it has no escapes (`Option<Cow<str>>`
+/// fields do not borrow with serde's derive; this does).
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                text: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(text.to_string())))
+            }
+            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(text)))
+            }
+        }
+        deserializer.deserialize_str(Visitor(std::marker::PhantomData))
+    }
+}
+
+impl<'a> Text<'a> {
+    fn into_owned(self) -> String {
+        self.0.into_owned()
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+fn required<'a>(value: &'a Option<Text<'_>>, field: &str) -> Result<&'a str, DecodeError> {
     match value.as_deref() {
         Some(text) if !text.is_empty() => Ok(text),
         _ => Err(DecodeError::missing(FORMAT, field)),
     }
 }
 
-fn bounded_id(value: Option<Cow<'_, str>>, field: &str) -> Result<Option<String>, DecodeError> {
+fn bounded_id(value: Option<Text<'_>>, field: &str) -> Result<Option<String>, DecodeError> {
     match value {
         None => Ok(None),
         Some(text) if text.is_empty() => Ok(None),
         Some(text) if text.len() > MAX_ID_BYTES => Err(DecodeError::invalid(
             FORMAT,
             field,
-            format!("{} bytes, more than the limit of {MAX_ID_BYTES}", text.len()),
+            format!(
+                "{} bytes, more than the limit of {MAX_ID_BYTES}",
+                text.len()
+            ),
         )),
         Some(text) => Ok(Some(text.into_owned())),
     }
@@ -100,11 +145,19 @@ fn validate_geo(geo: Option<Geo>) -> Result<Option<Geo>, DecodeError> {
     let Some(geo) = geo else { return Ok(None) };
     let partial = geo.lat.is_some() != geo.lon.is_some();
     if partial || (geo.lat.is_some() && geo.coordinates().is_none()) {
-        return Err(DecodeError::invalid(FORMAT, "geo", "`lat` and `lon` must both be given, within ±90 and ±180"));
+        return Err(DecodeError::invalid(
+            FORMAT,
+            "geo",
+            "`lat` and `lon` must both be given, within ±90 and ±180",
+        ));
     }
     if let Some(accuracy) = geo.accuracy_km {
         if !(accuracy.is_finite() && accuracy >= 0.0) {
-            return Err(DecodeError::invalid(FORMAT, "geo.accuracy_km", "must be a non-negative number"));
+            return Err(DecodeError::invalid(
+                FORMAT,
+                "geo.accuracy_km",
+                "must be a non-negative number",
+            ));
         }
     }
     Ok(Some(geo))
@@ -112,37 +165,50 @@ fn validate_geo(geo: Option<Geo>) -> Result<Option<Geo>, DecodeError> {
 
 /// Decodes one native v1 record.
 pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
+    // Validating UTF-8 once for the whole record is cheaper than serde_json checking
+    // every string it reads.
+    let text = std::str::from_utf8(record)
+        .map_err(|error| DecodeError::new(FORMAT, format!("record is not valid UTF-8: {error}")))?;
     let raw: NativeRecord<'_> =
-        serde_json::from_slice(record).map_err(|error| DecodeError::json(FORMAT, &error))?;
+        serde_json::from_str(text).map_err(|error| DecodeError::json(FORMAT, &error))?;
     let kind = required(&raw.kind, "kind")?;
     let time_text = required(&raw.time, "time")?;
-    let time = Timestamp::parse(time_text).map_err(|error| DecodeError::invalid(FORMAT, "time", error))?;
+    let time =
+        Timestamp::parse(time_text).map_err(|error| DecodeError::invalid(FORMAT, "time", error))?;
     let detail = match kind {
         "auth" => Detail::Auth(AuthDetail {
             action: auth_action(required(&raw.action, "action")?)?,
-            outcome: raw.outcome.ok_or_else(|| DecodeError::missing(FORMAT, "outcome"))?,
-            factor: raw.factor.map(Cow::into_owned),
-            reason: raw.reason.map(Cow::into_owned),
+            outcome: raw
+                .outcome
+                .ok_or_else(|| DecodeError::missing(FORMAT, "outcome"))?,
+            factor: raw.factor.map(Text::into_owned),
+            reason: raw.reason.map(Text::into_owned),
         }),
         "posture" => {
             if raw.device_id.as_deref().is_none_or(str::is_empty) {
                 return Err(DecodeError::missing(FORMAT, "device_id"));
             }
             Detail::Posture(PostureDetail {
-                compliant: raw.compliant.ok_or_else(|| DecodeError::missing(FORMAT, "compliant"))?,
+                compliant: raw
+                    .compliant
+                    .ok_or_else(|| DecodeError::missing(FORMAT, "compliant"))?,
                 checks: raw.checks.unwrap_or_default(),
             })
         }
         "access" => Detail::Access(AccessDetail {
             resource: required(&raw.resource, "resource")?.to_string(),
-            action: raw.action.map(Cow::into_owned),
+            action: raw.action.map(Text::into_owned),
             bytes: raw.bytes,
             status: raw.status,
-            tool: raw.tool.map(Cow::into_owned),
+            tool: raw.tool.map(Text::into_owned),
             on_behalf_of: bounded_id(raw.on_behalf_of, "on_behalf_of")?,
         }),
         other => {
-            return Err(DecodeError::invalid(FORMAT, "kind", format!("`{other}` is not one of auth, posture, access")))
+            return Err(DecodeError::invalid(
+                FORMAT,
+                "kind",
+                format!("`{other}` is not one of auth, posture, access"),
+            ))
         }
     };
     let identity = bounded_id(raw.identity, "identity")?;
@@ -151,7 +217,9 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
     }
     let ip = match raw.ip.as_deref() {
         None | Some("") => None,
-        Some(text) => Some(parse_ip(text).ok_or_else(|| DecodeError::invalid(FORMAT, "ip", format!("`{text}` is not an IP address")))?),
+        Some(text) => Some(parse_ip(text).ok_or_else(|| {
+            DecodeError::invalid(FORMAT, "ip", format!("`{text}` is not an IP address"))
+        })?),
     };
     Ok(Decoded::Event(Box::new(Event {
         time,
@@ -162,9 +230,9 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
         ip,
         geo: validate_geo(raw.geo)?,
         asn: raw.asn,
-        user_agent: raw.user_agent.map(Cow::into_owned),
-        app: raw.app.map(Cow::into_owned),
-        event_id: raw.event_id.map(Cow::into_owned),
+        user_agent: raw.user_agent.map(Text::into_owned),
+        app: raw.app.map(Text::into_owned),
+        event_id: raw.event_id.map(Text::into_owned),
         detail,
     })))
 }
@@ -177,50 +245,120 @@ mod tests {
         match decode(json.as_bytes()).unwrap() {
             Decoded::Event(event) => *event,
             Decoded::Skipped(reason) => panic!("skipped: {reason}"),
+            batch @ Decoded::Batch(_) => panic!("unexpected {batch:?}"),
         }
     }
 
     #[test]
     fn decodes_auth_field_by_field() {
-        let decoded = event(r#"{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"alice@example.com","identity_type":"user","action":"mfa","outcome":"denied","session_id":"s1","device_id":"d1","ip":"81.2.69.142","geo":{"lat":51.5,"lon":-0.1,"country":"GB","city":"London","accuracy_km":10},"asn":1234,"user_agent":"ua","app":"okta","factor":"push","extra":"ignored"}"#);
-        assert_eq!(decoded.time, Timestamp::parse("2026-03-01T09:00:00Z").unwrap());
+        let decoded = event(
+            r#"{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"alice@example.com","identity_type":"user","action":"mfa","outcome":"denied","session_id":"s1","device_id":"d1","ip":"81.2.69.142","geo":{"lat":51.5,"lon":-0.1,"country":"GB","city":"London","accuracy_km":10},"asn":1234,"user_agent":"ua","app":"okta","factor":"push","extra":"ignored"}"#,
+        );
+        assert_eq!(
+            decoded.time,
+            Timestamp::parse("2026-03-01T09:00:00Z").unwrap()
+        );
         assert_eq!(decoded.identity.as_deref(), Some("alice@example.com"));
         assert_eq!(decoded.session_id.as_deref(), Some("s1"));
         assert_eq!(decoded.device_id.as_deref(), Some("d1"));
         assert_eq!(decoded.ip, Some("81.2.69.142".parse().unwrap()));
         let geo = decoded.geo.clone().unwrap();
-        assert_eq!((geo.lat, geo.lon, geo.country.as_deref(), geo.city.as_deref(), geo.accuracy_km), (Some(51.5), Some(-0.1), Some("GB"), Some("London"), Some(10.0)));
+        assert_eq!(
+            (
+                geo.lat,
+                geo.lon,
+                geo.country.as_deref(),
+                geo.city.as_deref(),
+                geo.accuracy_km
+            ),
+            (
+                Some(51.5),
+                Some(-0.1),
+                Some("GB"),
+                Some("London"),
+                Some(10.0)
+            )
+        );
         assert_eq!(decoded.asn, Some(1234));
         let auth = decoded.auth().unwrap();
-        assert_eq!((auth.action, auth.outcome, auth.factor.as_deref()), (AuthAction::Mfa, Outcome::Denied, Some("push")));
+        assert_eq!(
+            (auth.action, auth.outcome, auth.factor.as_deref()),
+            (AuthAction::Mfa, Outcome::Denied, Some("push"))
+        );
     }
 
     #[test]
     fn decodes_posture_and_access() {
-        let posture = event(r#"{"kind":"posture","time":"2026-03-01T09:00:00Z","device_id":"d1","compliant":false,"checks":{"edr_running":false,"os_patch_age_days":40}}"#);
+        let posture = event(
+            r#"{"kind":"posture","time":"2026-03-01T09:00:00Z","device_id":"d1","compliant":false,"checks":{"edr_running":false,"os_patch_age_days":40}}"#,
+        );
         let detail = posture.posture().unwrap();
         assert!(!detail.compliant);
         assert_eq!(detail.checks.edr_running, Some(false));
         assert_eq!(detail.checks.os_patch_age_days, Some(40));
         assert_eq!(posture.identity, None);
-        let access = event(r#"{"kind":"access","time":"2026-03-01T09:00:00Z","identity":"agent-7","identity_type":"agent","resource":"crm/contacts","action":"tool_call","bytes":512,"status":200,"tool":"export","on_behalf_of":"bob"}"#);
+        let access = event(
+            r#"{"kind":"access","time":"2026-03-01T09:00:00Z","identity":"agent-7","identity_type":"agent","resource":"crm/contacts","action":"tool_call","bytes":512,"status":200,"tool":"export","on_behalf_of":"bob"}"#,
+        );
         let detail = access.access().unwrap();
         assert_eq!(access.identity_type, IdentityType::Agent);
-        assert_eq!((detail.resource.as_str(), detail.bytes, detail.status, detail.tool.as_deref(), detail.on_behalf_of.as_deref()), ("crm/contacts", Some(512), Some(200), Some("export"), Some("bob")));
+        assert_eq!(
+            (
+                detail.resource.as_str(),
+                detail.bytes,
+                detail.status,
+                detail.tool.as_deref(),
+                detail.on_behalf_of.as_deref()
+            ),
+            (
+                "crm/contacts",
+                Some(512),
+                Some(200),
+                Some("export"),
+                Some("bob")
+            )
+        );
     }
 
     #[test]
     fn errors_name_the_field() {
         let cases = [
-            (r#"{"kind":"auth","time":"2026-03-01T09:00:00Z","action":"login","outcome":"success"}"#, "`identity`"),
-            (r#"{"kind":"auth","identity":"a","action":"login","outcome":"success"}"#, "`time`"),
-            (r#"{"kind":"auth","time":"not a time","identity":"a","action":"login","outcome":"success"}"#, "`time`"),
-            (r#"{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"a","action":"dance","outcome":"success"}"#, "`action`"),
-            (r#"{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"a","action":"login","outcome":"success","ip":"999.1.1.1"}"#, "`ip`"),
-            (r#"{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"a","action":"login","outcome":"success","geo":{"lat":95,"lon":0}}"#, "`geo`"),
-            (r#"{"kind":"posture","time":"2026-03-01T09:00:00Z","compliant":true}"#, "`device_id`"),
-            (r#"{"kind":"access","time":"2026-03-01T09:00:00Z","identity":"a"}"#, "`resource`"),
-            (r#"{"kind":"weird","time":"2026-03-01T09:00:00Z"}"#, "`kind`"),
+            (
+                r#"{"kind":"auth","time":"2026-03-01T09:00:00Z","action":"login","outcome":"success"}"#,
+                "`identity`",
+            ),
+            (
+                r#"{"kind":"auth","identity":"a","action":"login","outcome":"success"}"#,
+                "`time`",
+            ),
+            (
+                r#"{"kind":"auth","time":"not a time","identity":"a","action":"login","outcome":"success"}"#,
+                "`time`",
+            ),
+            (
+                r#"{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"a","action":"dance","outcome":"success"}"#,
+                "`action`",
+            ),
+            (
+                r#"{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"a","action":"login","outcome":"success","ip":"999.1.1.1"}"#,
+                "`ip`",
+            ),
+            (
+                r#"{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"a","action":"login","outcome":"success","geo":{"lat":95,"lon":0}}"#,
+                "`geo`",
+            ),
+            (
+                r#"{"kind":"posture","time":"2026-03-01T09:00:00Z","compliant":true}"#,
+                "`device_id`",
+            ),
+            (
+                r#"{"kind":"access","time":"2026-03-01T09:00:00Z","identity":"a"}"#,
+                "`resource`",
+            ),
+            (
+                r#"{"kind":"weird","time":"2026-03-01T09:00:00Z"}"#,
+                "`kind`",
+            ),
         ];
         for (json, field) in cases {
             let error = decode(json.as_bytes()).unwrap_err();
@@ -231,8 +369,13 @@ mod tests {
     #[test]
     fn rejects_huge_identity() {
         let identity = "x".repeat(MAX_ID_BYTES + 1);
-        let json = format!(r#"{{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"{identity}","action":"login","outcome":"success"}}"#);
-        assert!(decode(json.as_bytes()).unwrap_err().reason.contains("limit"));
+        let json = format!(
+            r#"{{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"{identity}","action":"login","outcome":"success"}}"#
+        );
+        assert!(decode(json.as_bytes())
+            .unwrap_err()
+            .reason
+            .contains("limit"));
     }
 
     proptest::proptest! {

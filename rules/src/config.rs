@@ -40,17 +40,28 @@ impl Duration {
     /// Parses `30s`, `15m`, `2h`, `14d` or a bare number of seconds.
     pub fn parse(text: &str) -> Result<Duration, String> {
         let text = text.trim();
-        let split = text.find(|character: char| !character.is_ascii_digit()).unwrap_or(text.len());
+        let split = text
+            .find(|character: char| !character.is_ascii_digit())
+            .unwrap_or(text.len());
         let (number, unit) = text.split_at(split);
-        let value: i64 = number.parse().map_err(|_| format!("`{text}` is not a duration such as `30s`, `15m`, `2h` or `14d`"))?;
+        let value: i64 = number.parse().map_err(|_| {
+            format!("`{text}` is not a duration such as `30s`, `15m`, `2h` or `14d`")
+        })?;
         let scale = match unit.trim() {
             "" | "s" => 1,
             "m" => 60,
             "h" => 3600,
             "d" => 86_400,
-            other => return Err(format!("unknown unit `{other}` in `{text}`: use s, m, h or d")),
+            other => {
+                return Err(format!(
+                    "unknown unit `{other}` in `{text}`: use s, m, h or d"
+                ))
+            }
         };
-        value.checked_mul(scale).map(Duration).ok_or_else(|| format!("`{text}` is too long"))
+        value
+            .checked_mul(scale)
+            .map(Duration)
+            .ok_or_else(|| format!("`{text}` is too long"))
     }
 }
 
@@ -79,7 +90,9 @@ impl<'de> Deserialize<'de> for Duration {
         }
         match Raw::deserialize(deserializer)? {
             Raw::Seconds(seconds) if seconds >= 0 => Ok(Duration(seconds)),
-            Raw::Seconds(seconds) => Err(serde::de::Error::custom(format!("duration {seconds} is negative"))),
+            Raw::Seconds(seconds) => Err(serde::de::Error::custom(format!(
+                "duration {seconds} is negative"
+            ))),
             Raw::Text(text) => Duration::parse(&text).map_err(serde::de::Error::custom),
         }
     }
@@ -177,7 +190,11 @@ pub struct FirstSeenConfig {
 
 impl Default for FirstSeenConfig {
     fn default() -> Self {
-        FirstSeenConfig { new_device_score: 45.0, new_country_score: 50.0, new_asn_score: 20.0 }
+        FirstSeenConfig {
+            new_device_score: 45.0,
+            new_country_score: 50.0,
+            new_asn_score: 20.0,
+        }
     }
 }
 
@@ -222,7 +239,10 @@ pub struct RiskConfig {
 
 impl Default for RiskConfig {
     fn default() -> Self {
-        RiskConfig { half_life: Duration::hours(1), max_sessions: 8 }
+        RiskConfig {
+            half_life: Duration::hours(1),
+            max_sessions: 8,
+        }
     }
 }
 

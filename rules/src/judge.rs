@@ -18,7 +18,8 @@ const MAX_COOLDOWNS: usize = 32;
 
 /// Namespace of decision ids (UUID v5): a fixed random UUID, so ids are stable across
 /// versions and machines.
-const DECISION_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6b1d_52c1_8f4e_4a0b_9d2e_7c3f_1a5b_0e97);
+const DECISION_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x6b1d_52c1_8f4e_4a0b_9d2e_7c3f_1a5b_0e97);
 
 /// Everything vigil keeps about one identity.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -71,13 +72,20 @@ pub struct Verdict {
 
 fn session_key(envelope: &Envelope) -> &str {
     let event = &envelope.event;
-    event.session_id.as_deref().or(event.device_id.as_deref()).unwrap_or(NO_SESSION)
+    event
+        .session_id
+        .as_deref()
+        .or(event.device_id.as_deref())
+        .unwrap_or(NO_SESSION)
 }
 
 impl Judge {
     /// A judge over shared rules.
     pub fn new(rules: Arc<Rules>) -> Judge {
-        Judge { rules, evaluator: Evaluator::new() }
+        Judge {
+            rules,
+            evaluator: Evaluator::new(),
+        }
     }
 
     /// The rules this judge applies.
@@ -90,16 +98,34 @@ impl Judge {
     pub fn judge(&self, state: &mut IdentityState, envelope: &Envelope) -> Verdict {
         let config = &self.rules.config;
         let event = &envelope.event;
-        let Some(identity) = event.identity.as_deref() else { return Verdict::default() };
+        let Some(identity) = event.identity.as_deref() else {
+            return Verdict::default();
+        };
         state.profile.touch(event.time, event.identity_type);
         let mut signals = Vec::new();
-        signals.extend(impossible_travel::detect(&mut state.travel, envelope, &config.impossible_travel));
-        signals.extend(first_seen::detect(&state.profile, envelope, &config.baseline, &config.first_seen));
-        signals.extend(brute_force::detect(&mut state.failures, envelope, &config.brute_force));
-        signals.sort_by(|left, right| left.detector.cmp(&right.detector));
+        signals.extend(impossible_travel::detect(
+            &mut state.travel,
+            envelope,
+            &config.impossible_travel,
+        ));
+        signals.extend(first_seen::detect(
+            &state.profile,
+            envelope,
+            &config.baseline,
+            &config.first_seen,
+        ));
+        signals.extend(brute_force::detect(
+            &mut state.failures,
+            envelope,
+            &config.brute_force,
+        ));
+        signals.sort_by_key(|signal| signal.detector);
         let key = session_key(envelope);
         let risk = state.risks.update(key, event.time, &signals, &config.risk);
-        let mut verdict = Verdict { risk: Some(risk), ..Verdict::default() };
+        let mut verdict = Verdict {
+            risk: Some(risk),
+            ..Verdict::default()
+        };
         if !signals.is_empty() || risk.score >= POLICY_RISK_FLOOR {
             self.apply_policy(state, envelope, identity, &signals, risk, &mut verdict);
         }
@@ -110,16 +136,40 @@ impl Judge {
         verdict
     }
 
-    fn apply_policy(&self, state: &mut IdentityState, envelope: &Envelope, identity: &str, signals: &[Signal], risk: Risk, verdict: &mut Verdict) {
+    fn apply_policy(
+        &self,
+        state: &mut IdentityState,
+        envelope: &Envelope,
+        identity: &str,
+        signals: &[Signal],
+        risk: Risk,
+        verdict: &mut Verdict,
+    ) {
         let event = &envelope.event;
         let key = session_key(envelope);
-        let facts = facts(envelope, identity, signals, risk, state.profile.learning(event.time, &self.rules.config.baseline));
+        let facts = facts(
+            envelope,
+            identity,
+            signals,
+            risk,
+            state
+                .profile
+                .learning(event.time, &self.rules.config.baseline),
+        );
         state.cooldowns.retain(|cooldown| {
-            let rule_cooldown = self.rules.policy.rules().get(cooldown.rule).map_or(0, |rule| rule.cooldown.as_micros());
+            let rule_cooldown = self
+                .rules
+                .policy
+                .rules()
+                .get(cooldown.rule)
+                .map_or(0, |rule| rule.cooldown.as_micros());
             (event.time.0 - cooldown.since.0).abs() < rule_cooldown
         });
         for (index, rule) in self.rules.policy.rules().iter().enumerate() {
-            let cooling = state.cooldowns.iter().any(|cooldown| cooldown.rule == index && cooldown.session == key);
+            let cooling = state
+                .cooldowns
+                .iter()
+                .any(|cooldown| cooldown.rule == index && cooldown.session == key);
             if cooling {
                 continue;
             }
@@ -134,8 +184,14 @@ impl Judge {
             if state.cooldowns.len() >= MAX_COOLDOWNS {
                 state.cooldowns.remove(0);
             }
-            state.cooldowns.push(Cooldown { rule: index, session: key.to_string(), since: event.time });
-            verdict.decisions.push(decision(rule, envelope, identity, signals, risk));
+            state.cooldowns.push(Cooldown {
+                rule: index,
+                session: key.to_string(),
+                since: event.time,
+            });
+            verdict
+                .decisions
+                .push(decision(rule, envelope, identity, signals, risk));
             if rule.mode == Mode::Enforce {
                 break;
             }
@@ -153,7 +209,9 @@ fn learn(profile: &mut Profile, envelope: &Envelope, config: &RulesConfig) {
         city: geo.filter(|geo| geo.city.is_some()).map(|geo| geo.place()),
         asn: event.asn.filter(|_| located),
         device: event.device_id.as_deref(),
-        primary: event.auth().is_some_and(|auth| auth.action == vigil_schemas::AuthAction::Login),
+        primary: event
+            .auth()
+            .is_some_and(|auth| auth.action == vigil_schemas::AuthAction::Login),
     };
     profile.learn_sign_in(&sign_in, &config.baseline);
 }
@@ -162,12 +220,37 @@ fn text(value: Option<&str>) -> Value {
     Value::from(value.unwrap_or(""))
 }
 
-fn facts(envelope: &Envelope, identity: &str, signals: &[Signal], risk: Risk, learning: bool) -> Facts {
+fn facts(
+    envelope: &Envelope,
+    identity: &str,
+    signals: &[Signal],
+    risk: Risk,
+    learning: bool,
+) -> Facts {
     let event = &envelope.event;
     let (action, outcome, factor, resource) = match &event.detail {
-        Detail::Auth(auth) => (auth.action.as_str(), auth.outcome.as_str(), auth.factor.as_deref(), None),
-        Detail::Access(access) => (access.action.as_deref().unwrap_or(""), "", None, Some(access.resource.as_str())),
-        Detail::Posture(posture) => ("", if posture.compliant { "compliant" } else { "noncompliant" }, None, None),
+        Detail::Auth(auth) => (
+            auth.action.as_str(),
+            auth.outcome.as_str(),
+            auth.factor.as_deref(),
+            None,
+        ),
+        Detail::Access(access) => (
+            access.action.as_deref().unwrap_or(""),
+            "",
+            None,
+            Some(access.resource.as_str()),
+        ),
+        Detail::Posture(posture) => (
+            "",
+            if posture.compliant {
+                "compliant"
+            } else {
+                "noncompliant"
+            },
+            None,
+            None,
+        ),
     };
     let geo = event.geo.as_ref();
     let event_value = map(vec![
@@ -177,7 +260,10 @@ fn facts(envelope: &Envelope, identity: &str, signals: &[Signal], risk: Risk, le
         ("action", action.into()),
         ("outcome", outcome.into()),
         ("factor", text(factor)),
-        ("ip", event.ip.map(|ip| ip.to_string()).unwrap_or_default().into()),
+        (
+            "ip",
+            event.ip.map(|ip| ip.to_string()).unwrap_or_default().into(),
+        ),
         ("country", text(geo.and_then(|geo| geo.country.as_deref()))),
         ("city", text(geo.and_then(|geo| geo.city.as_deref()))),
         ("asn", Value::Int(event.asn.map_or(0, i64::from))),
@@ -188,36 +274,84 @@ fn facts(envelope: &Envelope, identity: &str, signals: &[Signal], risk: Risk, le
         ("corporate", envelope.tags.corporate.into()),
         ("vpn", envelope.tags.vpn.into()),
     ]);
-    let signal = map(signals.iter().map(|signal| (signal.detector.as_str(), Value::Float(signal.score))).collect());
+    let signal = map(signals
+        .iter()
+        .map(|signal| (signal.detector.as_str(), Value::Float(signal.score)))
+        .collect());
     let list = signals
         .iter()
-        .map(|signal| map(vec![("detector", signal.detector.as_str().into()), ("score", Value::Float(signal.score)), ("confidence", Value::Float(signal.confidence))]))
+        .map(|signal| {
+            map(vec![
+                ("detector", signal.detector.as_str().into()),
+                ("score", Value::Float(signal.score)),
+                ("confidence", Value::Float(signal.confidence)),
+            ])
+        })
         .collect();
     Facts {
         event: event_value,
         signal,
         signals: Value::List(Arc::new(list)),
-        risk: map(vec![("score", Value::Float(risk.score)), ("level", risk.level.as_str().into())]),
-        identity: map(vec![("id", identity.into()), ("type", event.identity_type.as_str().into()), ("learning", learning.into())]),
+        risk: map(vec![
+            ("score", Value::Float(risk.score)),
+            ("level", risk.level.as_str().into()),
+        ]),
+        identity: map(vec![
+            ("id", identity.into()),
+            ("type", event.identity_type.as_str().into()),
+            ("learning", learning.into()),
+        ]),
     }
 }
 
-/// The stable id of a decision: the same rule, identity and trigger give the same id, so
-/// receivers can drop the duplicates a replay after a crash produces.
-pub fn decision_id(rule: &str, identity: &str, trigger: &vigil_schemas::Origin) -> String {
-    let name = format!("{rule}\u{1f}{identity}\u{1f}{trigger}");
+/// The stable id of a decision: the same rule, identity and triggering event give the
+/// same id, so receivers can drop the duplicates a replay after a crash produces. The
+/// event's time and vendor id tell apart the members of one vendor batch record.
+pub fn decision_id(
+    rule: &str,
+    identity: &str,
+    trigger: &vigil_schemas::Origin,
+    time: Timestamp,
+    event_id: Option<&str>,
+) -> String {
+    let name = format!(
+        "{rule}\u{1f}{identity}\u{1f}{trigger}\u{1f}{}\u{1f}{}",
+        time.0,
+        event_id.unwrap_or("")
+    );
     uuid::Uuid::new_v5(&DECISION_NAMESPACE, name.as_bytes()).to_string()
 }
 
-fn decision(rule: &Rule, envelope: &Envelope, identity: &str, signals: &[Signal], risk: Risk) -> Decision {
+fn decision(
+    rule: &Rule,
+    envelope: &Envelope,
+    identity: &str,
+    signals: &[Signal],
+    risk: Risk,
+) -> Decision {
     let event = &envelope.event;
     let mut reasons: Vec<Reason> = signals
         .iter()
-        .map(|signal| Reason { detector: signal.detector, score: round_score(signal.score), detail: signal.detail.clone() })
+        .map(|signal| Reason {
+            detector: signal.detector,
+            score: round_score(signal.score),
+            detail: signal.detail.clone(),
+        })
         .collect();
-    reasons.sort_by(|left, right| right.score.total_cmp(&left.score).then(left.detector.cmp(&right.detector)));
+    reasons.sort_by(|left, right| {
+        right
+            .score
+            .total_cmp(&left.score)
+            .then(left.detector.cmp(&right.detector))
+    });
     Decision {
-        id: decision_id(&rule.name, identity, &envelope.origin),
+        id: decision_id(
+            &rule.name,
+            identity,
+            &envelope.origin,
+            event.time,
+            event.event_id.as_deref(),
+        ),
         time: event.time,
         decided_at: event.time,
         identity: identity.to_string(),

@@ -71,7 +71,10 @@ struct Defaults {
 
 impl Default for Defaults {
     fn default() -> Self {
-        Defaults { cooldown: default_cooldown(), mode: Mode::Enforce }
+        Defaults {
+            cooldown: default_cooldown(),
+            mode: Mode::Enforce,
+        }
     }
 }
 
@@ -127,21 +130,38 @@ pub struct Policy {
 impl Policy {
     /// The default policy.
     pub fn default_policy() -> Policy {
-        Policy::from_yaml(DEFAULT_POLICY, "<default>").expect("the default policy is valid (tested)")
+        Policy::from_yaml(DEFAULT_POLICY, "<default>")
+            .expect("the default policy is valid (tested)")
     }
 
     /// Parses and compiles a policy; errors name `file` and the field.
     pub fn from_yaml(text: &str, file: &str) -> Result<Policy, PolicyError> {
-        let error = |field: String, message: String| PolicyError { file: file.to_string(), field, message };
+        let error = |field: String, message: String| PolicyError {
+            file: file.to_string(),
+            field,
+            message,
+        };
         let parsed: PolicyFile = serde_norway::from_str(text).map_err(|problem| {
-            let location = problem.location().map(|at| format!("line {} column {}", at.line(), at.column())).unwrap_or_else(|| "document".to_string());
+            let location = problem
+                .location()
+                .map(|at| format!("line {} column {}", at.line(), at.column()))
+                .unwrap_or_else(|| "document".to_string());
             error(location, problem.to_string())
         })?;
         if parsed.version != 1 {
-            return Err(error("version".into(), format!("unsupported version {}; this vigil reads version 1", parsed.version)));
+            return Err(error(
+                "version".into(),
+                format!(
+                    "unsupported version {}; this vigil reads version 1",
+                    parsed.version
+                ),
+            ));
         }
         if parsed.rules.is_empty() {
-            return Err(error("rules".into(), "a policy needs at least one rule".into()));
+            return Err(error(
+                "rules".into(),
+                "a policy needs at least one rule".into(),
+            ));
         }
         let mut rules = Vec::with_capacity(parsed.rules.len());
         for (index, spec) in parsed.rules.into_iter().enumerate() {
@@ -150,15 +170,33 @@ impl Policy {
                 return Err(error(field("name"), "must not be empty".into()));
             }
             if rules.iter().any(|rule: &Rule| rule.name == spec.name) {
-                return Err(error(field("name"), format!("`{}` is used by an earlier rule", spec.name)));
+                return Err(error(
+                    field("name"),
+                    format!("`{}` is used by an earlier rule", spec.name),
+                ));
             }
-            let program = Program::compile(&spec.when).map_err(|problem| error(field("when"), format!("`{}`: {problem}", spec.when)))?;
+            let program = Program::compile(&spec.when)
+                .map_err(|problem| error(field("when"), format!("`{}`: {problem}", spec.when)))?;
             let references = program.references();
-            if let Some(unknown) = references.variables().into_iter().find(|variable| !VARIABLES.contains(variable)) {
-                return Err(error(field("when"), format!("unknown variable `{unknown}` in `{}`; known: {}", spec.when, VARIABLES.join(", "))));
+            if let Some(unknown) = references
+                .variables()
+                .into_iter()
+                .find(|variable| !VARIABLES.contains(variable))
+            {
+                return Err(error(
+                    field("when"),
+                    format!(
+                        "unknown variable `{unknown}` in `{}`; known: {}",
+                        spec.when,
+                        VARIABLES.join(", ")
+                    ),
+                ));
             }
             if spec.assurance_level.is_some() && spec.action != Action::StepUp {
-                return Err(error(field("assurance_level"), "only a `step_up` rule names an assurance level".into()));
+                return Err(error(
+                    field("assurance_level"),
+                    "only a `step_up` rule names an assurance level".into(),
+                ));
             }
             rules.push(Rule {
                 name: spec.name,
@@ -172,7 +210,9 @@ impl Policy {
             });
         }
         let policy = Policy { rules };
-        policy.check_against_sample().map_err(|(index, message)| error(format!("rules[{index}].when"), message))?;
+        policy
+            .check_against_sample()
+            .map_err(|(index, message)| error(format!("rules[{index}].when"), message))?;
         Ok(policy)
     }
 
@@ -187,7 +227,9 @@ impl Policy {
         let evaluator = Evaluator::new();
         let sample = Facts::sample();
         for (index, rule) in self.rules.iter().enumerate() {
-            evaluator.matches(rule, &sample).map_err(|message| (index, format!("`{}`: {message}", rule.when)))?;
+            evaluator
+                .matches(rule, &sample)
+                .map_err(|message| (index, format!("`{}`: {message}", rule.when)))?;
         }
         Ok(())
     }
@@ -209,26 +251,52 @@ pub struct Facts {
 
 /// Builds a CEL map from string keys.
 pub fn map(entries: Vec<(&str, Value)>) -> Value {
-    let map: HashMap<String, Value> = entries.into_iter().map(|(key, value)| (key.to_string(), value)).collect();
+    let map: HashMap<String, Value> = entries
+        .into_iter()
+        .map(|(key, value)| (key.to_string(), value))
+        .collect();
     Value::from(map)
 }
 
 impl Facts {
     fn sample() -> Facts {
         let event = map(vec![
-            ("kind", "auth".into()), ("identity", "sample@example.com".into()), ("identity_type", "user".into()),
-            ("action", "login".into()), ("outcome", "success".into()), ("factor", "".into()), ("ip", "192.0.2.1".into()),
-            ("country", "DE".into()), ("city", "Berlin, DE".into()), ("asn", Value::Int(3320)), ("device_id", "".into()),
-            ("session_id", "".into()), ("app", "".into()), ("resource", "".into()), ("corporate", false.into()), ("vpn", false.into()),
+            ("kind", "auth".into()),
+            ("identity", "sample@example.com".into()),
+            ("identity_type", "user".into()),
+            ("action", "login".into()),
+            ("outcome", "success".into()),
+            ("factor", "".into()),
+            ("ip", "192.0.2.1".into()),
+            ("country", "DE".into()),
+            ("city", "Berlin, DE".into()),
+            ("asn", Value::Int(3320)),
+            ("device_id", "".into()),
+            ("session_id", "".into()),
+            ("app", "".into()),
+            ("resource", "".into()),
+            ("corporate", false.into()),
+            ("vpn", false.into()),
         ]);
         let signal = map(vec![("impossible_travel", Value::Float(80.0))]);
-        let signals = Value::List(Arc::new(vec![map(vec![("detector", "impossible_travel".into()), ("score", Value::Float(80.0)), ("confidence", Value::Float(1.0))])]));
+        let signals = Value::List(Arc::new(vec![map(vec![
+            ("detector", "impossible_travel".into()),
+            ("score", Value::Float(80.0)),
+            ("confidence", Value::Float(1.0)),
+        ])]));
         Facts {
             event,
             signal,
             signals,
-            risk: map(vec![("score", Value::Float(80.0)), ("level", "high".into())]),
-            identity: map(vec![("id", "sample@example.com".into()), ("type", "user".into()), ("learning", false.into())]),
+            risk: map(vec![
+                ("score", Value::Float(80.0)),
+                ("level", "high".into()),
+            ]),
+            identity: map(vec![
+                ("id", "sample@example.com".into()),
+                ("type", "user".into()),
+                ("learning", false.into()),
+            ]),
         }
     }
 }
@@ -247,7 +315,9 @@ impl Default for Evaluator {
 impl Evaluator {
     /// A new evaluator with CEL's standard functions.
     pub fn new() -> Evaluator {
-        Evaluator { root: Context::default() }
+        Evaluator {
+            root: Context::default(),
+        }
     }
 
     /// Whether `rule` matches `facts`; a condition that does not give a bool is an error.
@@ -291,7 +361,10 @@ mod tests {
         for (text, expected) in cases {
             let error = Policy::from_yaml(text, "policy.yaml").unwrap_err();
             let message = error.to_string();
-            assert!(message.starts_with("invalid policy `policy.yaml`"), "{message}");
+            assert!(
+                message.starts_with("invalid policy `policy.yaml`"),
+                "{message}"
+            );
             assert!(message.contains(expected), "{text} -> {message}");
         }
     }
@@ -299,6 +372,8 @@ mod tests {
     #[test]
     fn conditions_see_signals_and_risk() {
         let policy = Policy::from_yaml("version: 1\nrules:\n  - name: a\n    when: '\"impossible_travel\" in signal && signal.impossible_travel >= 60.0 && risk.level == \"high\" && event.country == \"DE\"'\n    action: revoke_session\n", "p").unwrap();
-        assert!(Evaluator::new().matches(&policy.rules()[0], &Facts::sample()).unwrap());
+        assert!(Evaluator::new()
+            .matches(&policy.rules()[0], &Facts::sample())
+            .unwrap());
     }
 }

@@ -27,7 +27,9 @@ pub struct SeenSet<K> {
 
 impl<K> Default for SeenSet<K> {
     fn default() -> Self {
-        SeenSet { entries: Vec::new() }
+        SeenSet {
+            entries: Vec::new(),
+        }
     }
 }
 
@@ -38,9 +40,9 @@ impl<K: PartialEq> SeenSet<K> {
         K: PartialEq<Q>,
         Q: ?Sized,
     {
-        self.entries
-            .iter()
-            .any(|entry| entry.key == *key && now.0.saturating_sub(entry.last_seen.0) <= forget_after_micros)
+        self.entries.iter().any(|entry| {
+            entry.key == *key && now.0.saturating_sub(entry.last_seen.0) <= forget_after_micros
+        })
     }
 
     /// Records one sighting of `key` at `time`, evicting the least recently seen entry
@@ -62,12 +64,18 @@ impl<K: PartialEq> SeenSet<K> {
                 self.entries.swap_remove(index);
             }
         }
-        self.entries.push(Seen { key: key.to_owned(), count: 1, first_seen: time, last_seen: time });
+        self.entries.push(Seen {
+            key: key.to_owned(),
+            count: 1,
+            first_seen: time,
+            last_seen: time,
+        });
     }
 
     /// Drops entries last seen more than `forget_after` before `now`.
     pub fn forget_stale(&mut self, now: Timestamp, forget_after_micros: i64) {
-        self.entries.retain(|entry| now.0.saturating_sub(entry.last_seen.0) <= forget_after_micros);
+        self.entries
+            .retain(|entry| now.0.saturating_sub(entry.last_seen.0) <= forget_after_micros);
     }
 
     /// The entries, in no particular order.
@@ -110,7 +118,9 @@ impl Profile {
     /// detectors stay quiet until it has been seen for the learning period or has enough
     /// successful sign-ins, whichever comes first.
     pub fn learning(&self, now: Timestamp, config: &BaselineConfig) -> bool {
-        let Some(first_seen) = self.first_seen else { return true };
+        let Some(first_seen) = self.first_seen else {
+            return true;
+        };
         let known_for = now.0.saturating_sub(first_seen.0);
         known_for < config.learning_period.as_micros() && self.logins < config.learning_logins
     }

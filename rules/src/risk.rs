@@ -37,14 +37,19 @@ impl SessionRisk {
 pub fn combine(base: f64, signals: &[Signal]) -> f64 {
     let mut remaining = 1.0 - (base / 100.0).clamp(0.0, 1.0);
     for signal in signals {
-        let weight = finite_or_zero(signal.score / 100.0).clamp(0.0, 1.0) * finite_or_zero(signal.confidence).clamp(0.0, 1.0);
+        let weight = finite_or_zero(signal.score / 100.0).clamp(0.0, 1.0)
+            * finite_or_zero(signal.confidence).clamp(0.0, 1.0);
         remaining *= 1.0 - weight;
     }
     (100.0 * (1.0 - remaining)).clamp(0.0, 100.0)
 }
 
 fn finite_or_zero(value: f64) -> f64 {
-    if value.is_finite() { value } else { 0.0 }
+    if value.is_finite() {
+        value
+    } else {
+        0.0
+    }
 }
 
 /// The sessions of one identity, bounded.
@@ -55,17 +60,29 @@ pub struct SessionRisks {
 
 impl SessionRisks {
     /// Applies an event's signals to its session and returns the session's risk now.
-    pub fn update(&mut self, key: &str, now: Timestamp, signals: &[Signal], config: &RiskConfig) -> Risk {
+    pub fn update(
+        &mut self,
+        key: &str,
+        now: Timestamp,
+        signals: &[Signal],
+        config: &RiskConfig,
+    ) -> Risk {
         let index = match self.sessions.iter().position(|session| session.key == key) {
             Some(index) => index,
             None => {
                 if self.sessions.len() >= config.max_sessions.max(1) {
-                    let stalest = (0..self.sessions.len()).min_by_key(|&index| self.sessions[index].updated);
+                    let stalest =
+                        (0..self.sessions.len()).min_by_key(|&index| self.sessions[index].updated);
                     if let Some(stalest) = stalest {
                         self.sessions.swap_remove(stalest);
                     }
                 }
-                self.sessions.push(SessionRisk { key: key.to_string(), score: 0.0, updated: now, peak: 0.0 });
+                self.sessions.push(SessionRisk {
+                    key: key.to_string(),
+                    score: 0.0,
+                    updated: now,
+                    peak: 0.0,
+                });
                 self.sessions.len() - 1
             }
         };
@@ -77,7 +94,10 @@ impl SessionRisks {
             session.updated = session.updated.max(now);
         }
         session.peak = session.peak.max(score);
-        Risk { score: round_score(score), level: RiskLevel::of(score) }
+        Risk {
+            score: round_score(score),
+            level: RiskLevel::of(score),
+        }
     }
 
     /// The tracked sessions.
@@ -98,7 +118,13 @@ mod tests {
     use vigil_schemas::Detector;
 
     fn signal(score: f64, confidence: f64) -> Signal {
-        Signal { detector: Detector::NewCountry, score, confidence, detail: String::new(), evidence: serde_json::Value::Null }
+        Signal {
+            detector: Detector::NewCountry,
+            score,
+            confidence,
+            detail: String::new(),
+            evidence: serde_json::Value::Null,
+        }
     }
 
     #[test]
@@ -110,20 +136,41 @@ mod tests {
 
     #[test]
     fn risk_halves_over_a_half_life() {
-        let config = RiskConfig { half_life: Duration::hours(1), max_sessions: 4 };
+        let config = RiskConfig {
+            half_life: Duration::hours(1),
+            max_sessions: 4,
+        };
         let mut risks = SessionRisks::default();
         let start = Timestamp::from_secs(1_000_000);
-        assert_eq!(risks.update("s1", start, &[signal(80.0, 1.0)], &config).score, 80.0);
-        assert_eq!(risks.update("s1", start.plus_secs(3600), &[], &config).score, 40.0);
+        assert_eq!(
+            risks
+                .update("s1", start, &[signal(80.0, 1.0)], &config)
+                .score,
+            80.0
+        );
+        assert_eq!(
+            risks
+                .update("s1", start.plus_secs(3600), &[], &config)
+                .score,
+            40.0
+        );
         assert_eq!(risks.update("s2", start, &[], &config).score, 0.0);
     }
 
     #[test]
     fn sessions_are_bounded() {
-        let config = RiskConfig { half_life: Duration::hours(1), max_sessions: 3 };
+        let config = RiskConfig {
+            half_life: Duration::hours(1),
+            max_sessions: 3,
+        };
         let mut risks = SessionRisks::default();
         for second in 0..10 {
-            risks.update(&format!("s{second}"), Timestamp::from_secs(second), &[], &config);
+            risks.update(
+                &format!("s{second}"),
+                Timestamp::from_secs(second),
+                &[],
+                &config,
+            );
         }
         assert_eq!(risks.sessions().len(), 3);
     }

@@ -1,6 +1,8 @@
 //! Builders for tests: located sign-ins at well-known places.
 
-use vigil_schemas::{AuthAction, AuthDetail, Detail, Envelope, Event, Geo, IpTags, Origin, Outcome, Timestamp};
+use vigil_schemas::{
+    AuthAction, AuthDetail, Detail, Envelope, Event, Geo, IpTags, Origin, Outcome, Timestamp,
+};
 
 /// A named place: latitude, longitude, city, country.
 pub type Place = (f64, f64, &'static str, &'static str);
@@ -17,11 +19,29 @@ pub fn attempt(time: &str, place: Place, ip: &str, outcome: Outcome) -> Envelope
     let mut event = Event::new(
         Timestamp::parse(time).expect("test time"),
         Some("alice@example.com"),
-        Detail::Auth(AuthDetail { action: AuthAction::Login, outcome, factor: None, reason: None }),
+        Detail::Auth(AuthDetail {
+            action: AuthAction::Login,
+            outcome,
+            factor: None,
+            reason: None,
+        }),
     );
     event.ip = Some(ip.parse().expect("test ip"));
-    event.geo = Some(Geo { lat: Some(place.0), lon: Some(place.1), city: Some(place.2.to_string()), country: Some(place.3.to_string()), accuracy_km: None });
-    Envelope { event, origin: Origin::File { file: "test".into(), line: 1 }, tags: IpTags::default() }
+    event.geo = Some(Geo {
+        lat: Some(place.0),
+        lon: Some(place.1),
+        city: Some(place.2.to_string()),
+        country: Some(place.3.to_string()),
+        accuracy_km: None,
+    });
+    Envelope {
+        event: Box::new(event),
+        origin: Origin::File {
+            file: "test".into(),
+            line: 1,
+        },
+        tags: IpTags::default(),
+    }
 }
 
 /// A successful sign-in of `alice` at a time and place from an IP.

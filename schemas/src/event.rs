@@ -4,6 +4,7 @@ use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Who or what an identity is; baselines and detectors treat them differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -324,15 +325,15 @@ impl Event {
 pub enum Origin {
     /// A line of a file (1-based).
     File {
-        /// The file's path as given.
-        file: String,
+        /// The file's path as given (shared: every record of a file points at one copy).
+        file: Arc<str>,
         /// 1-based line number.
         line: u64,
     },
     /// A Kafka record.
     Kafka {
         /// Topic.
-        topic: String,
+        topic: Arc<str>,
         /// Partition.
         partition: i32,
         /// Offset.
@@ -344,7 +345,11 @@ impl fmt::Display for Origin {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::File { file, line } => write!(formatter, "{file}:{line}"),
-            Origin::Kafka { topic, partition, offset } => {
+            Origin::Kafka {
+                topic,
+                partition,
+                offset,
+            } => {
                 write!(formatter, "{topic}/{partition}@{offset}")
             }
         }
@@ -376,8 +381,9 @@ impl IpTags {
 /// An event as the engine receives it: decoded, enriched, with its origin.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
-    /// The event.
-    pub event: Event,
+    /// The event, boxed: envelopes move through queues and shards, and an event is a few
+    /// hundred bytes.
+    pub event: Box<Event>,
     /// Where it was read.
     pub origin: Origin,
     /// What enrichment learned about its IP.

@@ -56,7 +56,10 @@ impl Timestamp {
 
     /// This time plus a number of seconds.
     pub fn plus_secs(self, secs: i64) -> Timestamp {
-        Timestamp(self.0.saturating_add(secs.saturating_mul(MICROS_PER_SECOND)))
+        Timestamp(
+            self.0
+                .saturating_add(secs.saturating_mul(MICROS_PER_SECOND)),
+        )
     }
 
     /// Parses RFC 3339 (`2024-05-01T10:00:00.123Z`, `+02:00` offsets, up to nine fraction
@@ -151,8 +154,7 @@ fn parse_rfc3339(bytes: &[u8]) -> Result<Timestamp, &'static str> {
         _ => return Err("trailing characters"),
     };
     let days = days_from_civil(year, month, day);
-    let seconds =
-        days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset_seconds;
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset_seconds;
     Ok(Timestamp(seconds * MICROS_PER_SECOND + micros))
 }
 
@@ -189,7 +191,11 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -251,7 +257,13 @@ mod tests {
 
     #[test]
     fn rejects_garbage_with_reason() {
-        for bad in ["", "2020-13-01T00:00:00Z", "2020-02-30T00:00:00Z", "2020-01-01T00:00:00Zjunk", "yesterday"] {
+        for bad in [
+            "",
+            "2020-13-01T00:00:00Z",
+            "2020-02-30T00:00:00Z",
+            "2020-01-01T00:00:00Zjunk",
+            "yesterday",
+        ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad}");
         }
     }
@@ -259,8 +271,18 @@ mod tests {
     #[test]
     fn hour_of_week_starts_monday() {
         // 2024-01-01 was a Monday.
-        assert_eq!(Timestamp::parse("2024-01-01T00:30:00Z").unwrap().hour_of_week(), 0);
-        assert_eq!(Timestamp::parse("2024-01-07T23:00:00Z").unwrap().hour_of_week(), 167);
+        assert_eq!(
+            Timestamp::parse("2024-01-01T00:30:00Z")
+                .unwrap()
+                .hour_of_week(),
+            0
+        );
+        assert_eq!(
+            Timestamp::parse("2024-01-07T23:00:00Z")
+                .unwrap()
+                .hour_of_week(),
+            167
+        );
     }
 
     proptest::proptest! {

@@ -48,25 +48,47 @@ impl JsonLines {
         let destination: Box<dyn Write + Send> = if path == Path::new("-") {
             Box::new(io::stdout())
         } else {
-            if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|source| SinkError::Create { path: path.to_path_buf(), source })?;
+            if let Some(parent) = path
+                .parent()
+                .filter(|parent| !parent.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(parent).map_err(|source| SinkError::Create {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
             }
-            Box::new(File::create(path).map_err(|source| SinkError::Create { path: path.to_path_buf(), source })?)
+            Box::new(File::create(path).map_err(|source| SinkError::Create {
+                path: path.to_path_buf(),
+                source,
+            })?)
         };
         Ok(JsonLines::new(path.to_path_buf(), destination))
     }
 
     /// Writes to any destination, naming it `path` in errors.
     pub fn new(path: PathBuf, destination: Box<dyn Write + Send>) -> JsonLines {
-        JsonLines { path, writer: BufWriter::with_capacity(1 << 16, destination), written: 0, line: Vec::with_capacity(1024) }
+        JsonLines {
+            path,
+            writer: BufWriter::with_capacity(1 << 16, destination),
+            written: 0,
+            line: Vec::with_capacity(1024),
+        }
     }
 
     /// Appends one document as a line.
     pub fn write<T: Serialize>(&mut self, document: &T) -> Result<(), SinkError> {
         self.line.clear();
-        serde_json::to_writer(&mut self.line, document).map_err(|error| SinkError::Write { path: self.path.clone(), source: io::Error::other(error) })?;
+        serde_json::to_writer(&mut self.line, document).map_err(|error| SinkError::Write {
+            path: self.path.clone(),
+            source: io::Error::other(error),
+        })?;
         self.line.push(b'\n');
-        self.writer.write_all(&self.line).map_err(|source| SinkError::Write { path: self.path.clone(), source })?;
+        self.writer
+            .write_all(&self.line)
+            .map_err(|source| SinkError::Write {
+                path: self.path.clone(),
+                source,
+            })?;
         self.written += 1;
         Ok(())
     }
@@ -83,7 +105,10 @@ impl JsonLines {
 
     /// Flushes everything written.
     pub fn finish(mut self) -> Result<u64, SinkError> {
-        self.writer.flush().map_err(|source| SinkError::Write { path: self.path.clone(), source })?;
+        self.writer.flush().map_err(|source| SinkError::Write {
+            path: self.path.clone(),
+            source,
+        })?;
         Ok(self.written)
     }
 }
@@ -111,7 +136,12 @@ impl Reject {
     /// A reject of `record` read at `origin`.
     pub fn new(origin: vigil_schemas::Origin, reason: String, record: &[u8]) -> Reject {
         let kept = &record[..record.len().min(Self::MAX_KEPT_BYTES)];
-        Reject { origin, reason, record: String::from_utf8_lossy(kept).into_owned(), truncated: kept.len() < record.len() }
+        Reject {
+            origin,
+            reason,
+            record: String::from_utf8_lossy(kept).into_owned(),
+            truncated: kept.len() < record.len(),
+        }
     }
 }
 
@@ -125,7 +155,10 @@ mod tests {
 
     impl Write for Shared {
         fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            self.0.lock().map_err(|_| io::Error::other("poisoned"))?.extend_from_slice(bytes);
+            self.0
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?
+                .extend_from_slice(bytes);
             Ok(bytes.len())
         }
         fn flush(&mut self) -> io::Result<()> {
@@ -137,10 +170,19 @@ mod tests {
     fn rejects_keep_origin_reason_and_a_bounded_record() {
         let shared = Shared::default();
         let mut sink = JsonLines::new("memory".into(), Box::new(shared.clone()));
-        let origin = vigil_schemas::Origin::File { file: "in.jsonl".into(), line: 7 };
-        sink.write(&Reject::new(origin.clone(), "malformed JSON".into(), b"{oops\xff")).unwrap();
+        let origin = vigil_schemas::Origin::File {
+            file: "in.jsonl".into(),
+            line: 7,
+        };
+        sink.write(&Reject::new(
+            origin.clone(),
+            "malformed JSON".into(),
+            b"{oops\xff",
+        ))
+        .unwrap();
         let huge = vec![b'a'; Reject::MAX_KEPT_BYTES * 2];
-        sink.write(&Reject::new(origin, "too big".into(), &huge)).unwrap();
+        sink.write(&Reject::new(origin, "too big".into(), &huge))
+            .unwrap();
         assert_eq!(sink.finish().unwrap(), 2);
         let text = String::from_utf8(shared.0.lock().unwrap().clone()).unwrap();
         let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
@@ -154,7 +196,11 @@ mod tests {
 
     #[test]
     fn create_names_the_path() {
-        let Err(error) = JsonLines::create(Path::new("/proc/vigil-cannot/decisions.jsonl")) else { panic!("created") };
-        assert!(error.to_string().contains("`/proc/vigil-cannot/decisions.jsonl`"));
+        let Err(error) = JsonLines::create(Path::new("/proc/vigil-cannot/decisions.jsonl")) else {
+            panic!("created")
+        };
+        assert!(error
+            .to_string()
+            .contains("`/proc/vigil-cannot/decisions.jsonl`"));
     }
 }

@@ -23,7 +23,9 @@ pub struct FailureWindow {
 
 impl FailureWindow {
     fn record(&mut self, time: Timestamp, ip: Option<IpAddr>) {
-        let position = self.failures.partition_point(|(existing, _)| *existing <= time);
+        let position = self
+            .failures
+            .partition_point(|(existing, _)| *existing <= time);
         self.failures.insert(position, (time, ip));
         if self.failures.len() > MAX_REMEMBERED_FAILURES {
             self.failures.pop_front();
@@ -31,7 +33,11 @@ impl FailureWindow {
     }
 
     fn prune(&mut self, now: Timestamp, window_micros: i64) {
-        while self.failures.front().is_some_and(|(time, _)| now.0 - time.0 > window_micros * 4) {
+        while self
+            .failures
+            .front()
+            .is_some_and(|(time, _)| now.0 - time.0 > window_micros * 4)
+        {
             self.failures.pop_front();
         }
     }
@@ -58,7 +64,11 @@ impl FailureWindow {
 }
 
 /// Judges one sign-in attempt against the identity's failure window.
-pub fn detect(window: &mut FailureWindow, envelope: &Envelope, config: &BruteForceConfig) -> Option<Signal> {
+pub fn detect(
+    window: &mut FailureWindow,
+    envelope: &Envelope,
+    config: &BruteForceConfig,
+) -> Option<Signal> {
     if !config.enabled {
         return None;
     }
@@ -107,19 +117,45 @@ mod tests {
     fn run(outcomes: &[(&str, Outcome)]) -> Vec<Signal> {
         let config = BruteForceConfig::default();
         let mut window = FailureWindow::default();
-        outcomes.iter().filter_map(|(time, outcome)| detect(&mut window, &attempt(time, BERLIN, "85.214.1.1", *outcome), &config)).collect()
+        outcomes
+            .iter()
+            .filter_map(|(time, outcome)| {
+                detect(
+                    &mut window,
+                    &attempt(time, BERLIN, "85.214.1.1", *outcome),
+                    &config,
+                )
+            })
+            .collect()
     }
 
     #[test]
     fn a_burst_fires_and_the_success_after_it_scores_high() {
-        let mut attempts: Vec<(String, Outcome)> = (0..12).map(|second| (format!("2026-03-02T08:00:{:02}Z", second * 4), Outcome::Failure)).collect();
+        let mut attempts: Vec<(String, Outcome)> = (0..12)
+            .map(|second| {
+                (
+                    format!("2026-03-02T08:00:{:02}Z", second * 4),
+                    Outcome::Failure,
+                )
+            })
+            .collect();
         attempts.push(("2026-03-02T08:01:00Z".to_string(), Outcome::Success));
-        let borrowed: Vec<(&str, Outcome)> = attempts.iter().map(|(time, outcome)| (time.as_str(), *outcome)).collect();
+        let borrowed: Vec<(&str, Outcome)> = attempts
+            .iter()
+            .map(|(time, outcome)| (time.as_str(), *outcome))
+            .collect();
         let signals = run(&borrowed);
-        assert_eq!(signals.len(), 2, "the burst at its 10th failure, and the success");
+        assert_eq!(
+            signals.len(),
+            2,
+            "the burst at its 10th failure, and the success"
+        );
         let last = signals.last().unwrap();
         assert_eq!(last.score, 90.0);
-        assert_eq!(last.detail, "successful sign-in right after 12 failures in 10m from 1 IP address");
+        assert_eq!(
+            last.detail,
+            "successful sign-in right after 12 failures in 10m from 1 IP address"
+        );
     }
 
     #[test]
@@ -135,8 +171,13 @@ mod tests {
 
     #[test]
     fn failures_spread_over_hours_are_quiet() {
-        let times: Vec<String> = (0..20).map(|hour| format!("2026-03-02T{hour:02}:00:00Z")).collect();
-        let attempts: Vec<(&str, Outcome)> = times.iter().map(|time| (time.as_str(), Outcome::Failure)).collect();
+        let times: Vec<String> = (0..20)
+            .map(|hour| format!("2026-03-02T{hour:02}:00:00Z"))
+            .collect();
+        let attempts: Vec<(&str, Outcome)> = times
+            .iter()
+            .map(|time| (time.as_str(), Outcome::Failure))
+            .collect();
         assert!(run(&attempts).is_empty());
     }
 }

@@ -15,12 +15,18 @@ use vigil_schemas::{AuthAction, Detector, Envelope, Outcome, Signal};
 /// detectors judge.
 pub fn is_successful_sign_in(envelope: &Envelope) -> bool {
     envelope.event.auth().is_some_and(|auth| {
-        auth.outcome == Outcome::Success && matches!(auth.action, AuthAction::Login | AuthAction::Mfa)
+        auth.outcome == Outcome::Success
+            && matches!(auth.action, AuthAction::Login | AuthAction::Mfa)
     })
 }
 
 /// Judges one successful sign-in against the profile (before the profile learns it).
-pub fn detect(profile: &Profile, envelope: &Envelope, baseline: &BaselineConfig, config: &FirstSeenConfig) -> Vec<Signal> {
+pub fn detect(
+    profile: &Profile,
+    envelope: &Envelope,
+    baseline: &BaselineConfig,
+    config: &FirstSeenConfig,
+) -> Vec<Signal> {
     let mut signals = Vec::new();
     let event = &envelope.event;
     if !is_successful_sign_in(envelope) || profile.learning(event.time, baseline) {
@@ -34,21 +40,45 @@ pub fn detect(profile: &Profile, envelope: &Envelope, baseline: &BaselineConfig,
                 detector: Detector::NewDevice,
                 score: config.new_device_score,
                 confidence: 0.9,
-                detail: format!("first sign-in from device `{device}` ({} devices known)", profile.devices.len()),
+                detail: format!(
+                    "first sign-in from device `{device}` ({} devices known)",
+                    profile.devices.len()
+                ),
                 evidence: json!({ "device_id": device, "known_devices": profile.devices.len() }),
             });
         }
     }
     let located = !envelope.tags.location_exempt();
-    if let Some(country) = event.geo.as_ref().and_then(|geo| geo.country.as_deref()).filter(|_| located) {
+    if let Some(country) = event
+        .geo
+        .as_ref()
+        .and_then(|geo| geo.country.as_deref())
+        .filter(|_| located)
+    {
         if !profile.countries.contains(country, now, forget_after) {
-            let known: Vec<&str> = profile.countries.entries().iter().map(|entry| entry.key.as_str()).collect();
-            let place = event.geo.as_ref().map(|geo| geo.place()).unwrap_or_default();
+            let known: Vec<&str> = profile
+                .countries
+                .entries()
+                .iter()
+                .map(|entry| entry.key.as_str())
+                .collect();
+            let place = event
+                .geo
+                .as_ref()
+                .map(|geo| geo.place())
+                .unwrap_or_default();
             signals.push(Signal {
                 detector: Detector::NewCountry,
                 score: config.new_country_score,
                 confidence: 0.9,
-                detail: format!("first sign-in from {country} ({place}); usual: {}", if known.is_empty() { "none".to_string() } else { known.join(", ") }),
+                detail: format!(
+                    "first sign-in from {country} ({place}); usual: {}",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
                 evidence: json!({ "country": country, "known_countries": known }),
             });
         }
@@ -59,7 +89,10 @@ pub fn detect(profile: &Profile, envelope: &Envelope, baseline: &BaselineConfig,
                 detector: Detector::NewAsn,
                 score: config.new_asn_score,
                 confidence: 0.6,
-                detail: format!("first sign-in from network AS{asn} ({} networks known)", profile.asns.len()),
+                detail: format!(
+                    "first sign-in from network AS{asn} ({} networks known)",
+                    profile.asns.len()
+                ),
                 evidence: json!({ "asn": asn, "known_asns": profile.asns.len() }),
             });
         }
@@ -77,37 +110,84 @@ mod tests {
         let baseline = BaselineConfig::default();
         let mut profile = Profile::default();
         for day in 1..=12 {
-            let time = vigil_schemas::Timestamp::parse(&format!("2026-02-{day:02}T09:00:00Z")).unwrap();
+            let time =
+                vigil_schemas::Timestamp::parse(&format!("2026-02-{day:02}T09:00:00Z")).unwrap();
             profile.touch(time, vigil_schemas::IdentityType::User);
-            profile.learn_sign_in(&SignInContext { time, country: Some("DE"), city: Some("Berlin, DE".into()), asn: Some(3320), device: Some("laptop-1"), primary: true }, &baseline);
+            profile.learn_sign_in(
+                &SignInContext {
+                    time,
+                    country: Some("DE"),
+                    city: Some("Berlin, DE".into()),
+                    asn: Some(3320),
+                    device: Some("laptop-1"),
+                    primary: true,
+                },
+                &baseline,
+            );
         }
         profile
     }
 
-    fn signals_for(profile: &Profile, mut envelope: Envelope, device: &str, asn: u32) -> Vec<Detector> {
+    fn signals_for(
+        profile: &Profile,
+        mut envelope: Envelope,
+        device: &str,
+        asn: u32,
+    ) -> Vec<Detector> {
         envelope.event.device_id = Some(device.to_string());
         envelope.event.asn = Some(asn);
-        detect(profile, &envelope, &BaselineConfig::default(), &FirstSeenConfig::default()).into_iter().map(|signal| signal.detector).collect()
+        detect(
+            profile,
+            &envelope,
+            &BaselineConfig::default(),
+            &FirstSeenConfig::default(),
+        )
+        .into_iter()
+        .map(|signal| signal.detector)
+        .collect()
     }
 
     #[test]
     fn new_device_country_and_network_fire_after_learning() {
         let profile = trained_profile();
-        let detectors = signals_for(&profile, login_at("2026-02-20T09:00:00Z", NEW_YORK, "23.1.1.1"), "phone-9", 7018);
-        assert_eq!(detectors, vec![Detector::NewDevice, Detector::NewCountry, Detector::NewAsn]);
+        let detectors = signals_for(
+            &profile,
+            login_at("2026-02-20T09:00:00Z", NEW_YORK, "23.1.1.1"),
+            "phone-9",
+            7018,
+        );
+        assert_eq!(
+            detectors,
+            vec![Detector::NewDevice, Detector::NewCountry, Detector::NewAsn]
+        );
     }
 
     #[test]
     fn the_usual_context_is_quiet() {
         let profile = trained_profile();
-        assert!(signals_for(&profile, login_at("2026-02-20T09:00:00Z", BERLIN, "85.214.1.1"), "laptop-1", 3320).is_empty());
+        assert!(signals_for(
+            &profile,
+            login_at("2026-02-20T09:00:00Z", BERLIN, "85.214.1.1"),
+            "laptop-1",
+            3320
+        )
+        .is_empty());
     }
 
     #[test]
     fn everything_is_new_while_learning_and_nothing_fires() {
         let mut profile = Profile::default();
-        profile.touch(vigil_schemas::Timestamp::parse("2026-02-19T09:00:00Z").unwrap(), vigil_schemas::IdentityType::User);
-        assert!(signals_for(&profile, login_at("2026-02-20T09:00:00Z", NEW_YORK, "23.1.1.1"), "phone-9", 7018).is_empty());
+        profile.touch(
+            vigil_schemas::Timestamp::parse("2026-02-19T09:00:00Z").unwrap(),
+            vigil_schemas::IdentityType::User,
+        );
+        assert!(signals_for(
+            &profile,
+            login_at("2026-02-20T09:00:00Z", NEW_YORK, "23.1.1.1"),
+            "phone-9",
+            7018
+        )
+        .is_empty());
     }
 
     #[test]
@@ -115,6 +195,9 @@ mod tests {
         let profile = trained_profile();
         let mut envelope = login_at("2026-02-20T09:00:00Z", NEW_YORK, "23.1.1.1");
         envelope.tags.vpn = true;
-        assert_eq!(signals_for(&profile, envelope, "laptop-1", 7018), Vec::<Detector>::new());
+        assert_eq!(
+            signals_for(&profile, envelope, "laptop-1", 7018),
+            Vec::<Detector>::new()
+        );
     }
 }

@@ -10,13 +10,15 @@ use crate::config::ImpossibleTravelConfig;
 use crate::geo::haversine_km;
 use serde_json::json;
 use std::net::IpAddr;
-use vigil_schemas::{Detector, Envelope, Outcome, Signal, Timestamp};
+use vigil_schemas::{Detector, Envelope, Geo, Outcome, Signal, Timestamp};
 
-/// One located event of an identity.
+/// Where an identity was, from one located event or a run of events from one address.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fix {
-    /// Event time.
+    /// Event time of the first event of the run.
     pub time: Timestamp,
+    /// Event time of the last event of the run.
+    pub until: Timestamp,
     /// Latitude, longitude.
     pub coordinates: (f64, f64),
     /// Accuracy radius in km.
@@ -43,7 +45,24 @@ impl TravelHistory {
     }
 
     fn insert(&mut self, fix: Fix, capacity: usize) {
-        let position = self.fixes.partition_point(|existing| existing.time <= fix.time);
+        let position = self
+            .fixes
+            .partition_point(|existing| existing.time <= fix.time);
+        // A run of events from one address and place is one fix: access logs repeat the
+        // same location all day, and one fix per run keeps the history meaningful.
+        if let Some(previous) = position
+            .checked_sub(1)
+            .and_then(|index| self.fixes.get_mut(index))
+        {
+            if previous.ip.is_some()
+                && previous.ip == fix.ip
+                && previous.coordinates == fix.coordinates
+                && previous.suspect == fix.suspect
+            {
+                previous.until = previous.until.max(fix.time);
+                return;
+            }
+        }
         self.fixes.insert(position, fix);
         if self.fixes.len() > capacity.max(2) {
             self.fixes.remove(0);
@@ -54,6 +73,23 @@ impl TravelHistory {
 /// The fix an event gives, if it is one impossible travel may judge: a successful
 /// sign-in or an access, from a located public address outside exempt ranges.
 fn fix_of(envelope: &Envelope, config: &ImpossibleTravelConfig) -> Option<Fix> {
+    fix_parts(envelope, config).map(|(coordinates, accuracy_km)| {
+        let event = &envelope.event;
+        let place = event.geo.as_ref().map(Geo::place).unwrap_or_default();
+        Fix {
+            time: event.time,
+            until: event.time,
+            coordinates,
+            accuracy_km,
+            ip: event.ip,
+            place,
+            suspect: false,
+        }
+    })
+}
+
+/// Coordinates and accuracy of an event impossible travel may judge.
+fn fix_parts(envelope: &Envelope, config: &ImpossibleTravelConfig) -> Option<((f64, f64), f64)> {
     let event = &envelope.event;
     if let Some(auth) = event.auth() {
         if auth.outcome != Outcome::Success {
@@ -67,8 +103,11 @@ fn fix_of(envelope: &Envelope, config: &ImpossibleTravelConfig) -> Option<Fix> {
     }
     let geo = event.geo.as_ref()?;
     let coordinates = geo.coordinates()?;
-    let accuracy_km = geo.accuracy_km.filter(|radius| radius.is_finite() && *radius >= 0.0).unwrap_or(config.default_accuracy_km);
-    Some(Fix { time: event.time, coordinates, accuracy_km, ip: event.ip, place: geo.place(), suspect: false })
+    let accuracy_km = geo
+        .accuracy_km
+        .filter(|radius| radius.is_finite() && *radius >= 0.0)
+        .unwrap_or(config.default_accuracy_km);
+    Some((coordinates, accuracy_km))
 }
 
 /// How a pair of fixes moved.
@@ -82,9 +121,20 @@ struct Jump {
 fn jump(earlier: &Fix, later: &Fix) -> Jump {
     let distance_km = haversine_km(earlier.coordinates, later.coordinates);
     let effective_km = (distance_km - earlier.accuracy_km - later.accuracy_km).max(0.0);
-    let seconds = later.time.seconds_since(earlier.time).max(0.0);
-    let speed_kmh = if seconds > 0.0 { effective_km / (seconds / 3600.0) } else if effective_km > 0.0 { f64::INFINITY } else { 0.0 };
-    Jump { distance_km, effective_km, seconds, speed_kmh }
+    let seconds = later.time.seconds_since(earlier.until).max(0.0);
+    let speed_kmh = if seconds > 0.0 {
+        effective_km / (seconds / 3600.0)
+    } else if effective_km > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    };
+    Jump {
+        distance_km,
+        effective_km,
+        seconds,
+        speed_kmh,
+    }
 }
 
 fn impossible(earlier: &Fix, later: &Fix, config: &ImpossibleTravelConfig) -> Option<Jump> {
@@ -92,7 +142,8 @@ fn impossible(earlier: &Fix, later: &Fix, config: &ImpossibleTravelConfig) -> Op
         return None;
     }
     let moved = jump(earlier, later);
-    (moved.effective_km >= config.min_distance_km && moved.speed_kmh > config.max_speed_kmh).then_some(moved)
+    (moved.effective_km >= config.min_distance_km && moved.speed_kmh > config.max_speed_kmh)
+        .then_some(moved)
 }
 
 /// "47 min", "3 h 05 min", "0 s".
@@ -113,7 +164,7 @@ pub(crate) fn thousands(value: f64) -> String {
     let digits = rounded.abs().to_string();
     let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(digit);
@@ -125,7 +176,11 @@ pub(crate) fn thousands(value: f64) -> String {
 }
 
 fn signal(earlier: &Fix, later: &Fix, moved: &Jump, config: &ImpossibleTravelConfig) -> Signal {
-    let speed_text = if moved.speed_kmh.is_finite() { format!("{} km/h", thousands(moved.speed_kmh)) } else { "at the same moment".to_string() };
+    let speed_text = if moved.speed_kmh.is_finite() {
+        format!("{} km/h", thousands(moved.speed_kmh))
+    } else {
+        "at the same moment".to_string()
+    };
     let detail = format!(
         "{} km in {} ({}): {} -> {}",
         thousands(moved.distance_km),
@@ -135,7 +190,11 @@ fn signal(earlier: &Fix, later: &Fix, moved: &Jump, config: &ImpossibleTravelCon
         later.place
     );
     // Twice the allowed speed adds 10 points, four times 20, capped at 100.
-    let ratio = if moved.speed_kmh.is_finite() { moved.speed_kmh / config.max_speed_kmh } else { 16.0 };
+    let ratio = if moved.speed_kmh.is_finite() {
+        moved.speed_kmh / config.max_speed_kmh
+    } else {
+        16.0
+    };
     let score = (config.score + 10.0 * ratio.log2().clamp(0.0, 4.0)).clamp(0.0, 100.0);
     // Confidence falls when the accuracy radii eat much of the distance.
     let confidence = (moved.effective_km / moved.distance_km.max(1.0)).clamp(0.5, 1.0);
@@ -157,17 +216,53 @@ fn signal(earlier: &Fix, later: &Fix, moved: &Jump, config: &ImpossibleTravelCon
 }
 
 /// Judges one event against the identity's travel history, then records its fix.
-pub fn detect(history: &mut TravelHistory, envelope: &Envelope, config: &ImpossibleTravelConfig) -> Option<Signal> {
+pub fn detect(
+    history: &mut TravelHistory,
+    envelope: &Envelope,
+    config: &ImpossibleTravelConfig,
+) -> Option<Signal> {
     if !config.enabled {
         return None;
     }
+    let (coordinates, _) = fix_parts(envelope, config)?;
+    let event = &envelope.event;
+    // Fast path: the same address and place as the run this event extends.
+    let position = history
+        .fixes
+        .partition_point(|existing| existing.time <= event.time);
+    if let Some(previous) = position
+        .checked_sub(1)
+        .and_then(|index| history.fixes.get_mut(index))
+    {
+        let same_place =
+            previous.ip.is_some() && previous.ip == event.ip && previous.coordinates == coordinates;
+        let next_is_later = history.fixes.get(position).is_none();
+        if same_place && next_is_later {
+            let previous = &mut history.fixes[position - 1];
+            previous.until = previous.until.max(event.time);
+            return None;
+        }
+    }
     let mut fix = fix_of(envelope, config)?;
-    let position = history.fixes.partition_point(|existing| existing.time <= fix.time);
-    let before = history.fixes[..position].iter().rev().find(|existing| !existing.suspect);
-    let after = history.fixes[position..].iter().find(|existing| !existing.suspect);
+    let position = history
+        .fixes
+        .partition_point(|existing| existing.time <= fix.time);
+    let before = history.fixes[..position]
+        .iter()
+        .rev()
+        .find(|existing| !existing.suspect);
+    let after = history.fixes[position..]
+        .iter()
+        .find(|existing| !existing.suspect);
     let found = before
-        .and_then(|earlier| impossible(earlier, &fix, config).map(|moved| signal(earlier, &fix, &moved, config)))
-        .or_else(|| after.and_then(|later| impossible(&fix, later, config).map(|moved| signal(&fix, later, &moved, config))));
+        .and_then(|earlier| {
+            impossible(earlier, &fix, config).map(|moved| signal(earlier, &fix, &moved, config))
+        })
+        .or_else(|| {
+            after.and_then(|later| {
+                impossible(&fix, later, config).map(|moved| signal(&fix, later, &moved, config))
+            })
+        });
     fix.suspect = found.is_some();
     history.insert(fix, config.history);
     found
@@ -182,7 +277,10 @@ mod tests {
     fn run(events: &[Envelope]) -> Vec<Signal> {
         let config = ImpossibleTravelConfig::default();
         let mut history = TravelHistory::default();
-        events.iter().filter_map(|envelope| detect(&mut history, envelope, &config)).collect()
+        events
+            .iter()
+            .filter_map(|envelope| detect(&mut history, envelope, &config))
+            .collect()
     }
 
     #[test]
@@ -192,7 +290,10 @@ mod tests {
             login_at("2026-03-02T08:47:00Z", NEW_YORK, "23.1.1.1"),
         ]);
         assert_eq!(signals.len(), 1);
-        assert_eq!(signals[0].detail, "6,385 km in 47 min (8,023 km/h): Berlin, DE -> New York, US");
+        assert_eq!(
+            signals[0].detail,
+            "6,385 km in 47 min (8,023 km/h): Berlin, DE -> New York, US"
+        );
         assert!(signals[0].score >= 80.0 && signals[0].score <= 100.0);
     }
 
@@ -226,7 +327,10 @@ mod tests {
     #[test]
     fn vpn_egress_is_exempt() {
         let mut vpn = login_at("2026-03-02T08:10:00Z", NEW_YORK, "23.1.1.1");
-        vpn.tags = IpTags { vpn: true, ..IpTags::default() };
+        vpn.tags = IpTags {
+            vpn: true,
+            ..IpTags::default()
+        };
         let signals = run(&[login_at("2026-03-02T08:00:00Z", BERLIN, "85.214.1.1"), vpn]);
         assert!(signals.is_empty());
     }
@@ -263,7 +367,10 @@ mod tests {
             login_at("2026-03-02T08:40:00Z", BERLIN, "85.214.1.1"),
             login_at("2026-03-02T09:00:00Z", NEW_YORK, "23.1.1.1"),
         ]);
-        let places: Vec<&str> = signals.iter().map(|signal| signal.detail.rsplit(" -> ").next().unwrap_or("")).collect();
+        let places: Vec<&str> = signals
+            .iter()
+            .map(|signal| signal.detail.rsplit(" -> ").next().unwrap_or(""))
+            .collect();
         assert_eq!(places, vec!["New York, US", "New York, US"]);
     }
 
