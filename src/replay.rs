@@ -7,6 +7,7 @@
 //! written.
 
 use crate::config::Config;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -275,24 +276,14 @@ fn decode_batch(
     if threads == 1 {
         return decode_range(0..count);
     }
-    let chunk = count.div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|part| {
-                let range = (part * chunk)..((part + 1) * chunk).min(count);
-                let decode_range = &decode_range;
-                scope.spawn(move || decode_range(range))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
+    // Several chunks per thread so a slow chunk does not leave a core idle; rayon's
+    // persistent workers keep their allocator caches warm across batches.
+    let chunk = count.div_ceil(threads * 4).max(1);
+    let parts: Vec<Vec<Outcome>> = (0..count.div_ceil(chunk))
+        .into_par_iter()
+        .map(|part| decode_range((part * chunk)..((part + 1) * chunk).min(count)))
+        .collect();
+    parts.into_iter().flatten().collect()
 }
 
 /// The replay pipeline over already-loaded rules: usable by the CLI, tests and benches.
@@ -334,50 +325,115 @@ impl Pipeline {
         D: FnMut(&Decision) -> Result<(), ReplayError>,
         R: FnMut(&Reject) -> Result<(), ReplayError>,
     {
-        let mut batch = LineBatch::default();
-        loop {
-            let more = reader.fill(&mut batch, self.batch_size).map_err(|error| {
-                ReplayError::Run(format!("failed to read `{}`: {error}", reader_name(reader)))
-            })?;
-            if !more {
-                return Ok(());
-            }
-            summary.read += batch.len() as u64;
-            let mut envelopes = Vec::with_capacity(batch.len());
-            for outcome in decode_batch(&batch, self.format, &self.enricher, self.threads) {
-                match outcome {
-                    Outcome::Event(envelope) => envelopes.push(envelope),
-                    Outcome::Skipped(reason) => {
-                        *summary.skipped.entry(reason.to_string()).or_default() += 1
-                    }
-                    Outcome::Rejected(reject) => {
-                        summary.rejected += 1;
-                        on_reject(&reject)?;
+        // The reader runs one batch ahead on its own thread, so reading overlaps decoding
+        // and judging; two batches circulate between it and the pipeline (bounded: the
+        // reader waits when the pipeline is behind, nothing is dropped).
+        let batch_size = self.batch_size;
+        let name = reader.name().to_string();
+        std::thread::scope(|scope| {
+            let (filled_sender, filled) =
+                std::sync::mpsc::sync_channel::<std::io::Result<LineBatch>>(1);
+            let (recycle, recycled) = std::sync::mpsc::sync_channel::<LineBatch>(2);
+            scope.spawn(move || {
+                let mut spare = vec![LineBatch::default(), LineBatch::default()];
+                loop {
+                    let mut batch = spare
+                        .pop()
+                        .or_else(|| recycled.recv().ok())
+                        .unwrap_or_default();
+                    match reader.fill(&mut batch, batch_size) {
+                        Ok(true) => {
+                            if filled_sender.send(Ok(batch)).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(false) => return,
+                        Err(error) => {
+                            let _ = filled_sender.send(Err(error));
+                            return;
+                        }
                     }
                 }
+            });
+            // Decoding batch N+1 overlaps judging batch N: both halves are parallel
+            // inside, and rayon's work stealing keeps both cores busy across the seam.
+            let mut pending: Option<Vec<Envelope>> = None;
+            for received in filled {
+                let batch = received.map_err(|error| {
+                    ReplayError::Run(format!("failed to read `{name}`: {error}"))
+                })?;
+                summary.read += batch.len() as u64;
+                let (format, threads) = (self.format, self.threads);
+                let (enricher, engine) = (&self.enricher, &mut self.engine);
+                let judging = pending.take();
+                let (outcomes, judged) = rayon::join(
+                    || decode_batch(&batch, format, enricher, threads),
+                    || judging.map(|envelopes| engine.process(envelopes)),
+                );
+                let _ = recycle.try_send(batch);
+                if let Some(output) = judged {
+                    record_output(output, summary, &mut on_decision)?;
+                }
+                pending = Some(sort_outcomes(outcomes, summary, &mut on_reject)?);
             }
-            let output = self.engine.process(envelopes);
-            summary.events += output.stats.judged;
-            summary.unowned += output.stats.unowned;
-            for (detector, count) in output.stats.signals {
-                *summary
-                    .signals
-                    .entry(detector.as_str().to_string())
-                    .or_default() += count;
+            if let Some(envelopes) = pending {
+                record_output(self.engine.process(envelopes), summary, &mut on_decision)?;
             }
-            for (rule, count) in output.stats.policy_errors {
-                *summary.policy_errors.entry(rule).or_default() += count;
-            }
-            for decision in &output.decisions {
-                summary.count_decision(decision);
-                on_decision(decision)?;
-            }
-        }
+            Ok(())
+        })
     }
 }
 
-fn reader_name(reader: &LineReader) -> String {
-    reader.name().to_string()
+/// Splits decoded outcomes: events to judge, skips counted, rejects handed on.
+fn sort_outcomes<R>(
+    outcomes: Vec<Outcome>,
+    summary: &mut Summary,
+    on_reject: &mut R,
+) -> Result<Vec<Envelope>, ReplayError>
+where
+    R: FnMut(&Reject) -> Result<(), ReplayError>,
+{
+    let mut envelopes = Vec::with_capacity(outcomes.len());
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Event(envelope) => envelopes.push(envelope),
+            Outcome::Skipped(reason) => {
+                *summary.skipped.entry(reason.to_string()).or_default() += 1
+            }
+            Outcome::Rejected(reject) => {
+                summary.rejected += 1;
+                on_reject(&reject)?;
+            }
+        }
+    }
+    Ok(envelopes)
+}
+
+/// Counts a judged batch and hands on its decisions, in order.
+fn record_output<D>(
+    output: vigil_engine::BatchOutput,
+    summary: &mut Summary,
+    on_decision: &mut D,
+) -> Result<(), ReplayError>
+where
+    D: FnMut(&Decision) -> Result<(), ReplayError>,
+{
+    summary.events += output.stats.judged;
+    summary.unowned += output.stats.unowned;
+    for (detector, count) in output.stats.signals {
+        *summary
+            .signals
+            .entry(detector.as_str().to_string())
+            .or_default() += count;
+    }
+    for (rule, count) in output.stats.policy_errors {
+        *summary.policy_errors.entry(rule).or_default() += count;
+    }
+    for decision in &output.decisions {
+        summary.count_decision(decision);
+        on_decision(decision)?;
+    }
+    Ok(())
 }
 
 /// The default rejects path: `decisions.jsonl` -> `decisions.rejects.jsonl`.

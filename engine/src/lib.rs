@@ -12,6 +12,7 @@
 //!
 //! The engine knows nothing of Kafka, files or HTTP: it takes events and gives decisions.
 
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHasher};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -168,25 +169,16 @@ impl Engine {
             };
             work[shard_of(identity, shard_count)].push((sequence, envelope));
         }
+        // Shards run on rayon's persistent workers: threads (and their allocator caches)
+        // live across batches instead of being spawned for each.
         let results: Vec<(Vec<Ordered>, BatchStats)> = if shard_count == 1 {
             vec![self.shards[0].process(work.pop().unwrap_or_default())]
         } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = self
-                    .shards
-                    .iter_mut()
-                    .zip(work)
-                    .map(|(shard, part)| scope.spawn(move || shard.process(part)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|handle| {
-                        handle
-                            .join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                    })
-                    .collect()
-            })
+            self.shards
+                .par_iter_mut()
+                .zip(work.into_par_iter())
+                .map(|(shard, part)| shard.process(part))
+                .collect()
         };
         let mut output = BatchOutput {
             stats: BatchStats {

@@ -28,6 +28,23 @@ mod vendor;
 pub use decode::{detect, parse_ip, present, DecodeError, Decoded, Format, MAX_RECORD_BYTES};
 pub use vigil_schemas::Event;
 
+/// Whether the record has a top-level-looking `"kind": "auth" | "posture" | "access"`
+/// pair (a cheap byte search; the native decoder has the last word).
+fn names_native_kind(record: &[u8]) -> bool {
+    let finder = memchr::memmem::Finder::new(b"\"kind\"");
+    finder.find_iter(record).any(|position| {
+        let rest = &record[position + 6..];
+        let rest = rest.trim_ascii_start();
+        let Some(rest) = rest.strip_prefix(b":") else {
+            return false;
+        };
+        let rest = rest.trim_ascii_start();
+        rest.starts_with(b"\"auth\"")
+            || rest.starts_with(b"\"access\"")
+            || rest.starts_with(b"\"posture\"")
+    })
+}
+
 /// Decodes one record of a format; `Format::Auto` recognises the format first.
 pub fn decode(format: Format, record: &[u8]) -> Result<Decoded, DecodeError> {
     if record.len() > MAX_RECORD_BYTES {
@@ -40,7 +57,16 @@ pub fn decode(format: Format, record: &[u8]) -> Result<Decoded, DecodeError> {
         ));
     }
     let concrete = match format {
-        Format::Auto => detect(record)?,
+        Format::Auto => {
+            // Native records are the bulk of most inputs: when the record names a native
+            // kind, try the native decoder first and sniff only when that fails.
+            if names_native_kind(record) {
+                if let decoded @ Ok(_) = native::decode(record) {
+                    return decoded;
+                }
+            }
+            detect(record)?
+        }
         other => other,
     };
     match concrete {
