@@ -257,13 +257,14 @@ fn decode_one(
     );
 }
 
-/// Decodes a batch on `threads` threads, keeping record order.
+/// Decodes a batch on `threads` threads, keeping record order (parts in order, each in
+/// order: concatenating them would only move every outcome once more).
 fn decode_batch(
     batch: &LineBatch,
     format: Format,
     enricher: &Enricher,
     threads: usize,
-) -> Vec<Outcome> {
+) -> Vec<Vec<Outcome>> {
     let count = batch.len();
     let threads = threads.clamp(1, count.max(1));
     let decode_range = |range: std::ops::Range<usize>| {
@@ -274,16 +275,15 @@ fn decode_batch(
         outcomes
     };
     if threads == 1 {
-        return decode_range(0..count);
+        return vec![decode_range(0..count)];
     }
     // Several chunks per thread so a slow chunk does not leave a core idle; rayon's
     // persistent workers keep their allocator caches warm across batches.
     let chunk = count.div_ceil(threads * 4).max(1);
-    let parts: Vec<Vec<Outcome>> = (0..count.div_ceil(chunk))
+    (0..count.div_ceil(chunk))
         .into_par_iter()
         .map(|part| decode_range((part * chunk)..((part + 1) * chunk).min(count)))
-        .collect();
-    parts.into_iter().flatten().collect()
+        .collect()
 }
 
 /// The replay pipeline over already-loaded rules: usable by the CLI, tests and benches.
@@ -386,15 +386,15 @@ impl Pipeline {
 
 /// Splits decoded outcomes: events to judge, skips counted, rejects handed on.
 fn sort_outcomes<R>(
-    outcomes: Vec<Outcome>,
+    outcomes: Vec<Vec<Outcome>>,
     summary: &mut Summary,
     on_reject: &mut R,
 ) -> Result<Vec<Envelope>, ReplayError>
 where
     R: FnMut(&Reject) -> Result<(), ReplayError>,
 {
-    let mut envelopes = Vec::with_capacity(outcomes.len());
-    for outcome in outcomes {
+    let mut envelopes = Vec::with_capacity(outcomes.iter().map(Vec::len).sum());
+    for outcome in outcomes.into_iter().flatten() {
         match outcome {
             Outcome::Event(envelope) => envelopes.push(envelope),
             Outcome::Skipped(reason) => {

@@ -202,11 +202,14 @@ impl Engine {
         output
     }
 
-    /// Learns device owners and fills in the owner of identity-less posture events;
-    /// false when no owner is known.
+    /// Learns device owners from sign-ins and owned posture reports, and fills in the owner
+    /// of identity-less posture events; false when no owner is known.
     fn assign_owner(&mut self, envelope: &mut Envelope) -> bool {
         let event = &mut envelope.event;
         match (&event.identity, &event.device_id) {
+            // Ownership is learned from authentication and posture events: a device's owner
+            // is who signs in on it. Access events (the bulk of traffic) skip the lookup.
+            (Some(_), Some(_)) if event.access().is_some() => true,
             (Some(identity), Some(device)) => {
                 if self.device_owners.get(device) != Some(identity) {
                     if self.device_owners.len() >= MAX_DEVICE_OWNERS {
