@@ -295,8 +295,8 @@ fn geo(city: &City) -> Geo {
     Geo {
         lat: Some(city.lat),
         lon: Some(city.lon),
-        country: Some(city.country.to_string()),
-        city: Some(city.name.to_string()),
+        country: Some(city.country.into()),
+        city: Some(city.name.into()),
         accuracy_km: Some(20.0),
     }
 }
@@ -314,7 +314,7 @@ fn auth(
         Detail::Auth(AuthDetail {
             action,
             outcome,
-            factor: Some(factor.to_string()),
+            factor: Some(factor.into()),
             reason: None,
         }),
     );
@@ -330,8 +330,8 @@ fn place(event: &mut Event, city: &City, host: u16, mobile: bool, session: &str,
         city.home_asn
     });
     event.geo = Some(geo(city));
-    event.session_id = Some(session.to_string());
-    event.device_id = Some(device.to_string());
+    event.session_id = Some(session.into());
+    event.device_id = Some(device.into());
     event.user_agent = Some(
         if device.starts_with("phone") {
             "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X)"
@@ -490,7 +490,7 @@ fn day_of_person(
         Outcome::Success,
         "password",
     );
-    login.app = Some(APPS[rng.below(APPS.len() as u64) as usize].to_string());
+    login.app = Some(APPS[rng.below(APPS.len() as u64) as usize].into());
     place(&mut login, city, person.host, mobile, &session, device);
     events.push(login);
     if rng.chance(0.7) {

@@ -17,7 +17,7 @@ use rustc_hash::{FxHashMap, FxHasher};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use vigil_rules::{IdentityState, Judge, Rules, Verdict};
-use vigil_schemas::{Decision, Detector, Envelope};
+use vigil_schemas::{CompactString, Decision, Detector, Envelope};
 
 /// Most device -> owner pairs remembered; beyond it the map is cleared and relearned,
 /// which bounds memory against an input of endless device ids.
@@ -60,7 +60,7 @@ pub struct BatchOutput {
 }
 
 struct Shard {
-    identities: FxHashMap<String, IdentityState>,
+    identities: FxHashMap<CompactString, IdentityState>,
     judge: Judge,
 }
 
@@ -88,7 +88,10 @@ impl Shard {
             };
             let state = match self.identities.get_mut(identity) {
                 Some(state) => state,
-                None => self.identities.entry(identity.to_string()).or_default(),
+                None => self
+                    .identities
+                    .entry(CompactString::from(identity))
+                    .or_default(),
             };
             let Verdict {
                 signals,
@@ -115,7 +118,7 @@ impl Shard {
 /// The engine: shards with their identities' state, and the device-owner map.
 pub struct Engine {
     shards: Vec<Shard>,
-    device_owners: FxHashMap<String, String>,
+    device_owners: FxHashMap<CompactString, CompactString>,
 }
 
 /// The shard of an identity: a fixed hash, the same on every run and machine.
@@ -267,7 +270,7 @@ mod tests {
             city: None,
             accuracy_km: Some(10.0),
         });
-        event.device_id = Some(format!("device-{identity}"));
+        event.device_id = Some(format!("device-{identity}").into());
         Envelope {
             event: Box::new(event),
             origin: Origin::File {

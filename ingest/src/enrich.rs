@@ -14,7 +14,7 @@ use maxminddb::Reader;
 use serde::Deserialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
-use vigil_schemas::{Event, Geo, IpTags};
+use vigil_schemas::{CompactString, Event, Geo, IpTags};
 
 /// Why enrichment could not be set up; names the database file.
 #[derive(Debug, thiserror::Error)]
@@ -233,12 +233,12 @@ impl Enricher {
             country: record
                 .country
                 .and_then(|country| country.iso_code)
-                .map(str::to_string),
+                .map(CompactString::from),
             city: record
                 .city
                 .and_then(|city| city.names)
                 .and_then(|names| names.en)
-                .map(str::to_string),
+                .map(CompactString::from),
             accuracy_km: location
                 .and_then(|location| location.accuracy_radius)
                 .map(f64::from),

@@ -21,7 +21,9 @@ use crate::vendor::{
     parse_object, required_string, string, text,
 };
 use serde_json::Value;
-use vigil_schemas::{AuthAction, AuthDetail, Detail, Event, Geo, IdentityType, Outcome};
+use vigil_schemas::{
+    AuthAction, AuthDetail, CompactString, Detail, Event, Geo, IdentityType, Outcome,
+};
 
 /// The format named in this decoder's errors.
 const FORMAT: Format = Format::Gws;
@@ -155,7 +157,7 @@ fn parameter<'a>(event: &'a Value, wanted: &str) -> Vec<&'a str> {
 /// The factor of an event: for sign-ins the login type (`google_password`, `saml`,
 /// `exchange`, ...) else the first challenge method; for challenges the first method other
 /// than the password the challenge follows.
-fn factor(event: &Value, action: AuthAction) -> Option<String> {
+fn factor(event: &Value, action: AuthAction) -> Option<CompactString> {
     let methods = parameter(event, "login_challenge_method");
     let mut method_factors = methods.iter().filter_map(|method| normalize_factor(method));
     match action {
@@ -164,7 +166,7 @@ fn factor(event: &Value, action: AuthAction) -> Option<String> {
             .and_then(|login_type| normalize_factor(login_type))
             .or_else(|| method_factors.next()),
         AuthAction::Mfa => {
-            let all: Vec<String> = method_factors.collect();
+            let all: Vec<CompactString> = method_factors.collect();
             let second = all.iter().find(|factor| factor.as_str() != "password");
             second.or(all.first()).cloned()
         }
@@ -210,7 +212,7 @@ fn outcome_and_reason(
 }
 
 /// The subject: the actor's email, or the OAuth client key of an API caller.
-fn identity(activity: &Value) -> Result<Option<(String, IdentityType)>, DecodeError> {
+fn identity(activity: &Value) -> Result<Option<(CompactString, IdentityType)>, DecodeError> {
     let Some(actor) = field(activity, "actor").filter(|actor| actor.is_object()) else {
         return Ok(None);
     };
@@ -284,7 +286,7 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
         geo: location,
         asn: autonomous_system,
         user_agent: None,
-        app: Some(APP.to_string()),
+        app: Some(CompactString::from(APP)),
         event_id: text(field(id, "uniqueQualifier")),
         detail: Detail::Auth(AuthDetail {
             action,

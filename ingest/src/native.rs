@@ -5,10 +5,9 @@
 
 use crate::decode::{parse_ip, DecodeError, Decoded, Format};
 use serde::Deserialize;
-use std::borrow::Cow;
 use vigil_schemas::{
-    AccessDetail, AuthAction, AuthDetail, Detail, Event, Geo, IdentityType, Outcome, PostureChecks,
-    PostureDetail, Timestamp,
+    AccessDetail, AuthAction, AuthDetail, CompactString, Detail, Event, Geo, IdentityType, Outcome,
+    PostureChecks, PostureDetail, Timestamp,
 };
 
 /// Identities, sessions and devices longer than this are rejected: real ones are short,
@@ -63,8 +62,15 @@ struct NativeRecord<'a> {
 const FORMAT: Format = Format::Native;
 
 /// A string field read without allocating when it has no escapes (`Option<Cow<str>>`
-/// fields do not borrow with serde's derive; this does).
-struct Text<'a>(Cow<'a, str>);
+/// fields do not borrow with serde's derive; this does). One with escapes is unescaped
+/// into a [`CompactString`], inline when short, so the short fields never go through an
+/// intermediate `String`.
+enum Text<'a> {
+    /// Borrowed from the record.
+    Borrowed(&'a str),
+    /// Unescaped by the JSON reader.
+    Unescaped(CompactString),
+}
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -78,13 +84,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
                 self,
                 text: &'de str,
             ) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(text)))
+                Ok(Text::Borrowed(text))
             }
             fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(text.to_string())))
+                Ok(Text::Unescaped(CompactString::from(text)))
             }
             fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(text)))
+                Ok(Text::Unescaped(CompactString::from(text)))
             }
         }
         deserializer.deserialize_str(Visitor(std::marker::PhantomData))
@@ -92,15 +98,31 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 }
 
 impl<'a> Text<'a> {
+    /// The text as a `String`, for the long fields (user agent, reason, resource).
     fn into_owned(self) -> String {
-        self.0.into_owned()
+        match self {
+            Text::Borrowed(text) => text.to_string(),
+            Text::Unescaped(text) => text.into_string(),
+        }
+    }
+
+    /// The text as a `CompactString`, for the short fields: built straight from the
+    /// borrowed text, so one that fits inline allocates nothing.
+    fn into_compact(self) -> CompactString {
+        match self {
+            Text::Borrowed(text) => CompactString::from(text),
+            Text::Unescaped(text) => text,
+        }
     }
 }
 
 impl std::ops::Deref for Text<'_> {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        match self {
+            Text::Borrowed(text) => text,
+            Text::Unescaped(text) => text,
+        }
     }
 }
 
@@ -111,7 +133,7 @@ fn required<'a>(value: &'a Option<Text<'_>>, field: &str) -> Result<&'a str, Dec
     }
 }
 
-fn bounded_id(value: Option<Text<'_>>, field: &str) -> Result<Option<String>, DecodeError> {
+fn bounded_id(value: Option<Text<'_>>, field: &str) -> Result<Option<CompactString>, DecodeError> {
     match value {
         None => Ok(None),
         Some(text) if text.is_empty() => Ok(None),
@@ -123,7 +145,7 @@ fn bounded_id(value: Option<Text<'_>>, field: &str) -> Result<Option<String>, De
                 text.len()
             ),
         )),
-        Some(text) => Ok(Some(text.into_owned())),
+        Some(text) => Ok(Some(text.into_compact())),
     }
 }
 
@@ -181,7 +203,7 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
             outcome: raw
                 .outcome
                 .ok_or_else(|| DecodeError::missing(FORMAT, "outcome"))?,
-            factor: raw.factor.map(Text::into_owned),
+            factor: raw.factor.map(Text::into_compact),
             reason: raw.reason.map(Text::into_owned),
         }),
         "posture" => {
@@ -197,10 +219,10 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
         }
         "access" => Detail::Access(AccessDetail {
             resource: required(&raw.resource, "resource")?.to_string(),
-            action: raw.action.map(Text::into_owned),
+            action: raw.action.map(Text::into_compact),
             bytes: raw.bytes,
             status: raw.status,
-            tool: raw.tool.map(Text::into_owned),
+            tool: raw.tool.map(Text::into_compact),
             on_behalf_of: bounded_id(raw.on_behalf_of, "on_behalf_of")?,
         }),
         other => {
@@ -231,8 +253,8 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
         geo: validate_geo(raw.geo)?,
         asn: raw.asn,
         user_agent: raw.user_agent.map(Text::into_owned),
-        app: raw.app.map(Text::into_owned),
-        event_id: raw.event_id.map(Text::into_owned),
+        app: raw.app.map(Text::into_compact),
+        event_id: raw.event_id.map(Text::into_compact),
         detail,
     })))
 }
@@ -364,6 +386,24 @@ mod tests {
             let error = decode(json.as_bytes()).unwrap_err();
             assert!(error.to_string().contains(field), "{json} -> {error}");
         }
+    }
+
+    #[test]
+    fn escaped_strings_are_unescaped() {
+        let decoded = event(
+            r#"{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"zo\u00eb@example.com","action":"login","outcome":"failure","factor":"pa\u0073\u0073word","reason":"bad \"password\" for user zo\u00eb@example.com","user_agent":"Mozilla\/5.0 (X11; Linux x86_64) Firefox\/131.0"}"#,
+        );
+        assert_eq!(decoded.identity.as_deref(), Some("zoë@example.com"));
+        assert_eq!(
+            decoded.user_agent.as_deref(),
+            Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/131.0")
+        );
+        let auth = decoded.auth().unwrap();
+        assert_eq!(auth.factor.as_deref(), Some("password"));
+        assert_eq!(
+            auth.reason.as_deref(),
+            Some("bad \"password\" for user zoë@example.com")
+        );
     }
 
     #[test]

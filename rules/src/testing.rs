@@ -30,8 +30,8 @@ pub fn attempt(time: &str, place: Place, ip: &str, outcome: Outcome) -> Envelope
     event.geo = Some(Geo {
         lat: Some(place.0),
         lon: Some(place.1),
-        city: Some(place.2.to_string()),
-        country: Some(place.3.to_string()),
+        city: Some(place.2.into()),
+        country: Some(place.3.into()),
         accuracy_km: None,
     });
     Envelope {

@@ -1,6 +1,7 @@
 //! The normalized event every decoder produces and every detector reads (wire contract v1).
 
 use crate::Timestamp;
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
@@ -93,10 +94,10 @@ pub struct Geo {
     pub lon: Option<f64>,
     /// ISO 3166-1 alpha-2 country code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
+    pub country: Option<CompactString>,
     /// City name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
+    pub city: Option<CompactString>,
     /// Radius in km within which the true location lies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuracy_km: Option<f64>,
@@ -114,8 +115,8 @@ impl Geo {
     pub fn place(&self) -> String {
         match (&self.city, &self.country) {
             (Some(city), Some(country)) => format!("{city}, {country}"),
-            (Some(city), None) => city.clone(),
-            (None, Some(country)) => country.clone(),
+            (Some(city), None) => city.as_str().to_string(),
+            (None, Some(country)) => country.as_str().to_string(),
             (None, None) => match self.coordinates() {
                 Some((lat, lon)) => format!("({lat:.2}, {lon:.2})"),
                 None => "unknown place".to_string(),
@@ -133,7 +134,7 @@ pub struct AuthDetail {
     pub outcome: Outcome,
     /// The factor used (`password`, `push`, `otp`, `sms`, `webauthn`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub factor: Option<String>,
+    pub factor: Option<CompactString>,
     /// The vendor's reason for a failure, verbatim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -176,7 +177,7 @@ pub struct AccessDetail {
     pub resource: String,
     /// Verb (`GET`, `read`, `delete`, `tool_call`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action: Option<String>,
+    pub action: Option<CompactString>,
     /// Bytes transferred.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
@@ -185,10 +186,10 @@ pub struct AccessDetail {
     pub status: Option<u16>,
     /// For AI agents: the tool called.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool: Option<String>,
+    pub tool: Option<CompactString>,
     /// For AI agents: the identity the agent acts for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_behalf_of: Option<String>,
+    pub on_behalf_of: Option<CompactString>,
 }
 
 /// What kind of event this is, with the fields of that kind.
@@ -233,16 +234,16 @@ pub struct Event {
     /// The subject: user principal, service account or agent id. Required except for
     /// posture events, whose owner may be learned from the device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identity: Option<String>,
+    pub identity: Option<CompactString>,
     /// Human, service or agent.
     #[serde(default)]
     pub identity_type: IdentityType,
     /// The IdP or proxy session this event belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<String>,
+    pub session_id: Option<CompactString>,
     /// The device, as the IdP or MDM knows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device_id: Option<String>,
+    pub device_id: Option<CompactString>,
     /// The client's address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<IpAddr>,
@@ -257,10 +258,10 @@ pub struct Event {
     pub user_agent: Option<String>,
     /// The application signed in to or used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app: Option<String>,
+    pub app: Option<CompactString>,
     /// The vendor's id for this record (Okta `uuid`, Entra `id`, CloudTrail `eventID`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<String>,
+    pub event_id: Option<CompactString>,
     /// The kind and its own fields.
     #[serde(flatten)]
     pub detail: Detail,
@@ -304,7 +305,7 @@ impl Event {
     pub fn new(time: Timestamp, identity: Option<&str>, detail: Detail) -> Event {
         Event {
             time,
-            identity: identity.map(str::to_string),
+            identity: identity.map(CompactString::from),
             identity_type: IdentityType::User,
             session_id: None,
             device_id: None,
@@ -388,4 +389,20 @@ pub struct Envelope {
     pub origin: Origin,
     /// What enrichment learned about its IP.
     pub tags: IpTags,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_fields_are_plain_json_strings() {
+        let json = r#"{"time":"2026-03-01T09:00:00Z","identity":"agent-7","identity_type":"agent","session_id":"s1","device_id":"a-device-id-longer-than-24-bytes","geo":{"country":"GB","city":"London"},"app":"crm","event_id":"e1","kind":"access","resource":"crm/contacts","action":"tool_call","tool":"export","on_behalf_of":"bob@example.com"}"#;
+        let event: Event = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            event.device_id.as_deref(),
+            Some("a-device-id-longer-than-24-bytes")
+        );
+        assert_eq!(serde_json::to_string(&event).unwrap(), json);
+    }
 }

@@ -16,6 +16,7 @@ mod decision;
 mod event;
 mod time;
 
+pub use compact_str::CompactString;
 pub use decision::{Action, Decision, Detector, Mode, Reason, Risk, RiskLevel, Signal};
 pub use event::{
     AccessDetail, AuthAction, AuthDetail, Detail, Envelope, Event, EventKind, Geo, IdentityType,

@@ -21,7 +21,9 @@ use crate::vendor::{
     required_string, string, timestamp,
 };
 use serde_json::Value;
-use vigil_schemas::{AuthAction, AuthDetail, Detail, Event, Geo, IdentityType, Outcome};
+use vigil_schemas::{
+    AuthAction, AuthDetail, CompactString, Detail, Event, Geo, IdentityType, Outcome,
+};
 
 /// The format named in this decoder's errors.
 const FORMAT: Format = Format::Auth0;
@@ -276,7 +278,7 @@ fn location(location_info: Option<&Value>) -> Option<Geo> {
 
 /// The primary factor of a login from its prompts: a password prompt, else the strategy of
 /// the first federated or passwordless authentication prompt.
-fn factor_from_prompts(details: Option<&Value>) -> Option<String> {
+fn factor_from_prompts(details: Option<&Value>) -> Option<CompactString> {
     let prompts = field(details?, "prompts")?.as_array()?;
     prompts
         .iter()
@@ -287,7 +289,7 @@ fn factor_from_prompts(details: Option<&Value>) -> Option<String> {
                 return None;
             }
             if name.contains("password") {
-                return Some(PASSWORD.to_string());
+                return Some(CompactString::from(PASSWORD));
             }
             string(field(prompt, "strategy")).and_then(normalize_factor)
         })
@@ -300,9 +302,9 @@ fn factor(
     details: Option<&Value>,
     action: AuthAction,
     implied: Option<&'static str>,
-) -> Option<String> {
+) -> Option<CompactString> {
     if let Some(implied) = implied {
-        return Some(implied.to_string());
+        return Some(CompactString::from(implied));
     }
     match action {
         AuthAction::Mfa => details
@@ -313,7 +315,7 @@ fn factor(
             .or_else(|| string(field(log, "strategy")).and_then(normalize_factor))
             .or_else(|| {
                 let database = string(field(log, "strategy_type")) == Some("database");
-                database.then(|| PASSWORD.to_string())
+                database.then(|| CompactString::from(PASSWORD))
             }),
         AuthAction::Logout | AuthAction::TokenRefresh => None,
     }
@@ -374,7 +376,7 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
     let event_id = string(field(log, "log_id"))
         .or(wrapper_log_id)
         .or_else(|| string(field(log, "_id")))
-        .map(str::to_string);
+        .map(CompactString::from);
     Ok(Decoded::Event(Box::new(Event {
         time,
         identity,
@@ -389,7 +391,7 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
         geo: location(location_info),
         asn: None,
         user_agent: owned(log, "user_agent"),
-        app: owned(log, "client_name"),
+        app: string(field(log, "client_name")).map(CompactString::from),
         event_id,
         detail: Detail::Auth(AuthDetail {
             action,

@@ -51,7 +51,7 @@ use crate::vendor::{
     string, text,
 };
 use serde_json::Value;
-use vigil_schemas::{AuthAction, AuthDetail, Detail, Event, IdentityType, Outcome};
+use vigil_schemas::{AuthAction, AuthDetail, CompactString, Detail, Event, IdentityType, Outcome};
 
 /// The format every error of this decoder names.
 const FORMAT: Format = Format::Cloudtrail;
@@ -156,10 +156,14 @@ fn decode_one(record: &Value) -> Result<Decoded, DecodeError> {
     };
     let reason = match outcome {
         Outcome::Success => None,
-        _ => text(field(record, "errorMessage")).or_else(|| text(field(record, "errorCode"))),
+        _ => text(field(record, "errorMessage"))
+            .or_else(|| text(field(record, "errorCode")))
+            .map(String::from),
     };
     let app = match sign_in {
-        SignInEvent::ConsoleLogin | SignInEvent::GetSigninToken => Some(CONSOLE_APP.to_string()),
+        SignInEvent::ConsoleLogin | SignInEvent::GetSigninToken => {
+            Some(CompactString::from(CONSOLE_APP))
+        }
         _ => text(field(record, "eventSource")),
     };
     Ok(Decoded::Event(Box::new(Event {
@@ -175,7 +179,7 @@ fn decode_one(record: &Value) -> Result<Decoded, DecodeError> {
         ip: text(field(record, "sourceIPAddress")).and_then(|address| parse_ip(&address)),
         geo: None,
         asn: None,
-        user_agent: text(field(record, "userAgent")),
+        user_agent: text(field(record, "userAgent")).map(String::from),
         app,
         event_id: text(field(record, "eventID")),
         detail: Detail::Auth(AuthDetail {
@@ -207,7 +211,7 @@ fn outcome(record: &Value, event_name: &str) -> Result<Outcome, DecodeError> {
 }
 
 /// The identity and its type (see the module docs for the order of preference).
-fn identity(record: &Value) -> (Option<String>, IdentityType) {
+fn identity(record: &Value) -> (Option<CompactString>, IdentityType) {
     let Some(user) = field(record, "userIdentity").filter(|user| user.is_object()) else {
         return (None, IdentityType::User);
     };
@@ -251,7 +255,7 @@ fn identity(record: &Value) -> (Option<String>, IdentityType) {
 
 /// `arn:<partition>:iam::<account>:<resource>` for the account signed in to, when the
 /// account id is a real one (12 digits; fixtures write `redacted`).
-fn rebuilt_arn(record: &Value, resource: &str) -> Option<String> {
+fn rebuilt_arn(record: &Value, resource: &str) -> Option<CompactString> {
     let account = text(path(record, &["userIdentity", "accountId"]))
         .or_else(|| text(field(record, "recipientAccountId")))
         .filter(|account| {
@@ -265,11 +269,13 @@ fn rebuilt_arn(record: &Value, resource: &str) -> Option<String> {
     } else {
         "aws"
     };
-    Some(format!("arn:{partition}:iam::{account}:{resource}"))
+    Some(CompactString::from(format!(
+        "arn:{partition}:iam::{account}:{resource}"
+    )))
 }
 
 /// The factor of a `ConsoleLogin` (see the module docs).
-fn console_factor(record: &Value) -> Option<String> {
+fn console_factor(record: &Value) -> Option<CompactString> {
     let mfa_used = text(path(record, &["additionalEventData", "MFAUsed"]));
     if mfa_used
         .as_deref()
@@ -284,7 +290,7 @@ fn console_factor(record: &Value) -> Option<String> {
         } else {
             "mfa"
         };
-        return Some(factor.to_string());
+        return Some(CompactString::from(factor));
     }
     let user_type = text(path(record, &["userIdentity", "type"])).unwrap_or_default();
     let federated = matches!(user_type.as_str(), "AssumedRole" | "FederatedUser")
@@ -292,11 +298,11 @@ fn console_factor(record: &Value) -> Option<String> {
     if federated || mfa_used.is_none() {
         return None;
     }
-    Some("password".to_string())
+    Some(CompactString::from("password"))
 }
 
 /// The session: the Identity Center `AuthWorkflowID`, else a role session's temporary key.
-fn session(record: &Value) -> Option<String> {
+fn session(record: &Value) -> Option<CompactString> {
     if let Some(workflow) = text(path(record, &["additionalEventData", "AuthWorkflowID"])) {
         return Some(workflow);
     }

@@ -48,7 +48,9 @@ use crate::vendor::{
     parse_object, path, says_unanswered, text, timestamp,
 };
 use serde_json::Value;
-use vigil_schemas::{AuthAction, AuthDetail, Detail, Event, Geo, IdentityType, Outcome, Timestamp};
+use vigil_schemas::{
+    AuthAction, AuthDetail, CompactString, Detail, Event, Geo, IdentityType, Outcome, Timestamp,
+};
 
 /// The format every error of this decoder names.
 const FORMAT: Format = Format::Entra;
@@ -274,7 +276,7 @@ fn decode_sign_in(
         ip,
         geo: location(field(sign_in, "location")),
         asn: autonomous_system,
-        user_agent: text(field(sign_in, "userAgent")),
+        user_agent: text(field(sign_in, "userAgent")).map(String::from),
         app: sign_in_app(sign_in, principal),
         event_id: text(field(sign_in, "id")),
         detail: Detail::Auth(AuthDetail {
@@ -423,8 +425,8 @@ fn failure_reason(envelope: Option<&Value>, sign_in: &Value, code: ResultCode) -
         (Some(reason), Some(additional)) if reason != additional => {
             Some(format!("{reason} ({additional})"))
         }
-        (Some(reason), _) => Some(reason),
-        (None, Some(additional)) => Some(additional),
+        (Some(reason), _) => Some(reason.into()),
+        (None, Some(additional)) => Some(additional.into()),
         (None, None) => match code {
             ResultCode::Code(code) => Some(format!("error code {code}")),
             ResultCode::UnnamedFailure => None,
@@ -433,7 +435,7 @@ fn failure_reason(envelope: Option<&Value>, sign_in: &Value, code: ResultCode) -
 }
 
 /// The identity of the principal (see the module docs for the order of preference).
-fn sign_in_identity(sign_in: &Value, principal: Principal) -> Option<String> {
+fn sign_in_identity(sign_in: &Value, principal: Principal) -> Option<CompactString> {
     if principal.is_service() {
         return ["servicePrincipalId", "appId", "servicePrincipalName"]
             .iter()
@@ -446,7 +448,7 @@ fn sign_in_identity(sign_in: &Value, principal: Principal) -> Option<String> {
 
 /// The application: for people the client app signed in to, for workloads the resource
 /// they got a token for (their own app name would repeat the identity).
-fn sign_in_app(sign_in: &Value, principal: Principal) -> Option<String> {
+fn sign_in_app(sign_in: &Value, principal: Principal) -> Option<CompactString> {
     let order: [&str; 3] = if principal.is_service() {
         ["resourceDisplayName", "appDisplayName", "resourceId"]
     } else {
@@ -458,7 +460,7 @@ fn sign_in_app(sign_in: &Value, principal: Principal) -> Option<String> {
 /// The factor of a sign-in: for a failure, the method of the step that failed; otherwise
 /// the last method presented (`Previously satisfied` steps presented nothing); else the
 /// legacy `mfaDetail.authMethod`.
-fn sign_in_factor(sign_in: &Value, outcome: Outcome) -> Option<String> {
+fn sign_in_factor(sign_in: &Value, outcome: Outcome) -> Option<CompactString> {
     let steps: &[Value] = field(sign_in, "authenticationDetails")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
@@ -477,7 +479,7 @@ fn sign_in_factor(sign_in: &Value, outcome: Outcome) -> Option<String> {
 }
 
 /// The normalised factor of one `authenticationDetails` step.
-fn step_factor(step: &Value) -> Option<String> {
+fn step_factor(step: &Value) -> Option<CompactString> {
     normalize_factor(&text(field(step, "authenticationMethod"))?)
 }
 
@@ -527,6 +529,7 @@ fn decode_management_activity(record: &Value) -> Result<Decoded, DecodeError> {
     let reason = match outcome {
         Outcome::Success => None,
         _ => text(field(record, "LogonError"))
+            .map(String::from)
             .or_else(|| stated_code.map(|code| format!("error code {code}"))),
     };
     let ip = text(field(record, "ClientIP"))
@@ -541,7 +544,7 @@ fn decode_management_activity(record: &Value) -> Result<Decoded, DecodeError> {
         ip,
         geo: None,
         asn: None,
-        user_agent: extended_property(record, "UserAgent"),
+        user_agent: extended_property(record, "UserAgent").map(String::from),
         app: text(field(record, "ApplicationId")),
         event_id: text(field(record, "Id")),
         detail: Detail::Auth(AuthDetail {
@@ -554,7 +557,7 @@ fn decode_management_activity(record: &Value) -> Result<Decoded, DecodeError> {
 }
 
 /// A value of the Office 365 `ExtendedProperties` name/value list.
-fn extended_property(record: &Value, name: &str) -> Option<String> {
+fn extended_property(record: &Value, name: &str) -> Option<CompactString> {
     let properties = field(record, "ExtendedProperties").and_then(Value::as_array)?;
     properties
         .iter()

@@ -27,7 +27,9 @@ use crate::vendor::{
     LooseObject, LooseText,
 };
 use serde::Deserialize;
-use vigil_schemas::{AuthAction, AuthDetail, Detail, Event, Geo, IdentityType, Outcome, Timestamp};
+use vigil_schemas::{
+    AuthAction, AuthDetail, CompactString, Detail, Event, Geo, IdentityType, Outcome, Timestamp,
+};
 
 const FORMAT: Format = Format::Ocsf;
 
@@ -140,21 +142,23 @@ struct User<'a> {
 
 impl User<'_> {
     /// The identity this user is known by: see the module documentation.
-    fn identifier(&self) -> Option<String> {
+    fn identifier(&self) -> Option<CompactString> {
         if let Some(email) = self.email_addr.get() {
-            return Some(email.to_string());
+            return Some(CompactString::from(email));
         }
         if let Some(name) = self.name.get() {
             let qualified = name.contains('@') || name.contains('\\');
             return match self.domain.get() {
-                Some(domain) if !qualified => Some(format!("{domain}\\{name}")),
-                _ => Some(name.to_string()),
+                Some(domain) if !qualified => {
+                    Some(CompactString::from(format!("{domain}\\{name}")))
+                }
+                _ => Some(CompactString::from(name)),
             };
         }
         self.uid
             .get()
             .or_else(|| self.uid_alt.get())
-            .map(str::to_string)
+            .map(CompactString::from)
     }
 
     /// Whether the user is a system or service account.
@@ -304,7 +308,7 @@ struct AuthFactor<'a> {
 
 impl AuthFactor<'_> {
     /// The factor in vigil's vocabulary.
-    fn name(&self) -> Option<String> {
+    fn name(&self) -> Option<CompactString> {
         let known = match self.factor_type_id.integer() {
             Some(1) => "sms",
             Some(2) => "security_question",
@@ -317,7 +321,7 @@ impl AuthFactor<'_> {
             Some(11) => "password",
             _ => return self.factor_type.get().and_then(normalize_factor),
         };
-        Some(known.to_string())
+        Some(CompactString::from(known))
     }
 }
 
@@ -396,8 +400,8 @@ fn event_time(raw: &OcsfRecord<'_>) -> Result<Timestamp, DecodeError> {
 
 /// The factor used: the first factor other than a password (the second factor says more),
 /// else the first; else `mfa` when only `is_mfa` says one was used.
-fn factor(raw: &OcsfRecord<'_>) -> Option<String> {
-    let names: Vec<String> = raw
+fn factor(raw: &OcsfRecord<'_>) -> Option<CompactString> {
+    let names: Vec<CompactString> = raw
         .auth_factors
         .0
         .iter()
@@ -414,7 +418,7 @@ fn factor(raw: &OcsfRecord<'_>) -> Option<String> {
         .is_mfa
         .get()
         .is_some_and(|flag| flag.eq_ignore_ascii_case("true"));
-    mfa.then(|| "mfa".to_string())
+    mfa.then(|| CompactString::from("mfa"))
 }
 
 /// Decodes one OCSF record.
@@ -456,7 +460,7 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
     let Some((subject, identifier)) = subject else {
         return Err(DecodeError::missing(FORMAT, "user"));
     };
-    let identity = bounded_id(FORMAT, Some(&identifier), "user")?;
+    let identity = bounded_id(FORMAT, Some(identifier), "user")?;
     let service_logon = matches!(raw.logon_type_id.integer(), Some(1 | 4 | 5));
     let identity_type = if subject.is_service() || service_logon {
         IdentityType::Service
@@ -504,12 +508,12 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
             .service
             .get()
             .and_then(|service| service.name.get())
-            .map(str::to_string),
+            .map(CompactString::from),
         event_id: raw
             .metadata
             .get()
             .and_then(|metadata| metadata.uid.get())
-            .map(str::to_string),
+            .map(CompactString::from),
         detail: Detail::Auth(AuthDetail {
             action,
             outcome,

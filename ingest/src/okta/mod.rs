@@ -23,7 +23,9 @@ use crate::vendor::{
     LooseNumber, LooseObject, LooseText,
 };
 use serde::Deserialize;
-use vigil_schemas::{AuthAction, AuthDetail, Detail, Event, Geo, IdentityType, Outcome};
+use vigil_schemas::{
+    AuthAction, AuthDetail, CompactString, Detail, Event, Geo, IdentityType, Outcome,
+};
 
 const FORMAT: Format = Format::Okta;
 
@@ -426,7 +428,7 @@ fn client_address(raw: &OktaRecord<'_>) -> (Option<std::net::IpAddr>, Option<Geo
 }
 
 /// The app signed in to: the first `AppInstance` target.
-fn app(targets: &[Target<'_>]) -> Option<String> {
+fn app(targets: &[Target<'_>]) -> Option<CompactString> {
     let instance = targets.iter().find(|target| {
         target
             .target_type
@@ -437,7 +439,7 @@ fn app(targets: &[Target<'_>]) -> Option<String> {
         .display_name
         .get()
         .or_else(|| instance.alternate_id.get())
-        .map(str::to_string)
+        .map(CompactString::from)
 }
 
 /// Decodes one Okta System Log record.
@@ -477,7 +479,7 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
         .or_else(|| authentication.and_then(|context| context.credential_type.get()));
     let factor = vendor_factor
         .and_then(normalize_factor)
-        .or_else(|| interest.factor_hint.map(str::to_string));
+        .or_else(|| interest.factor_hint.map(CompactString::from));
     let action = if interest.password_means_login && factor.as_deref() == Some("password") {
         AuthAction::Login
     } else {
@@ -520,7 +522,7 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
             .and_then(|agent| agent.raw_user_agent.get())
             .map(str::to_string),
         app: app(&raw.target.0),
-        event_id: raw.uuid.get().map(str::to_string),
+        event_id: raw.uuid.get().map(CompactString::from),
         detail: Detail::Auth(AuthDetail {
             action,
             outcome,

@@ -187,7 +187,7 @@ fn elastic_verify_events_are_mfa() {
     assert_eq!(
         redacted.geo,
         Some(Geo {
-            city: Some("City".to_string()),
+            city: Some("City".into()),
             ..Geo::default()
         })
     );

@@ -1,6 +1,7 @@
 //! Vendor factor names in vigil's factor vocabulary.
 
 use crate::decode::meaningful;
+use vigil_schemas::CompactString;
 
 /// Factor names longer than this are not labels but garbage, and are dropped.
 const MAX_FACTOR_BYTES: usize = 64;
@@ -19,17 +20,17 @@ const NO_FACTOR: [&str; 3] = ["none", "other", "previously satisfied"];
 /// `google_prompt`, `webauthn-roaming`, `SOFTWARE_TOKEN`), then by the words of Entra's
 /// descriptive method names (`Mobile app notification`, `OATH verification code`,
 /// `FIDO2 security key`).
-pub(crate) fn normalize_factor(vendor: &str) -> Option<String> {
+pub(crate) fn normalize_factor(vendor: &str) -> Option<CompactString> {
     let vendor = meaningful(Some(vendor))?;
     if vendor.len() > MAX_FACTOR_BYTES {
         return None;
     }
-    let lower = vendor.to_lowercase();
+    let lower = CompactString::from_str_to_lowercase(vendor);
     if NO_FACTOR.contains(&lower.as_str()) {
         return None;
     }
     let canonical = exact(&lower).or_else(|| described(&lower));
-    Some(canonical.map_or(lower, str::to_string))
+    Some(canonical.map_or(lower, CompactString::from))
 }
 
 /// The factor of a lowercase vendor code, when it is one vigil knows.

@@ -6,7 +6,7 @@ use crate::decode::{meaningful, parse_ip, DecodeError, Format};
 use crate::native::MAX_ID_BYTES;
 use std::fmt;
 use std::net::IpAddr;
-use vigil_schemas::{Geo, Timestamp};
+use vigil_schemas::{CompactString, Geo, Timestamp};
 
 /// Whole numbers at least this large are not read as integers: close to `i64::MAX`
 /// (9.22e18) an `f64` no longer converts back exactly, and no id, code or AS number is
@@ -36,8 +36,10 @@ pub(crate) fn asn(number: i64) -> Option<u32> {
 
 /// A country as ISO 3166-1 alpha-2, from an alpha-2 or alpha-3 code or a name in any case
 /// (see [`to_alpha2`]); unknown codes and names give `None`.
-fn country(name: Option<&str>) -> Option<String> {
-    meaningful(name).and_then(to_alpha2).map(str::to_string)
+fn country(name: Option<&str>) -> Option<CompactString> {
+    meaningful(name)
+        .and_then(to_alpha2)
+        .map(CompactString::from)
 }
 
 /// A vendor-supplied location. Coordinates are kept only when both are present, on the
@@ -60,7 +62,7 @@ pub(crate) fn geo(
         location.lat = None;
         location.lon = None;
     }
-    location.city = meaningful(city).map(str::to_string);
+    location.city = meaningful(city).map(CompactString::from);
     location.country = country(country_name);
     let empty = location.lat.is_none() && location.city.is_none() && location.country.is_none();
     (!empty).then_some(location)
@@ -69,11 +71,11 @@ pub(crate) fn geo(
 /// An identifier the event keeps (identity, session, device), empty read as absent and
 /// refused when longer than [`MAX_ID_BYTES`]: real ones are short, and a megabyte identity
 /// would poison every map it is a key of. `field` is only formatted for the error.
-pub(crate) fn bounded_id<T: AsRef<str> + Into<String>>(
+pub(crate) fn bounded_id<T: AsRef<str> + Into<CompactString>>(
     format: Format,
     value: Option<T>,
     field: impl fmt::Display,
-) -> Result<Option<String>, DecodeError> {
+) -> Result<Option<CompactString>, DecodeError> {
     let Some(text) = value else { return Ok(None) };
     let length = text.as_ref().len();
     if length == 0 {
@@ -196,14 +198,14 @@ mod tests {
         assert_eq!(
             geo(Some(91.0), Some(0.0), None, Some("France")),
             Some(Geo {
-                country: Some("FR".to_string()),
+                country: Some("FR".into()),
                 ..Geo::default()
             })
         );
         assert_eq!(
             geo(Some(48.8), None, Some("Paris"), None),
             Some(Geo {
-                city: Some("Paris".to_string()),
+                city: Some("Paris".into()),
                 ..Geo::default()
             })
         );
@@ -218,7 +220,7 @@ mod tests {
         assert_eq!(
             geo(Some(0.0), Some(0.0), Some(" City "), Some("Country")),
             Some(Geo {
-                city: Some("City".to_string()),
+                city: Some("City".into()),
                 ..Geo::default()
             })
         );
@@ -229,14 +231,14 @@ mod tests {
     fn identifiers_are_bounded() {
         assert_eq!(
             bounded_id(Format::Okta, Some("alice"), "actor.alternateId"),
-            Ok(Some("alice".to_string()))
+            Ok(Some("alice".into()))
         );
         assert_eq!(bounded_id(Format::Okta, Some(String::new()), "x"), Ok(None));
         assert_eq!(bounded_id::<&str>(Format::Okta, None, "x"), Ok(None));
         let at_limit = "x".repeat(MAX_ID_BYTES);
         assert_eq!(
             bounded_id(Format::Okta, Some(at_limit.as_str()), "x"),
-            Ok(Some(at_limit.clone()))
+            Ok(Some(at_limit.as_str().into()))
         );
         let huge = "x".repeat(MAX_ID_BYTES + 1);
         let error = bounded_id(

@@ -10,6 +10,7 @@
 use super::{finite, number_in, whole};
 use crate::decode::{meaningful, DecodeError, Decoded, Format};
 use serde_json::Value;
+use vigil_schemas::CompactString;
 
 /// A key of a JSON object, matched exactly and then ignoring ASCII case (Panther's exports
 /// write `calleripaddress`, `resulttype`, `correlationid`); `None` when `value` is not an
@@ -40,10 +41,10 @@ pub(crate) fn string(value: Option<&Value>) -> Option<&str> {
 
 /// A scalar as text: a string as [`string`] reads it, or a number's JSON text (ids and
 /// codes some exports write as numbers).
-pub(crate) fn text(value: Option<&Value>) -> Option<String> {
+pub(crate) fn text(value: Option<&Value>) -> Option<CompactString> {
     match value? {
-        Value::Number(number) => Some(number.to_string()),
-        other => string(Some(other)).map(str::to_string),
+        Value::Number(number) => Some(CompactString::from(number.to_string())),
+        other => string(Some(other)).map(CompactString::from),
     }
 }
 

@@ -134,7 +134,7 @@ mod tests {
         device: &str,
         asn: u32,
     ) -> Vec<Detector> {
-        envelope.event.device_id = Some(device.to_string());
+        envelope.event.device_id = Some(device.into());
         envelope.event.asn = Some(asn);
         detect(
             profile,
