@@ -643,10 +643,6 @@ pub(crate) mod tests {
     }
 
     proptest::proptest! {
-        #[test]
-        fn never_panics_on_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
-            let _ = decode(&bytes);
-        }
 
         #[test]
         fn never_panics_on_odd_field_values(

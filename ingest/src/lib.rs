@@ -83,3 +83,42 @@ pub fn decode(format: Format, record: &[u8]) -> Result<Decoded, DecodeError> {
 /// Reading the shared golden samples and generating records, in tests.
 #[cfg(test)]
 pub(crate) mod testdata;
+
+/// Properties every decoder must keep, checked over every format at once.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn every_format() -> impl Iterator<Item = Format> {
+        std::iter::once(Format::Auto).chain(Format::CONCRETE)
+    }
+
+    proptest! {
+        /// No panic on any bytes: every failure is a `DecodeError` with a reason.
+        #[test]
+        fn never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            for format in every_format() {
+                if let Err(error) = decode(format, &bytes) {
+                    prop_assert!(!error.reason.is_empty());
+                }
+            }
+        }
+
+        /// Nor on text that is almost JSON.
+        #[test]
+        fn never_panics_on_json_like_text(text in "[{}\\[\\]\":,. a-zA-Z0-9_@-]{0,200}") {
+            for format in every_format() {
+                let _ = decode(format, text.as_bytes());
+            }
+        }
+
+        /// Nor on records shaped like the vendors' with odd values in their fields.
+        #[test]
+        fn never_panics_on_shaped_records(json in testdata::shaped_records()) {
+            for format in every_format() {
+                let _ = decode(format, json.as_bytes());
+            }
+        }
+    }
+}

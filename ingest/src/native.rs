@@ -417,11 +417,4 @@ mod tests {
             .reason
             .contains("limit"));
     }
-
-    proptest::proptest! {
-        #[test]
-        fn never_panics_on_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
-            let _ = decode(&bytes);
-        }
-    }
 }

@@ -461,10 +461,6 @@ fn detect_recognises_every_sample() {
 }
 
 proptest::proptest! {
-    #[test]
-    fn never_panics_on_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
-        let _ = decode(&bytes);
-    }
 
     #[test]
     fn never_panics_on_odd_field_values(

@@ -490,10 +490,6 @@ fn errors_name_the_field() {
 }
 
 proptest::proptest! {
-    #[test]
-    fn never_panics_on_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
-        let _ = decode(&bytes);
-    }
 
     #[test]
     fn never_panics_on_cut_or_altered_records(cut in 0usize..400, byte in proptest::prelude::any::<u8>()) {

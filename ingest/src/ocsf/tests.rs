@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::testdata;
-use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// The OCSF project's examples, verbatim.
@@ -553,22 +552,5 @@ fn skips_other_classes_and_errors_name_the_field() {
         let error = decode_json(&json).unwrap_err();
         assert_eq!(error.format, Format::Ocsf);
         assert!(error.reason.contains(reason), "{json} -> {error}");
-    }
-}
-
-proptest! {
-    #[test]
-    fn never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let _ = decode(&bytes);
-    }
-
-    #[test]
-    fn never_panics_on_json_like_text(text in "[{}\\[\\]\":,. a-zA-Z0-9_@-]{0,200}") {
-        let _ = decode(text.as_bytes());
-    }
-
-    #[test]
-    fn never_panics_on_ocsf_shaped_records(json in testdata::shaped_records()) {
-        let _ = decode(json.as_bytes());
     }
 }

@@ -3,7 +3,6 @@
 use super::*;
 use crate::native::MAX_ID_BYTES;
 use crate::testdata;
-use proptest::prelude::*;
 use vigil_schemas::Timestamp;
 
 /// The Elastic integration's 20 pipeline-test events, one per line.
@@ -661,21 +660,4 @@ fn wrong_json_types_read_as_absent() {
         (None, None, None)
     );
     assert_eq!(auth(&event).outcome, Outcome::Success);
-}
-
-proptest! {
-    #[test]
-    fn never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let _ = decode(&bytes);
-    }
-
-    #[test]
-    fn never_panics_on_json_like_text(text in "[{}\\[\\]\":,. a-zA-Z0-9_@-]{0,200}") {
-        let _ = decode(text.as_bytes());
-    }
-
-    #[test]
-    fn never_panics_on_okta_shaped_records(json in testdata::shaped_records()) {
-        let _ = decode(json.as_bytes());
-    }
 }
