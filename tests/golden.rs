@@ -261,3 +261,110 @@ fn the_native_examples_match_their_schemas() {
         );
     }
 }
+
+/// `../shared/data/<relative>` beside the repository, or `None` outside CI when absent
+/// (in CI a missing sample fails the test).
+fn shared_sample(relative: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(relative);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "golden sample {} missing in CI",
+        path.display()
+    );
+    None
+}
+
+#[test]
+fn real_vendor_logs_replay_end_to_end_with_auto_detection() {
+    // (file, records, judged, skipped, rejected): every record is read, recognised and
+    // either judged or skipped as not of interest; none is rejected.
+    let cases = [
+        (
+            "elastic-integrations/okta/test-okta-system-events.log",
+            20,
+            14,
+            6,
+            0,
+        ),
+        (
+            "elastic-integrations/azure_signinlogs/test-signinlogs-raw.log",
+            5,
+            0,
+            5,
+            0,
+        ),
+        (
+            "elastic-integrations/google_workspace/test-login.log",
+            17,
+            7,
+            10,
+            0,
+        ),
+        (
+            "elastic-integrations/auth0/test-login-failure.events.jsonl",
+            5,
+            2,
+            3,
+            0,
+        ),
+        (
+            "elastic-integrations/auth0/test-login-success.first5.events.jsonl",
+            5,
+            5,
+            0,
+            0,
+        ),
+        (
+            "panther-analysis/test_scenarios/compromised-root-creds/attacker_cloudtrail.jsonl",
+            12,
+            4,
+            8,
+            0,
+        ),
+        (
+            "panther-analysis/test_scenarios/compromised-root-creds/attacker_okta.jsonl",
+            2,
+            2,
+            0,
+            0,
+        ),
+        (
+            "panther-analysis/test_scenarios/compromised-root-creds/victim_cloudtrail.jsonl",
+            4,
+            3,
+            1,
+            0,
+        ),
+    ];
+    let output_dir = tempfile::tempdir().unwrap();
+    for (relative, records, judged, skipped, rejected) in cases {
+        let Some(input) = shared_sample(relative) else {
+            continue;
+        };
+        let options = ReplayOptions {
+            inputs: vec![input],
+            format: Format::Auto,
+            policy: None,
+            config: None,
+            output: output_dir.path().join("decisions.jsonl"),
+            rejects: Some(output_dir.path().join("rejects.jsonl")),
+        };
+        let summary = replay(&options).unwrap_or_else(|error| panic!("{relative}: {error}"));
+        let got = (
+            summary.read,
+            summary.events,
+            summary.skipped_count(),
+            summary.rejected,
+        );
+        assert_eq!(
+            got,
+            (records, judged, skipped, rejected),
+            "{relative}:\n{summary}"
+        );
+    }
+}
