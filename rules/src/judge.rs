@@ -7,7 +7,9 @@ use crate::profile::{Profile, SignInContext};
 use crate::risk::{round_score, SessionRisks, NO_SESSION};
 use cel::Value;
 use std::sync::Arc;
-use vigil_schemas::{Decision, Detail, Envelope, Mode, Reason, Risk, RiskLevel, Signal, Timestamp};
+use vigil_schemas::{
+    AuthAction, Decision, Detail, Envelope, Mode, Reason, Risk, RiskLevel, Signal, Timestamp,
+};
 
 /// Sessions with less risk than this are not re-evaluated by the policy on events that
 /// raise no signal: nothing in a policy should act on a trace of decayed risk.
@@ -32,6 +34,8 @@ pub struct IdentityState {
     pub failures: brute_force::FailureWindow,
     /// Risk of its sessions.
     pub risks: SessionRisks,
+    /// The newest event time seen (the identity's watermark).
+    pub latest: Timestamp,
     cooldowns: Vec<Cooldown>,
 }
 
@@ -101,7 +105,8 @@ impl Judge {
         let Some(identity) = event.identity.as_deref() else {
             return Verdict::default();
         };
-        state.profile.touch(event.time, event.identity_type);
+        state.profile.touch(event.identity_type);
+        state.latest = state.latest.max(event.time);
         let mut signals = Vec::new();
         signals.extend(impossible_travel::detect(
             &mut state.travel,
@@ -129,7 +134,10 @@ impl Judge {
         if !signals.is_empty() || risk.score >= POLICY_RISK_FLOOR {
             self.apply_policy(state, envelope, identity, &signals, risk, &mut verdict);
         }
-        if first_seen::is_successful_sign_in(envelope) && risk.level != RiskLevel::High {
+        let tainted = state.risks.tainted(key, event.time, &config.risk);
+        if first_seen::is_successful_sign_in(envelope)
+            && learnable(envelope, &signals, risk, tainted)
+        {
             learn(&mut state.profile, envelope, config);
         }
         verdict.signals = signals;
@@ -156,21 +164,21 @@ impl Judge {
                 .profile
                 .learning(event.time, &self.rules.config.baseline),
         );
+        // Cooldowns expire against the newest event time seen for the identity (not the
+        // current event's, which may be late), so a late event cannot drop a live one.
+        let latest = state.latest;
+        let rules = self.rules.policy.rules();
         state.cooldowns.retain(|cooldown| {
-            let rule_cooldown = self
-                .rules
-                .policy
-                .rules()
+            let rule_cooldown = rules
                 .get(cooldown.rule)
                 .map_or(0, |rule| rule.cooldown.as_micros());
-            (event.time.0 - cooldown.since.0).abs() < rule_cooldown
+            latest.0.saturating_sub(cooldown.since.0) < rule_cooldown
         });
-        for (index, rule) in self.rules.policy.rules().iter().enumerate() {
-            let cooling = state
-                .cooldowns
-                .iter()
-                .any(|cooldown| cooldown.rule == index && cooldown.session == key);
-            if cooling {
+        let mut enforced = false;
+        for (index, rule) in rules.iter().enumerate() {
+            // After the first matching enforce rule only monitor rules run: they record
+            // what enforcing them would have done, wherever they stand in the policy.
+            if enforced && rule.mode == Mode::Enforce {
                 continue;
             }
             match self.evaluator.matches(rule, &facts) {
@@ -181,22 +189,51 @@ impl Judge {
                     continue;
                 }
             }
-            if state.cooldowns.len() >= MAX_COOLDOWNS {
-                state.cooldowns.remove(0);
-            }
-            state.cooldowns.push(Cooldown {
-                rule: index,
-                session: key.to_string(),
-                since: event.time,
+            // A matching rule in its cooldown stays quiet and still holds its place: the
+            // rules below it do not turn one incident into several decisions.
+            let cooling = state.cooldowns.iter().any(|cooldown| {
+                cooldown.rule == index
+                    && cooldown.session == key
+                    && event.time.0.saturating_sub(cooldown.since.0).abs()
+                        < rule.cooldown.as_micros()
             });
-            verdict
-                .decisions
-                .push(decision(rule, envelope, identity, signals, risk));
+            if !cooling {
+                if state.cooldowns.len() >= MAX_COOLDOWNS {
+                    state.cooldowns.remove(0);
+                }
+                state.cooldowns.push(Cooldown {
+                    rule: index,
+                    session: key.to_string(),
+                    since: event.time,
+                });
+                verdict
+                    .decisions
+                    .push(decision(rule, envelope, identity, signals, risk));
+            }
             if rule.mode == Mode::Enforce {
-                break;
+                enforced = true;
             }
         }
     }
+}
+
+/// Whether a successful sign-in may teach the profile. Baselines learn only from events not
+/// judged risky, so an attacker cannot teach vigil that the attack is normal; but a
+/// successful MFA on a sign-in whose only signals are first-seen ones (new device,
+/// country, network) is the user proving themselves, so it is learned even at high risk:
+/// otherwise a real user's new laptop would be flagged on every sign-in forever.
+fn learnable(envelope: &Envelope, signals: &[Signal], risk: Risk, session_tainted: bool) -> bool {
+    if session_tainted {
+        return false;
+    }
+    if risk.level != RiskLevel::High {
+        return true;
+    }
+    let proven = envelope
+        .event
+        .auth()
+        .is_some_and(|auth| auth.action == AuthAction::Mfa);
+    proven && signals.iter().all(|signal| signal.detector.is_first_seen())
 }
 
 fn learn(profile: &mut Profile, envelope: &Envelope, config: &RulesConfig) {
@@ -363,5 +400,176 @@ fn decision(
         reasons,
         rule: rule.name.clone(),
         trigger: envelope.origin.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{login_at, Place, BERLIN, NEW_YORK};
+    use vigil_schemas::{AccessDetail, Action, Detector};
+
+    fn judge() -> Judge {
+        Judge::new(Arc::new(Rules {
+            config: RulesConfig::default(),
+            policy: Policy::default_policy(),
+        }))
+    }
+
+    fn in_session(mut envelope: Envelope, session: &str, device: &str, asn: u32) -> Envelope {
+        envelope.event.session_id = Some(session.into());
+        envelope.event.device_id = Some(device.into());
+        envelope.event.asn = Some(asn);
+        envelope
+    }
+
+    fn mfa(time: &str, place: Place, ip: &str, session: &str, device: &str, asn: u32) -> Envelope {
+        let mut envelope = in_session(login_at(time, place, ip), session, device, asn);
+        envelope.event.detail = Detail::Auth(vigil_schemas::AuthDetail {
+            action: AuthAction::Mfa,
+            outcome: vigil_schemas::Outcome::Success,
+            factor: Some("push".into()),
+            reason: None,
+        });
+        envelope
+    }
+
+    fn access(time: &str, place: Place, ip: &str, session: &str) -> Envelope {
+        let mut envelope = in_session(login_at(time, place, ip), session, "laptop-1", 7922);
+        envelope.event.detail = Detail::Access(AccessDetail {
+            resource: "crm".into(),
+            action: None,
+            bytes: None,
+            status: None,
+            tool: None,
+            on_behalf_of: None,
+        });
+        envelope
+    }
+
+    /// Twelve days of Berlin sign-ins on one laptop: learning is over.
+    fn trained(judge: &Judge) -> IdentityState {
+        let mut state = IdentityState::default();
+        for day in 1..=12 {
+            let envelope = in_session(
+                login_at(&format!("2026-02-{day:02}T08:00:00Z"), BERLIN, "85.214.1.1"),
+                &format!("s-{day}"),
+                "laptop-1",
+                3320,
+            );
+            assert!(judge.judge(&mut state, &envelope).decisions.is_empty());
+        }
+        state
+    }
+
+    fn actions(verdict: &Verdict) -> Vec<(Action, &str)> {
+        verdict
+            .decisions
+            .iter()
+            .map(|decision| (decision.action, decision.rule.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn a_rule_in_cooldown_holds_its_place() {
+        let judge = judge();
+        let mut state = trained(&judge);
+        let stolen = in_session(
+            login_at("2026-03-02T08:47:00Z", NEW_YORK, "23.1.1.1"),
+            "s-stolen",
+            "laptop-1",
+            7922,
+        );
+        let first = judge.judge(
+            &mut state,
+            &in_session(
+                login_at("2026-03-02T08:00:00Z", BERLIN, "85.214.1.1"),
+                "s-own",
+                "laptop-1",
+                3320,
+            ),
+        );
+        assert!(first.decisions.is_empty());
+        let verdict = judge.judge(&mut state, &stolen);
+        assert!(actions(&verdict).contains(&(Action::RevokeSession, "revoke-impossible-travel")));
+        // The attacker goes on from another New York address in the same session: still
+        // impossible from Berlin, but the incident already has its decision.
+        let again = judge.judge(
+            &mut state,
+            &access("2026-03-02T08:50:00Z", NEW_YORK, "23.1.1.2", "s-stolen"),
+        );
+        assert!(again
+            .signals
+            .iter()
+            .any(|signal| signal.detector == Detector::ImpossibleTravel));
+        assert!(again.decisions.is_empty(), "{:?}", actions(&again));
+    }
+
+    #[test]
+    fn a_new_context_proven_by_mfa_is_learned() {
+        let judge = judge();
+        let mut state = trained(&judge);
+        // A new laptop, country and network a week later (a flight, not impossible).
+        let login = in_session(
+            login_at("2026-02-20T09:00:00Z", NEW_YORK, "23.1.1.1"),
+            "s-ny",
+            "laptop-2",
+            7922,
+        );
+        let verdict = judge.judge(&mut state, &login);
+        assert_eq!(verdict.risk.map(|risk| risk.level), Some(RiskLevel::High));
+        assert_eq!(
+            actions(&verdict),
+            vec![
+                (Action::StepUp, "step-up-new-context"),
+                (Action::Alert, "monitor-new-network")
+            ]
+        );
+        judge.judge(
+            &mut state,
+            &mfa(
+                "2026-02-20T09:00:20Z",
+                NEW_YORK,
+                "23.1.1.1",
+                "s-ny",
+                "laptop-2",
+                7922,
+            ),
+        );
+        let next_day = in_session(
+            login_at("2026-02-21T09:00:00Z", NEW_YORK, "23.1.1.1"),
+            "s-ny-2",
+            "laptop-2",
+            7922,
+        );
+        let verdict = judge.judge(&mut state, &next_day);
+        assert!(
+            verdict.signals.is_empty() && verdict.decisions.is_empty(),
+            "{:?}",
+            verdict.signals
+        );
+    }
+
+    #[test]
+    fn learning_starts_at_the_first_sign_in() {
+        let judge = judge();
+        let mut state = IdentityState::default();
+        judge.judge(
+            &mut state,
+            &access("2026-01-01T09:00:00Z", BERLIN, "85.214.1.1", "s-0"),
+        );
+        let first_sign_in = in_session(
+            login_at("2026-01-20T09:00:00Z", BERLIN, "85.214.1.1"),
+            "s-1",
+            "laptop-1",
+            3320,
+        );
+        let verdict = judge.judge(&mut state, &first_sign_in);
+        assert!(
+            verdict.signals.is_empty(),
+            "still learning: {:?}",
+            verdict.signals
+        );
+        assert_eq!(state.profile.logins, 1);
     }
 }

@@ -11,10 +11,11 @@
 //! ```
 //!
 //! Evaluation: rules are tried in order on every event that raised a signal or whose
-//! session carries risk. Every matching `monitor` rule yields a decision (so one can see
-//! what enforcing it would have done); the first matching `enforce` rule yields a
-//! decision and ends the evaluation. A rule that matched for a session stays quiet for
-//! that session during its cooldown.
+//! session carries risk. The first matching `enforce` rule yields the decision sent to
+//! enforcement points and the enforce rules after it are skipped; every matching
+//! `monitor` rule, wherever it stands, yields a recorded decision (what enforcing it
+//! would have done). A rule that matched for a session stays quiet for that session
+//! during its cooldown and still holds its place: the rules below it do not fire instead.
 //!
 //! Variables in conditions:
 //! - `event`: `kind`, `identity`, `identity_type`, `action`, `outcome`, `factor`, `ip`,

@@ -99,7 +99,9 @@ impl<K: PartialEq> SeenSet<K> {
 pub struct Profile {
     /// Human, service or agent, as last reported.
     pub identity_type: IdentityType,
-    /// Event time of the first event seen.
+    /// Event time of the first successful sign-in learned: the learning period starts
+    /// here, not at the first event of any kind (weeks of access logs or failed attempts
+    /// before a first sign-in must not end learning with nothing learned).
     pub first_seen: Option<Timestamp>,
     /// Successful sign-ins learned from.
     pub logins: u32,
@@ -118,16 +120,15 @@ impl Profile {
     /// detectors stay quiet until it has been seen for the learning period or has enough
     /// successful sign-ins, whichever comes first.
     pub fn learning(&self, now: Timestamp, config: &BaselineConfig) -> bool {
-        let Some(first_seen) = self.first_seen else {
+        let Some(first_seen) = self.first_seen.filter(|_| self.logins > 0) else {
             return true;
         };
         let known_for = now.0.saturating_sub(first_seen.0);
         known_for < config.learning_period.as_micros() && self.logins < config.learning_logins
     }
 
-    /// Notes that the identity was seen at `time` (any event).
-    pub fn touch(&mut self, time: Timestamp, identity_type: IdentityType) {
-        self.first_seen = Some(self.first_seen.map_or(time, |first| first.min(time)));
+    /// Notes the identity's type as last reported (any event).
+    pub fn touch(&mut self, identity_type: IdentityType) {
         self.identity_type = identity_type;
     }
 
@@ -138,6 +139,10 @@ impl Profile {
         if sign_in.primary {
             self.logins = self.logins.saturating_add(1);
         }
+        self.first_seen = Some(
+            self.first_seen
+                .map_or(sign_in.time, |first| first.min(sign_in.time)),
+        );
         for set in [&mut self.countries, &mut self.cities, &mut self.devices] {
             set.forget_stale(sign_in.time, forget_after);
         }
@@ -206,7 +211,19 @@ mod tests {
     fn learning_ends_by_time_or_count() {
         let config = BaselineConfig::default();
         let mut profile = Profile::default();
-        profile.touch(Timestamp(0), IdentityType::User);
+        profile.touch(IdentityType::User);
+        assert!(
+            profile.learning(Timestamp(15 * DAY), &config),
+            "no sign-in learned yet"
+        );
+        profile.learn_sign_in(
+            &SignInContext {
+                time: Timestamp(0),
+                primary: true,
+                ..SignInContext::default()
+            },
+            &config,
+        );
         assert!(profile.learning(Timestamp(DAY), &config));
         assert!(!profile.learning(Timestamp(15 * DAY), &config));
         profile.logins = 10;

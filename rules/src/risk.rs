@@ -22,6 +22,9 @@ pub struct SessionRisk {
     pub updated: Timestamp,
     /// Highest score the session reached.
     pub peak: f64,
+    /// A signal other than a first-seen one has hit this session: nothing it does is
+    /// learned as normal, whatever MFA says.
+    pub tainted: bool,
 }
 
 impl SessionRisk {
@@ -82,6 +85,7 @@ impl SessionRisks {
                     score: 0.0,
                     updated: now,
                     peak: 0.0,
+                    tainted: false,
                 });
                 self.sessions.len() - 1
             }
@@ -94,10 +98,25 @@ impl SessionRisks {
             session.updated = session.updated.max(now);
         }
         session.peak = session.peak.max(score);
+        session.tainted |= signals
+            .iter()
+            .any(|signal| !signal.detector.is_first_seen());
+        // The level follows the score as written, so `70.0` is never `medium`.
+        let rounded = round_score(score);
         Risk {
-            score: round_score(score),
-            level: RiskLevel::of(score),
+            score: rounded,
+            level: RiskLevel::of(rounded),
         }
+    }
+
+    /// Whether a session was hit by a signal other than a first-seen one and its risk has
+    /// not yet decayed below `medium`.
+    pub fn tainted(&self, key: &str, now: Timestamp, config: &RiskConfig) -> bool {
+        self.sessions.iter().any(|session| {
+            session.key == key
+                && session.tainted
+                && session.score_at(now, config) >= RiskLevel::MEDIUM_FROM
+        })
     }
 
     /// The tracked sessions.

@@ -54,6 +54,15 @@ impl Detector {
         Detector::ThreatIp,
     ];
 
+    /// Whether this detector only says "never seen before" (device, country, network):
+    /// the kind of signal a user clears by proving themselves with MFA.
+    pub fn is_first_seen(self) -> bool {
+        matches!(
+            self,
+            Detector::NewDevice | Detector::NewCountry | Detector::NewAsn
+        )
+    }
+
     /// The stable id used on the wire, in policies and in metrics.
     pub fn as_str(self) -> &'static str {
         match self {

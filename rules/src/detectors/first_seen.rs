@@ -112,7 +112,7 @@ mod tests {
         for day in 1..=12 {
             let time =
                 vigil_schemas::Timestamp::parse(&format!("2026-02-{day:02}T09:00:00Z")).unwrap();
-            profile.touch(time, vigil_schemas::IdentityType::User);
+            profile.touch(vigil_schemas::IdentityType::User);
             profile.learn_sign_in(
                 &SignInContext {
                     time,
@@ -177,10 +177,7 @@ mod tests {
     #[test]
     fn everything_is_new_while_learning_and_nothing_fires() {
         let mut profile = Profile::default();
-        profile.touch(
-            vigil_schemas::Timestamp::parse("2026-02-19T09:00:00Z").unwrap(),
-            vigil_schemas::IdentityType::User,
-        );
+        profile.touch(vigil_schemas::IdentityType::User);
         assert!(signals_for(
             &profile,
             login_at("2026-02-20T09:00:00Z", NEW_YORK, "23.1.1.1"),

@@ -48,24 +48,19 @@ impl TravelHistory {
         let position = self
             .fixes
             .partition_point(|existing| existing.time <= fix.time);
-        // A run of events from one address and place is one fix: access logs repeat the
-        // same location all day, and one fix per run keeps the history meaningful.
-        if let Some(previous) = position
-            .checked_sub(1)
-            .and_then(|index| self.fixes.get_mut(index))
-        {
-            if previous.ip.is_some()
-                && previous.ip == fix.ip
-                && previous.coordinates == fix.coordinates
-                && previous.suspect == fix.suspect
-            {
-                previous.until = previous.until.max(fix.time);
-                return;
-            }
-        }
         self.fixes.insert(position, fix);
         if self.fixes.len() > capacity.max(2) {
-            self.fixes.remove(0);
+            // Suspect fixes leave first, and the newest trusted fix never leaves: an
+            // attacker rotating addresses must not push the real user's last known place
+            // out of the history and become the reference point.
+            let newest_trusted = self.fixes.iter().rposition(|existing| !existing.suspect);
+            let evict = self
+                .fixes
+                .iter()
+                .position(|existing| existing.suspect)
+                .or_else(|| (0..self.fixes.len()).find(|&index| Some(index) != newest_trusted))
+                .unwrap_or(0);
+            self.fixes.remove(evict);
         }
     }
 }
@@ -224,29 +219,24 @@ pub fn detect(
     if !config.enabled {
         return None;
     }
-    let (coordinates, _) = fix_parts(envelope, config)?;
+    fix_parts(envelope, config)?;
     let event = &envelope.event;
-    // Fast path: the same address and place as the run this event extends.
     let position = history
         .fixes
         .partition_point(|existing| existing.time <= event.time);
+    // Events from the address of the run just before are part of that run: access logs
+    // repeat one place all day, and one address seen at two places (one source's geo
+    // against another's database lookup) is still one place. Never a comparison, and never
+    // a fix the next address would be compared with.
     if let Some(previous) = position
         .checked_sub(1)
         .and_then(|index| history.fixes.get_mut(index))
+        .filter(|previous| previous.ip.is_some() && previous.ip == event.ip)
     {
-        let same_place =
-            previous.ip.is_some() && previous.ip == event.ip && previous.coordinates == coordinates;
-        let next_is_later = history.fixes.get(position).is_none();
-        if same_place && next_is_later {
-            let previous = &mut history.fixes[position - 1];
-            previous.until = previous.until.max(event.time);
-            return None;
-        }
+        previous.until = previous.until.max(event.time);
+        return None;
     }
     let mut fix = fix_of(envelope, config)?;
-    let position = history
-        .fixes
-        .partition_point(|existing| existing.time <= fix.time);
     let before = history.fixes[..position]
         .iter()
         .rev()
@@ -372,6 +362,38 @@ mod tests {
             .map(|signal| signal.detail.rsplit(" -> ").next().unwrap_or(""))
             .collect();
         assert_eq!(places, vec!["New York, US", "New York, US"]);
+    }
+
+    #[test]
+    fn an_attacker_rotating_addresses_cannot_evict_the_users_place() {
+        let mut events = vec![login_at("2026-03-02T08:00:00Z", BERLIN, "85.214.1.1")];
+        for minute in 10..20 {
+            events.push(login_at(
+                &format!("2026-03-02T08:{minute}:00Z"),
+                NEW_YORK,
+                &format!("23.1.1.{minute}"),
+            ));
+        }
+        events.push(login_at("2026-03-02T08:30:00Z", BERLIN, "85.214.1.1"));
+        let signals = run(&events);
+        assert_eq!(
+            signals.len(),
+            10,
+            "every attacker sign-in fires, the user's own does not"
+        );
+        assert!(signals
+            .iter()
+            .all(|signal| signal.detail.ends_with("-> New York, US")));
+    }
+
+    #[test]
+    fn one_address_at_two_places_does_not_blame_the_next_address() {
+        let signals = run(&[
+            login_at("2026-03-02T08:00:00Z", BERLIN, "85.214.1.1"),
+            login_at("2026-03-02T08:05:00Z", NEW_YORK, "85.214.1.1"),
+            login_at("2026-03-02T08:10:00Z", BERLIN, "85.214.1.2"),
+        ]);
+        assert!(signals.is_empty(), "{signals:?}");
     }
 
     #[test]
