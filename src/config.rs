@@ -111,44 +111,10 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
-        let rules = &self.rules;
-        let travel = &rules.impossible_travel;
-        let checks: [(bool, &str, &str); 6] = [
-            (
-                self.engine.batch_size > 0,
-                "engine.batch_size",
-                "must be at least 1",
-            ),
-            (
-                travel.max_speed_kmh.is_finite() && travel.max_speed_kmh > 0.0,
-                "rules.impossible_travel.max_speed_kmh",
-                "must be a positive number",
-            ),
-            (
-                travel.min_distance_km.is_finite() && travel.min_distance_km >= 0.0,
-                "rules.impossible_travel.min_distance_km",
-                "must be zero or more",
-            ),
-            (
-                rules.baseline.max_entries > 0,
-                "rules.baseline.max_entries",
-                "must be at least 1",
-            ),
-            (
-                rules.brute_force.failures > 0,
-                "rules.brute_force.failures",
-                "must be at least 1",
-            ),
-            (
-                rules.risk.half_life.0 > 0,
-                "rules.risk.half_life",
-                "must be longer than zero",
-            ),
-        ];
-        match checks.iter().find(|(valid, _, _)| !valid) {
-            Some((_, field, problem)) => Err(format!("`{field}` {problem}")),
-            None => Ok(()),
+        if self.engine.batch_size == 0 {
+            return Err("`engine.batch_size` must be at least 1".to_string());
         }
+        self.rules.validate()
     }
 }
 

@@ -6,7 +6,7 @@
 //!    `non_public` and never get a location from a database;
 //! 2. corporate egress and VPN ranges are tagged, so location detectors ignore them;
 //! 3. geo the vendor supplied (Okta, Entra, a proxy) wins over a lookup; a lookup fills
-//!    only what is missing (no coordinates, no country);
+//!    only what is missing (coordinates, city), and only when it agrees on the country;
 //! 4. an ASN the vendor supplied wins over a lookup.
 
 use ipnet::IpNet;
@@ -153,6 +153,33 @@ struct AsnRecord {
     autonomous_system_number: Option<u32>,
 }
 
+/// The vendor's geo completed from a lookup: with no vendor geo, the lookup; with a
+/// vendor country only, the lookup's coordinates and city when the lookup agrees on the
+/// country (the vendor's word wins, and coordinates from another country would be worse
+/// than none).
+fn fill_missing(vendor: Option<Geo>, found: Geo) -> Geo {
+    let Some(mut vendor) = vendor else {
+        return found;
+    };
+    let agrees = match (&vendor.country, &found.country) {
+        (Some(said), Some(looked_up)) => said.eq_ignore_ascii_case(looked_up),
+        (None, _) => true,
+        (Some(_), None) => false,
+    };
+    if agrees {
+        vendor.lat = found.lat;
+        vendor.lon = found.lon;
+        vendor.accuracy_km = vendor.accuracy_km.or(found.accuracy_km);
+        if vendor.city.is_none() {
+            vendor.city = found.city;
+        }
+        if vendor.country.is_none() {
+            vendor.country = found.country;
+        }
+    }
+    vendor
+}
+
 /// Adds geo, ASN and tags to events. Cheap to share between threads.
 #[derive(Default)]
 pub struct Enricher {
@@ -207,13 +234,13 @@ impl Enricher {
         if tags.non_public {
             return tags;
         }
-        let has_location = event
+        let has_coordinates = event
             .geo
             .as_ref()
-            .is_some_and(|geo| geo.coordinates().is_some() || geo.country.is_some());
-        if !has_location {
+            .is_some_and(|geo| geo.coordinates().is_some());
+        if !has_coordinates {
             if let Some(found) = self.lookup_city(ip) {
-                event.geo = Some(found);
+                event.geo = Some(fill_missing(event.geo.take(), found));
             }
         }
         if event.asn.is_none() {
@@ -324,6 +351,30 @@ mod tests {
         });
         enricher.enrich(&mut event);
         assert_eq!(event.geo.unwrap().city.as_deref(), Some("Dublin"));
+    }
+
+    #[test]
+    fn a_vendor_country_gets_coordinates_only_from_an_agreeing_lookup() {
+        let Some(enricher) = enricher() else { return };
+        let mut agreeing = login("81.2.69.142");
+        agreeing.geo = Some(Geo {
+            country: Some("GB".into()),
+            ..Geo::default()
+        });
+        enricher.enrich(&mut agreeing);
+        let geo = agreeing.geo.unwrap();
+        assert_eq!(
+            (geo.country.as_deref(), geo.city.as_deref(), geo.lat),
+            (Some("GB"), Some("London"), Some(51.5142))
+        );
+        let mut disagreeing = login("81.2.69.142");
+        disagreeing.geo = Some(Geo {
+            country: Some("FR".into()),
+            ..Geo::default()
+        });
+        enricher.enrich(&mut disagreeing);
+        let geo = disagreeing.geo.unwrap();
+        assert_eq!((geo.country.as_deref(), geo.lat), (Some("FR"), None));
     }
 
     #[test]

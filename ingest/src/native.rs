@@ -163,8 +163,37 @@ fn auth_action(text: &str) -> Result<AuthAction, DecodeError> {
     }
 }
 
+/// Longest city name kept: real ones are far shorter, and a bound keeps a hostile record
+/// from planting megabytes in a profile.
+pub const MAX_CITY_BYTES: usize = 128;
+
 fn validate_geo(geo: Option<Geo>) -> Result<Option<Geo>, DecodeError> {
-    let Some(geo) = geo else { return Ok(None) };
+    let Some(mut geo) = geo else { return Ok(None) };
+    if let Some(country) = geo.country.as_mut() {
+        // ISO 3166-1 alpha-2; `de` and `DE` must be one country in a profile.
+        if country.len() != 2 || !country.bytes().all(|byte| byte.is_ascii_alphabetic()) {
+            return Err(DecodeError::invalid(
+                FORMAT,
+                "geo.country",
+                format!(
+                    "`{}` is not an ISO 3166-1 alpha-2 code",
+                    country.chars().take(16).collect::<String>()
+                ),
+            ));
+        }
+        country.make_ascii_uppercase();
+    }
+    if geo
+        .city
+        .as_ref()
+        .is_some_and(|city| city.len() > MAX_CITY_BYTES)
+    {
+        return Err(DecodeError::invalid(
+            FORMAT,
+            "geo.city",
+            format!("longer than {MAX_CITY_BYTES} bytes"),
+        ));
+    }
     let partial = geo.lat.is_some() != geo.lon.is_some();
     if partial || (geo.lat.is_some() && geo.coordinates().is_none()) {
         return Err(DecodeError::invalid(
@@ -404,6 +433,27 @@ mod tests {
             auth.reason.as_deref(),
             Some("bad \"password\" for user zoë@example.com")
         );
+    }
+
+    #[test]
+    fn countries_are_alpha2_upper_case_and_cities_bounded() {
+        let lower = event(
+            r#"{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"a","action":"login","outcome":"success","geo":{"country":"de"}}"#,
+        );
+        assert_eq!(lower.geo.unwrap().country.as_deref(), Some("DE"));
+        let named = r#"{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"a","action":"login","outcome":"success","geo":{"country":"Germany"}}"#;
+        assert!(decode(named.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("`geo.country`"));
+        let city = "x".repeat(MAX_CITY_BYTES + 1);
+        let long = format!(
+            r#"{{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"a","action":"login","outcome":"success","geo":{{"city":"{city}"}}}}"#
+        );
+        assert!(decode(long.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("`geo.city`"));
     }
 
     #[test]

@@ -12,6 +12,10 @@ use std::fmt;
 pub struct Duration(pub i64);
 
 impl Duration {
+    /// The longest duration a config may give: 100 years, far past any window or
+    /// retention, and far from overflowing event-time arithmetic.
+    pub const MAX: Duration = Duration(100 * 366 * 86_400);
+
     /// Seconds.
     pub const fn secs(seconds: i64) -> Duration {
         Duration(seconds)
@@ -34,7 +38,7 @@ impl Duration {
 
     /// In microseconds, the unit of event time.
     pub const fn as_micros(self) -> i64 {
-        self.0 * 1_000_000
+        self.0.saturating_mul(1_000_000)
     }
 
     /// Parses `30s`, `15m`, `2h`, `14d` or a bare number of seconds.
@@ -60,8 +64,9 @@ impl Duration {
         };
         value
             .checked_mul(scale)
+            .filter(|seconds| *seconds <= Duration::MAX.0)
             .map(Duration)
-            .ok_or_else(|| format!("`{text}` is too long"))
+            .ok_or_else(|| format!("`{text}` is longer than 100 years"))
     }
 }
 
@@ -89,7 +94,12 @@ impl<'de> Deserialize<'de> for Duration {
             Text(String),
         }
         match Raw::deserialize(deserializer)? {
-            Raw::Seconds(seconds) if seconds >= 0 => Ok(Duration(seconds)),
+            Raw::Seconds(seconds) if (0..=Duration::MAX.0).contains(&seconds) => {
+                Ok(Duration(seconds))
+            }
+            Raw::Seconds(seconds) if seconds > Duration::MAX.0 => Err(serde::de::Error::custom(
+                format!("duration {seconds} s is longer than 100 years"),
+            )),
             Raw::Seconds(seconds) => Err(serde::de::Error::custom(format!(
                 "duration {seconds} is negative"
             ))),
@@ -112,6 +122,85 @@ pub struct RulesConfig {
     pub brute_force: BruteForceConfig,
     /// How signals combine into session risk.
     pub risk: RiskConfig,
+}
+
+impl RulesConfig {
+    /// Checks values serde cannot (ranges, finiteness); the error names the field as it
+    /// is written under `[rules]`.
+    pub fn validate(&self) -> Result<(), String> {
+        let score = |value: f64| value.is_finite() && (0.0..=100.0).contains(&value);
+        let travel = &self.impossible_travel;
+        let checks: [(bool, &str, &str); 12] = [
+            (
+                self.baseline.learning_logins > 0,
+                "rules.baseline.learning_logins",
+                "must be at least 1",
+            ),
+            (
+                self.baseline.max_entries > 0,
+                "rules.baseline.max_entries",
+                "must be at least 1",
+            ),
+            (
+                travel.max_speed_kmh.is_finite() && travel.max_speed_kmh > 0.0,
+                "rules.impossible_travel.max_speed_kmh",
+                "must be a positive number",
+            ),
+            (
+                travel.min_distance_km.is_finite() && travel.min_distance_km >= 0.0,
+                "rules.impossible_travel.min_distance_km",
+                "must be a number, zero or more",
+            ),
+            (
+                travel.default_accuracy_km.is_finite() && travel.default_accuracy_km >= 0.0,
+                "rules.impossible_travel.default_accuracy_km",
+                "must be a number, zero or more",
+            ),
+            (
+                score(travel.score),
+                "rules.impossible_travel.score",
+                "must be a number from 0 to 100",
+            ),
+            (
+                score(self.first_seen.new_device_score)
+                    && score(self.first_seen.new_country_score)
+                    && score(self.first_seen.new_asn_score),
+                "rules.first_seen",
+                "scores must be numbers from 0 to 100",
+            ),
+            (
+                self.brute_force.failures > 0,
+                "rules.brute_force.failures",
+                "must be at least 1",
+            ),
+            (
+                self.brute_force.failures as usize
+                    <= crate::detectors::brute_force::MAX_REMEMBERED_FAILURES,
+                "rules.brute_force.failures",
+                "must be at most 256 (failures remembered per identity)",
+            ),
+            (
+                score(self.brute_force.burst_score)
+                    && score(self.brute_force.success_after_burst_score),
+                "rules.brute_force",
+                "scores must be numbers from 0 to 100",
+            ),
+            (
+                self.risk.half_life.0 > 0,
+                "rules.risk.half_life",
+                "must be longer than zero",
+            ),
+            (
+                self.risk.max_sessions > 0,
+                "rules.risk.max_sessions",
+                "must be at least 1",
+            ),
+        ];
+        match checks.iter().find(|(valid, _, _)| !valid) {
+            Some((_, field, problem)) => Err(format!("`{field}` {problem}")),
+            None => Ok(()),
+        }
+    }
 }
 
 /// How identity profiles learn and forget.

@@ -29,6 +29,11 @@ pub struct TimestampError {
 }
 
 impl Timestamp {
+    /// 0001-01-01T00:00:00Z, the earliest time RFC 3339 can write.
+    pub const EARLIEST: Timestamp = Timestamp(-62_135_596_800_000_000);
+    /// 9999-12-31T23:59:59.999999Z, the latest time RFC 3339 can write.
+    pub const LATEST: Timestamp = Timestamp(253_402_300_799_999_999);
+
     /// From whole seconds since the epoch.
     pub fn from_secs(secs: i64) -> Self {
         Timestamp(secs.saturating_mul(MICROS_PER_SECOND))
@@ -155,7 +160,13 @@ fn parse_rfc3339(bytes: &[u8]) -> Result<Timestamp, &'static str> {
     };
     let days = days_from_civil(year, month, day);
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset_seconds;
-    Ok(Timestamp(seconds * MICROS_PER_SECOND + micros))
+    let stamp = Timestamp(seconds * MICROS_PER_SECOND + micros);
+    // Only times RFC 3339 can write back (years 0001 to 9999 in UTC) are accepted, so
+    // every time vigil reads it can also write and read again.
+    if stamp < Timestamp::EARLIEST || stamp > Timestamp::LATEST {
+        return Err("outside the years 0001 to 9999 (UTC)");
+    }
+    Ok(stamp)
 }
 
 fn is_leap(year: i64) -> bool {
@@ -258,6 +269,9 @@ mod tests {
     #[test]
     fn rejects_garbage_with_reason() {
         for bad in [
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59-01:00",
+            "0001-01-01T00:00:00+01:00",
             "",
             "2020-13-01T00:00:00Z",
             "2020-02-30T00:00:00Z",
