@@ -19,6 +19,9 @@ pub const MAX_REMEMBERED_FAILURES: usize = 256;
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FailureWindow {
     failures: VecDeque<(Timestamp, Option<IpAddr>)>,
+    /// Event time of the last burst signal: one signal per window while a burst lasts,
+    /// whatever the attack's rate.
+    signalled: Option<Timestamp>,
 }
 
 impl FailureWindow {
@@ -36,18 +39,18 @@ impl FailureWindow {
         while self
             .failures
             .front()
-            .is_some_and(|(time, _)| now.0 - time.0 > window_micros * 4)
+            .is_some_and(|(time, _)| now.0.saturating_sub(time.0) > window_micros.saturating_mul(4))
         {
             self.failures.pop_front();
         }
     }
 
-    /// Failures within `window` before and at `now`, and how many distinct IPs they came from.
-    fn in_window(&self, now: Timestamp, window_micros: i64) -> (usize, usize) {
+    /// Failures within `window` ending at `end`, and how many distinct IPs they came from.
+    fn in_window(&self, end: Timestamp, window_micros: i64) -> (usize, usize) {
         let mut ips: Vec<IpAddr> = Vec::new();
         let mut count = 0;
         for (time, ip) in &self.failures {
-            if *time <= now && now.0 - time.0 <= window_micros {
+            if *time <= end && end.0.saturating_sub(time.0) <= window_micros {
                 count += 1;
                 if let Some(ip) = ip.filter(|ip| !ips.contains(ip)) {
                     ips.push(ip);
@@ -83,10 +86,26 @@ pub fn detect(
     match auth.outcome {
         Outcome::Failure | Outcome::Denied => {
             window.record(event.time, event.ip);
-            let (count, sources) = window.in_window(event.time, window_micros);
-            // Once when the burst reaches the threshold, then once per further threshold
-            // of failures: an ongoing attack stays visible without a signal per guess.
-            (count >= threshold && count % threshold == 0).then(|| Signal {
+            // The fullest window holding this failure: the one ending at it, or (for a
+            // failure that arrived late) one ending at a later failure.
+            let (count, sources) = window
+                .failures
+                .iter()
+                .map(|(time, _)| *time)
+                .filter(|time| {
+                    *time >= event.time && time.0.saturating_sub(event.time.0) <= window_micros
+                })
+                .map(|end| window.in_window(end, window_micros))
+                .max()
+                .unwrap_or((0, 0));
+            let quiet = window
+                .signalled
+                .is_some_and(|last| event.time.0.saturating_sub(last.0).abs() <= window_micros);
+            let fire = count >= threshold && !quiet;
+            if fire {
+                window.signalled = Some(event.time);
+            }
+            fire.then(|| Signal {
                 detector: Detector::BruteForce,
                 score: config.burst_score,
                 confidence: 0.9,
@@ -155,6 +174,51 @@ mod tests {
         assert_eq!(
             last.detail,
             "successful sign-in right after 12 failures in 10m from 1 IP address"
+        );
+    }
+
+    #[test]
+    fn any_attack_rate_signals_once_per_window() {
+        for spacing in [5, 59, 60, 61] {
+            let times: Vec<String> = (0..40)
+                .map(|step| {
+                    vigil_schemas::Timestamp::parse("2026-03-02T08:00:00Z")
+                        .unwrap()
+                        .plus_secs(step * spacing)
+                        .to_string()
+                })
+                .collect();
+            let attempts: Vec<(&str, Outcome)> = times
+                .iter()
+                .map(|time| (time.as_str(), Outcome::Failure))
+                .collect();
+            let signals = run(&attempts);
+            let span = 39 * spacing;
+            assert!(
+                !signals.is_empty() && signals.len() as i64 <= span / 600 + 1,
+                "spacing {spacing}: {} signals",
+                signals.len()
+            );
+        }
+    }
+
+    #[test]
+    fn late_failures_complete_a_burst() {
+        let early: Vec<String> = (0..5)
+            .map(|minute| format!("2026-03-02T08:0{minute}:00Z"))
+            .collect();
+        let late: Vec<String> = (5..10)
+            .map(|minute| format!("2026-03-02T08:0{minute}:00Z"))
+            .collect();
+        let attempts: Vec<(&str, Outcome)> = late
+            .iter()
+            .chain(early.iter())
+            .map(|time| (time.as_str(), Outcome::Failure))
+            .collect();
+        assert_eq!(
+            run(&attempts).len(),
+            1,
+            "ten failures in ten minutes, whatever their arrival order"
         );
     }
 
