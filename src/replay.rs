@@ -79,7 +79,7 @@ pub struct Summary {
     /// Signals by detector.
     pub signals: BTreeMap<String, u64>,
     /// Policy conditions that failed to evaluate, by rule.
-    pub policy_errors: BTreeMap<String, u64>,
+    pub policy_errors: BTreeMap<String, vigil_engine::PolicyErrors>,
     /// Wall-clock seconds.
     pub seconds: f64,
 }
@@ -148,8 +148,12 @@ impl fmt::Display for Summary {
                 writeln!(formatter, "  {count:>8}  {detector}")?;
             }
         }
-        for (rule, count) in &self.policy_errors {
-            writeln!(formatter, "policy errors     {count:>10}  rule `{rule}`")?;
+        for (rule, errors) in &self.policy_errors {
+            writeln!(
+                formatter,
+                "policy errors     {:>10}  rule `{rule}`: {} (first at {})",
+                errors.count, errors.first_message, errors.first_trigger
+            )?;
         }
         write!(
             formatter,
@@ -426,8 +430,13 @@ where
             .entry(detector.as_str().to_string())
             .or_default() += count;
     }
-    for (rule, count) in output.stats.policy_errors {
-        *summary.policy_errors.entry(rule).or_default() += count;
+    for (rule, errors) in output.stats.policy_errors {
+        match summary.policy_errors.get_mut(&rule) {
+            Some(existing) => existing.count += errors.count,
+            None => {
+                summary.policy_errors.insert(rule, errors);
+            }
+        }
     }
     for decision in &output.decisions {
         summary.count_decision(decision);

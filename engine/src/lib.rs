@@ -23,6 +23,17 @@ use vigil_schemas::{CompactString, Decision, Detector, Envelope};
 /// which bounds memory against an input of endless device ids.
 pub const MAX_DEVICE_OWNERS: usize = 1 << 20;
 
+/// A policy condition that failed to evaluate: how often, and the first failure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyErrors {
+    /// Failures.
+    pub count: u64,
+    /// The evaluator's message of the first failure.
+    pub first_message: String,
+    /// The event of the first failure.
+    pub first_trigger: vigil_schemas::Origin,
+}
+
 /// What one batch produced, besides decisions.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct BatchStats {
@@ -33,7 +44,7 @@ pub struct BatchStats {
     /// Signals raised, by detector.
     pub signals: FxHashMap<Detector, u64>,
     /// Policy conditions that failed to evaluate, by rule name.
-    pub policy_errors: FxHashMap<String, u64>,
+    pub policy_errors: FxHashMap<String, PolicyErrors>,
 }
 
 impl BatchStats {
@@ -44,8 +55,13 @@ impl BatchStats {
         for (detector, count) in other.signals {
             *self.signals.entry(detector).or_default() += count;
         }
-        for (rule, count) in other.policy_errors {
-            *self.policy_errors.entry(rule).or_default() += count;
+        for (rule, errors) in other.policy_errors {
+            match self.policy_errors.get_mut(&rule) {
+                Some(existing) => existing.count += errors.count,
+                None => {
+                    self.policy_errors.insert(rule, errors);
+                }
+            }
         }
     }
 }
@@ -103,8 +119,16 @@ impl Shard {
             for signal in &signals {
                 *stats.signals.entry(signal.detector).or_default() += 1;
             }
-            for (rule, _) in policy_errors {
-                *stats.policy_errors.entry(rule).or_default() += 1;
+            for (rule, message) in policy_errors {
+                stats
+                    .policy_errors
+                    .entry(rule)
+                    .or_insert_with(|| PolicyErrors {
+                        count: 0,
+                        first_message: message,
+                        first_trigger: envelope.origin.clone(),
+                    })
+                    .count += 1;
             }
             decisions.extend(
                 made.into_iter()

@@ -214,14 +214,33 @@ fn validate_geo(geo: Option<Geo>) -> Result<Option<Geo>, DecodeError> {
     Ok(Some(geo))
 }
 
+/// Names the field behind a type error (`asn` given as a string, an unknown `outcome`):
+/// the record is read again, on this error path only, tracking the path.
+fn describe(text: &str, error: &serde_json::Error) -> DecodeError {
+    if error.is_syntax() || error.is_eof() {
+        return DecodeError::json(FORMAT, error);
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    match serde_path_to_error::deserialize::<_, NativeRecord<'_>>(&mut deserializer) {
+        Err(tracked)
+            if !tracked.path().to_string().is_empty() && tracked.path().to_string() != "." =>
+        {
+            DecodeError::invalid(FORMAT, &tracked.path().to_string(), tracked.inner())
+        }
+        _ => DecodeError::json(FORMAT, error),
+    }
+}
+
 /// Decodes one native v1 record.
 pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
     // Validating UTF-8 once for the whole record is cheaper than serde_json checking
     // every string it reads.
     let text = std::str::from_utf8(record)
         .map_err(|error| DecodeError::new(FORMAT, format!("record is not valid UTF-8: {error}")))?;
-    let raw: NativeRecord<'_> =
-        serde_json::from_str(text).map_err(|error| DecodeError::json(FORMAT, &error))?;
+    let raw: NativeRecord<'_> = match serde_json::from_str(text) {
+        Ok(raw) => raw,
+        Err(error) => return Err(describe(text, &error)),
+    };
     let kind = required(&raw.kind, "kind")?;
     let time_text = required(&raw.time, "time")?;
     let time =
@@ -433,6 +452,32 @@ mod tests {
             auth.reason.as_deref(),
             Some("bad \"password\" for user zoë@example.com")
         );
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let cases = [
+            (
+                r#"{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"a","action":"login","outcome":"success","asn":"3320"}"#,
+                "`asn`",
+            ),
+            (
+                r#"{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"a","action":"login","outcome":"ok"}"#,
+                "`outcome`",
+            ),
+            (
+                r#"{"kind":"auth","time":"2026-03-01T09:00:00Z","identity":"a","action":"login","outcome":"success","geo":{"lat":"north"}}"#,
+                "`geo.lat`",
+            ),
+            (
+                r#"{"kind":"posture","time":"2026-03-01T09:00:00Z","device_id":"d","compliant":true,"checks":{"os_patch_age_days":-3}}"#,
+                "`checks.os_patch_age_days`",
+            ),
+        ];
+        for (json, field) in cases {
+            let error = decode(json.as_bytes()).unwrap_err().to_string();
+            assert!(error.contains(field), "{json} -> {error}");
+        }
     }
 
     #[test]

@@ -399,6 +399,7 @@ fn decision(
         risk,
         reasons,
         rule: rule.name.clone(),
+        assurance_level: rule.assurance_level.clone(),
         trigger: envelope.origin.clone(),
     }
 }

@@ -226,11 +226,15 @@ impl Policy {
     /// "high"`, a misspelled field) are found when the policy loads, not on live traffic.
     fn check_against_sample(&self) -> Result<(), (usize, String)> {
         let evaluator = Evaluator::new();
-        let sample = Facts::sample();
+        // One event with a signal and one without: `signal.impossible_travel` without a
+        // `has()` or `in` guard fails on the second, and must fail here, not live.
+        let samples = [Facts::sample(), Facts::quiet_sample()];
         for (index, rule) in self.rules.iter().enumerate() {
-            evaluator
-                .matches(rule, &sample)
-                .map_err(|message| (index, format!("`{}`: {message}", rule.when)))?;
+            for sample in &samples {
+                evaluator
+                    .matches(rule, sample)
+                    .map_err(|message| (index, format!("`{}`: {message}", rule.when)))?;
+            }
         }
         Ok(())
     }
@@ -260,6 +264,17 @@ pub fn map(entries: Vec<(&str, Value)>) -> Value {
 }
 
 impl Facts {
+    /// An event that raised no signal, on a session with a little risk.
+    fn quiet_sample() -> Facts {
+        let loud = Facts::sample();
+        Facts {
+            signal: map(vec![]),
+            signals: Value::List(Arc::new(vec![])),
+            risk: map(vec![("score", Value::Float(12.0)), ("level", "low".into())]),
+            ..loud
+        }
+    }
+
     fn sample() -> Facts {
         let event = map(vec![
             ("kind", "auth".into()),
@@ -358,6 +373,7 @@ mod tests {
             ("version: 2\nrules: []\n", "version"),
             ("version: 1\nrules:\n  - name: a\n    when: 'true'\n    action: alert\n  - name: a\n    when: 'true'\n    action: alert\n", "rules[1].name"),
             ("version: 1\nrules:\n  - name: a\n    when: 'true'\n    action: alert\n    cooldown: 5y\n", "unknown unit"),
+            ("version: 1\nrules:\n  - name: a\n    when: 'signal.impossible_travel >= 60.0'\n    action: alert\n", "rules[0].when"),
         ];
         for (text, expected) in cases {
             let error = Policy::from_yaml(text, "policy.yaml").unwrap_err();

@@ -241,6 +241,10 @@ pub struct Decision {
     pub reasons: Vec<Reason>,
     /// The policy rule that matched.
     pub rule: String,
+    /// For `step_up`: the assurance level the policy asks receivers to require (CAEP
+    /// `assurance-level-change`), when the rule names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assurance_level: Option<String>,
     /// Where the triggering event was read.
     pub trigger: Origin,
 }
