@@ -528,7 +528,8 @@ mod tests {
     fn records(relative: &str, holds: Holds) -> Option<Vec<String>> {
         match holds {
             Holds::Lines => testdata::lines(relative),
-            Holds::Panther => testdata::panther_logs(relative),
+            Holds::Panther => testdata::panther_logs(relative)
+                .map(|logs| logs.into_iter().map(|(_, log)| log).collect()),
             Holds::Whole => testdata::whole(relative).map(|record| vec![record]),
         }
     }

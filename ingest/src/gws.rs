@@ -302,6 +302,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::native::MAX_ID_BYTES;
     use crate::testdata;
+    use crate::testdata::auth;
     use vigil_schemas::Timestamp;
 
     /// A shared sample file (see `shared/data/*/SOURCES.md`).
@@ -310,35 +311,9 @@ pub(crate) mod tests {
     pub(crate) const PANTHER_SAMPLES: &str =
         "panther-analysis/gsuite_activityevent_login.labeled.jsonl";
 
-    /// The auth fields of an event that must be an auth event.
-    fn auth(event: &Event) -> &AuthDetail {
-        event.auth().expect("an auth event")
-    }
-
     /// The reason of a record that must be skipped.
     fn skipped(record: &str) -> &'static str {
-        match decode(record.as_bytes()) {
-            Ok(Decoded::Skipped(reason)) => reason,
-            other => panic!("expected a skip from {record}, got {other:?}"),
-        }
-    }
-
-    /// The `log` member of every Panther rule test, re-serialised, with its test name.
-    fn panther_logs() -> Option<Vec<(String, String)>> {
-        let lines = testdata::lines(PANTHER_SAMPLES)?;
-        let logs = lines
-            .iter()
-            .map(|line| {
-                let test: Value = serde_json::from_str(line).expect("panther line is JSON");
-                let name = format!(
-                    "{} / {}",
-                    test["rule_id"].as_str().unwrap(),
-                    test["test_name"].as_str().unwrap()
-                );
-                (name, test["log"].to_string())
-            })
-            .collect();
-        Some(logs)
+        testdata::skipped(Format::Gws, record)
     }
 
     #[test]
@@ -448,7 +423,9 @@ pub(crate) mod tests {
 
     #[test]
     fn every_panther_log_decodes_skips_or_names_what_is_missing() {
-        let Some(logs) = panther_logs() else { return };
+        let Some(logs) = testdata::panther_logs(PANTHER_SAMPLES) else {
+            return;
+        };
         assert_eq!(logs.len(), 23);
         let mut events = Vec::new();
         for (name, log) in &logs {
@@ -495,7 +472,9 @@ pub(crate) mod tests {
 
     #[test]
     fn panther_records_say_why_they_are_not_events() {
-        let Some(logs) = panther_logs() else { return };
+        let Some(logs) = testdata::panther_logs(PANTHER_SAMPLES) else {
+            return;
+        };
         let outcome = |test_name: &str| {
             let (_, log) = logs
                 .iter()
@@ -624,7 +603,9 @@ pub(crate) mod tests {
         for line in &lines {
             assert_eq!(crate::detect(line.as_bytes()), Ok(Format::Gws), "{line}");
         }
-        let Some(logs) = panther_logs() else { return };
+        let Some(logs) = testdata::panther_logs(PANTHER_SAMPLES) else {
+            return;
+        };
         for (name, log) in &logs {
             let record: Value = serde_json::from_str(log).unwrap();
             let detected = crate::detect(log.as_bytes());

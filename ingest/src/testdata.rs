@@ -41,15 +41,33 @@ pub(crate) fn event(format: crate::Format, record: &str) -> vigil_schemas::Event
     }
 }
 
+/// The auth fields of an event that must be an auth event.
+pub(crate) fn auth(event: &vigil_schemas::Event) -> &vigil_schemas::AuthDetail {
+    event.auth().expect("an auth event")
+}
+
+/// The reason of a record of `format` that must be skipped.
+pub(crate) fn skipped(format: crate::Format, record: &str) -> &'static str {
+    match crate::decode(format, record.as_bytes()) {
+        Ok(crate::Decoded::Skipped(reason)) => reason,
+        other => panic!("expected a skip from {record}, got {other:?}"),
+    }
+}
+
 /// The `log` of every line of a Panther rule-test file (`{rule_id, test_name, log}` per
-/// line), as JSON text.
-pub(crate) fn panther_logs(relative: &str) -> Option<Vec<String>> {
+/// line) as JSON text, with the test's name as `rule_id / test_name`.
+pub(crate) fn panther_logs(relative: &str) -> Option<Vec<(String, String)>> {
     let logs = lines(relative)?
         .iter()
         .map(|line| {
             let labeled: serde_json::Value =
                 serde_json::from_str(line).expect("panther line is JSON");
-            labeled["log"].to_string()
+            let name = format!(
+                "{} / {}",
+                labeled["rule_id"].as_str().unwrap_or_default(),
+                labeled["test_name"].as_str().unwrap_or_default()
+            );
+            (name, labeled["log"].to_string())
         })
         .collect();
     Some(logs)

@@ -3,6 +3,7 @@
 use super::*;
 use crate::native::MAX_ID_BYTES;
 use crate::testdata;
+use crate::testdata::auth;
 use vigil_schemas::Timestamp;
 
 /// A shared sample file (see `shared/data/*/SOURCES.md`).
@@ -14,36 +15,14 @@ pub(crate) const FAILURE_SAMPLES: &str =
 /// A shared sample file (see `shared/data/*/SOURCES.md`).
 pub(crate) const PANTHER_SAMPLES: &str = "panther-analysis/auth0_events.labeled.jsonl";
 
-/// The auth fields of an event that must be an auth event.
-fn auth(event: &Event) -> &AuthDetail {
-    event.auth().expect("an auth event")
-}
-
 /// The reason of a record that must be skipped.
 fn skipped(record: &str) -> &'static str {
-    match decode(record.as_bytes()) {
-        Ok(Decoded::Skipped(reason)) => reason,
-        other => panic!("expected a skip from {record}, got {other:?}"),
-    }
-}
-
-/// The `log` member of every Panther rule test, re-serialised, with its test name.
-fn panther_logs() -> Option<Vec<(String, String)>> {
-    let lines = testdata::lines(PANTHER_SAMPLES)?;
-    let logs = lines
-        .iter()
-        .map(|line| {
-            let test: Value = serde_json::from_str(line).expect("panther line is JSON");
-            let name = format!("{} / {}", test["rule_id"], test["test_name"]);
-            (name, test["log"].to_string())
-        })
-        .collect();
-    Some(logs)
+    testdata::skipped(Format::Auth0, record)
 }
 
 /// The `log` of the Panther rule test whose name contains `test_name`.
 fn panther_log(test_name: &str) -> Option<String> {
-    let logs = panther_logs()?;
+    let logs = testdata::panther_logs(PANTHER_SAMPLES)?;
     let found = logs.into_iter().find(|(name, _)| name.contains(test_name));
     Some(found.expect("panther test present").1)
 }
@@ -171,7 +150,9 @@ fn wrappers_decode_alike() {
 
 #[test]
 fn every_panther_log_decodes_or_skips() {
-    let Some(logs) = panther_logs() else { return };
+    let Some(logs) = testdata::panther_logs(PANTHER_SAMPLES) else {
+        return;
+    };
     assert_eq!(logs.len(), 57);
     let mut events = Vec::new();
     for (name, log) in &logs {
@@ -186,9 +167,9 @@ fn every_panther_log_decodes_or_skips() {
     assert_eq!(
         names,
         [
-            r#""Auth0.Leaked.Password.Login.Attempt" / "FCOA Event""#,
-            r#""Auth0.Limits" / "Limit WC Event""#,
-            r#""Auth0.RefreshToken.Reuse" / "Auth0 Bot Detection Policy Disabled""#,
+            "Auth0.Leaked.Password.Login.Attempt / FCOA Event",
+            "Auth0.Limits / Limit WC Event",
+            "Auth0.RefreshToken.Reuse / Auth0 Bot Detection Policy Disabled",
         ]
     );
 }
@@ -242,7 +223,7 @@ fn panther_blocked_account_and_reused_refresh_token_are_denied() {
         (AuthAction::Login, Outcome::Denied)
     );
 
-    let Some(reuse) = panther_log("Auth0.RefreshToken.Reuse\" / \"Auth0 Bot") else {
+    let Some(reuse) = panther_log("Auth0.RefreshToken.Reuse / Auth0 Bot") else {
         return;
     };
     let event = testdata::event(Format::Auth0, &reuse);
@@ -446,7 +427,7 @@ fn detect_recognises_every_sample() {
         .filter_map(|file| testdata::lines(file))
         .flatten()
         .collect();
-    if let Some(logs) = panther_logs() {
+    if let Some(logs) = testdata::panther_logs(PANTHER_SAMPLES) {
         records.extend(logs.into_iter().map(|(_, log)| log));
     }
     for record in &records {

@@ -3,6 +3,7 @@
 use super::*;
 use crate::native::MAX_ID_BYTES;
 use crate::testdata;
+use crate::testdata::auth;
 use vigil_schemas::Timestamp;
 
 /// Panther's CloudTrail sign-in rule fixtures.
@@ -31,11 +32,6 @@ pub(crate) const SCENARIO_VICTIM: &str =
 /// A timestamp the test knows to be valid.
 fn time(text: &str) -> Timestamp {
     Timestamp::parse(text).unwrap()
-}
-
-/// The auth fields of an event that must be an auth event.
-fn auth(event: &Event) -> &AuthDetail {
-    event.auth().expect("an auth event")
 }
 
 /// The `log` of the Panther fixture with this test name, as JSON text.

@@ -4,6 +4,7 @@ use super::*;
 use crate::country::to_alpha2;
 use crate::native::MAX_ID_BYTES;
 use crate::testdata;
+use crate::testdata::auth;
 
 /// The Event Hub sample of elastic's azure integration.
 pub(crate) const ELASTIC: &str = "elastic-integrations/azure_signinlogs/test-signinlogs-raw.log";
@@ -23,11 +24,6 @@ const GRAPH_RECORD: &str = r#"{"id":"e1","createdDateTime":"2026-03-01T09:00:00Z
 /// A timestamp the test knows to be valid.
 fn time(text: &str) -> Timestamp {
     Timestamp::parse(text).unwrap()
-}
-
-/// The auth fields of an event that must be an auth event.
-fn auth(event: &Event) -> &AuthDetail {
-    event.auth().expect("an auth event")
 }
 
 /// The `log` of the Panther fixture with this rule and test name, as JSON text.

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::testdata;
+use crate::testdata::auth;
 use std::path::{Path, PathBuf};
 
 /// The OCSF project's examples, verbatim.
@@ -40,11 +41,6 @@ fn read(relative: &str) -> Option<String> {
 /// A timestamp from RFC 3339 text.
 fn time(text: &str) -> Timestamp {
     Timestamp::parse(text).unwrap()
-}
-
-/// The auth fields of an event that must have them.
-fn auth(event: &Event) -> &AuthDetail {
-    event.auth().unwrap()
 }
 
 /// Decodes through the crate's entry point, as replay does.

@@ -3,6 +3,7 @@
 use super::*;
 use crate::native::MAX_ID_BYTES;
 use crate::testdata;
+use crate::testdata::auth;
 use vigil_schemas::Timestamp;
 
 /// The Elastic integration's 20 pipeline-test events, one per line.
@@ -17,11 +18,6 @@ fn time(text: &str) -> Timestamp {
     Timestamp::parse(text).unwrap()
 }
 
-/// The auth fields of an event that must have them.
-fn auth(event: &Event) -> &AuthDetail {
-    event.auth().unwrap()
-}
-
 /// Decodes through the crate's entry point, as replay does.
 fn decode_json(json: &str) -> Result<Decoded, DecodeError> {
     crate::decode(Format::Okta, json.as_bytes())
@@ -32,26 +28,6 @@ fn record(event_type: &str, result: &str, reason: &str, extra: &str) -> String {
     format!(
         r#"{{"eventType":"{event_type}","published":"2024-05-01T10:00:00.000Z","uuid":"u1","actor":{{"id":"00u1","type":"User","alternateId":"alice@example.com"}},"outcome":{{"result":"{result}","reason":"{reason}"}}{extra}}}"#
     )
-}
-
-/// The `log` objects of the Panther file, with their test names.
-fn panther_logs() -> Option<Vec<(String, String)>> {
-    let lines = testdata::lines(PANTHER)?;
-    let logs = lines
-        .iter()
-        .map(|line| {
-            let labeled: serde_json::Value =
-                serde_json::from_str(line).expect("panther line is JSON");
-            (
-                labeled["test_name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                labeled["log"].to_string(),
-            )
-        })
-        .collect();
-    Some(logs)
 }
 
 #[test]
@@ -273,7 +249,9 @@ fn auto_detection_routes_elastic_samples_here() {
 
 #[test]
 fn panther_samples_decode_skip_or_name_the_broken_field() {
-    let Some(logs) = panther_logs() else { return };
+    let Some(logs) = testdata::panther_logs(PANTHER) else {
+        return;
+    };
     assert_eq!(logs.len(), 88);
     // Rule fixtures that are genuinely unusable as events, by 1-based line.
     let broken = [
@@ -313,7 +291,9 @@ fn panther_samples_decode_skip_or_name_the_broken_field() {
 
 #[test]
 fn panther_lowercase_keys_and_space_separated_time() {
-    let Some(logs) = panther_logs() else { return };
+    let Some(logs) = testdata::panther_logs(PANTHER) else {
+        return;
+    };
     // Line 7: `eventtype`, `authenticationcontext`, `securitycontext`; "2022-06-22 18:18:29.015".
     let event = testdata::event(Format::Okta, &logs[6].1);
     assert_eq!(event.time, time("2022-06-22T18:18:29.015Z"));
@@ -361,7 +341,9 @@ fn panther_lowercase_keys_and_space_separated_time() {
 
 #[test]
 fn panther_nanosecond_time_app_target_and_p_event_time() {
-    let Some(logs) = panther_logs() else { return };
+    let Some(logs) = testdata::panther_logs(PANTHER) else {
+        return;
+    };
     // Line 23: "2024-04-02 19:17:37.621000000" and an `AppInstance` target.
     let event = testdata::event(Format::Okta, &logs[22].1);
     assert_eq!(event.time, time("2024-04-02T19:17:37.621Z"));
