@@ -28,6 +28,7 @@
 //! - `identity`: `id`, `type`, `learning` (still in its learning period).
 
 use crate::config::Duration;
+use cel::common::ast::{EntryExpr, Expr, IdedExpr, MapExpr, StructExpr};
 use cel::{Context, Program, Value};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -178,12 +179,12 @@ impl Policy {
             }
             let program = Program::compile(&spec.when)
                 .map_err(|problem| error(field("when"), format!("`{}`: {problem}", spec.when)))?;
+            let mut bound = Vec::new();
+            bound_names(program.expression(), &mut bound);
             let references = program.references();
-            if let Some(unknown) = references
-                .variables()
-                .into_iter()
-                .find(|variable| !VARIABLES.contains(variable))
-            {
+            if let Some(unknown) = references.variables().into_iter().find(|variable| {
+                !VARIABLES.contains(variable) && !bound.iter().any(|name| name == variable)
+            }) {
                 return Err(error(
                     field("when"),
                     format!(
@@ -191,6 +192,12 @@ impl Policy {
                         spec.when,
                         VARIABLES.join(", ")
                     ),
+                ));
+            }
+            if let Some(variable) = ordered_over_map(program.expression()) {
+                return Err(error(
+                    field("when"),
+                    format!("`{}`: `map` or `filter` over `{variable}` lists its keys in no fixed order; use the ordered `signals` list", spec.when),
                 ));
             }
             if spec.assurance_level.is_some() && spec.action != Action::StepUp {
@@ -237,6 +244,68 @@ impl Policy {
             }
         }
         Ok(())
+    }
+}
+
+/// The variables that are CEL maps: iterating one visits its keys in hash order.
+const MAP_VARIABLES: [&str; 4] = ["event", "signal", "risk", "identity"];
+
+/// The direct subexpressions of an expression.
+fn children(expression: &IdedExpr) -> Vec<&IdedExpr> {
+    match &expression.expr {
+        Expr::Comprehension(comprehension) => vec![
+            &comprehension.iter_range,
+            &comprehension.accu_init,
+            &comprehension.loop_cond,
+            &comprehension.loop_step,
+            &comprehension.result,
+        ],
+        Expr::Call(call) => call
+            .target
+            .iter()
+            .map(|target| &**target)
+            .chain(call.args.iter())
+            .collect(),
+        Expr::List(list) => list.elements.iter().collect(),
+        Expr::Select(select) => vec![&*select.operand],
+        Expr::Map(MapExpr { entries }) | Expr::Struct(StructExpr { entries, .. }) => entries
+            .iter()
+            .flat_map(|entry| match &entry.expr {
+                EntryExpr::MapEntry(pair) => vec![&pair.key, &pair.value],
+                EntryExpr::StructField(field) => vec![&field.value],
+            })
+            .collect(),
+        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => Vec::new(),
+    }
+}
+
+/// The map variable a `map` or `filter` macro iterates, if any: their results are lists
+/// whose order would differ from one process to the next. (`all`, `exists` and
+/// `exists_one` do not depend on the order; their accumulators are not lists.)
+fn ordered_over_map(expression: &IdedExpr) -> Option<&'static str> {
+    if let Expr::Comprehension(comprehension) = &expression.expr {
+        if let (Expr::Ident(name), Expr::List(_)) = (
+            &comprehension.iter_range.expr,
+            &comprehension.accu_init.expr,
+        ) {
+            if let Some(variable) = MAP_VARIABLES.iter().find(|variable| *variable == name) {
+                return Some(variable);
+            }
+        }
+    }
+    children(expression).into_iter().find_map(ordered_over_map)
+}
+
+/// The names macros bind (`s` in `signals.exists(s, ...)`, and their accumulators): not
+/// variables the policy must provide.
+fn bound_names(expression: &IdedExpr, names: &mut Vec<String>) {
+    if let Expr::Comprehension(comprehension) = &expression.expr {
+        names.push(comprehension.iter_var.clone());
+        names.extend(comprehension.iter_var2.clone());
+        names.push(comprehension.accu_var.clone());
+    }
+    for child in children(expression) {
+        bound_names(child, names);
     }
 }
 
@@ -374,6 +443,8 @@ mod tests {
             ("version: 1\nrules:\n  - name: a\n    when: 'true'\n    action: alert\n  - name: a\n    when: 'true'\n    action: alert\n", "rules[1].name"),
             ("version: 1\nrules:\n  - name: a\n    when: 'true'\n    action: alert\n    cooldown: 5y\n", "unknown unit"),
             ("version: 1\nrules:\n  - name: a\n    when: 'signal.impossible_travel >= 60.0'\n    action: alert\n", "rules[0].when"),
+            ("version: 1\nrules:\n  - name: a\n    when: 'size(signal.filter(d, d != \"x\")) > 0 || true'\n    action: alert\n", "no fixed order"),
+            ("version: 1\nrules:\n  - name: a\n    when: 'signals.exists(s, s.detector == \"x\") && ghost'\n    action: alert\n", "unknown variable `ghost`"),
         ];
         for (text, expected) in cases {
             let error = Policy::from_yaml(text, "policy.yaml").unwrap_err();
@@ -384,6 +455,15 @@ mod tests {
             );
             assert!(message.contains(expected), "{text} -> {message}");
         }
+    }
+
+    #[test]
+    fn macros_over_the_signals_list_are_allowed() {
+        let text = "version: 1\nrules:\n  - name: a\n    when: 'signals.exists(s, s.detector == \"impossible_travel\" && s.score >= 60.0) && signal.all(d, d != \"x\")'\n    action: revoke_session\n";
+        let policy = Policy::from_yaml(text, "p").unwrap();
+        assert!(Evaluator::new()
+            .matches(&policy.rules()[0], &Facts::sample())
+            .unwrap());
     }
 
     #[test]
