@@ -80,7 +80,7 @@ pub fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<Summary, Replay
     }
     writeln!(
         out,
-        "\nnext:\n  vigil simulate --identities 2000 --days 30 --output events.jsonl\n  vigil replay --input events.jsonl --output decisions.jsonl\n  vigil replay --input ../shared/data/elastic-integrations/okta/test-okta-system-events.log --format auto --output -"
+        "\nnext (`vigil` is target/release/vigil after `cargo build --release`):\n  vigil simulate --identities 2000 --days 30 --output events.jsonl\n  vigil replay --input events.jsonl --output decisions.jsonl\n  vigil replay --input ../shared/data/elastic-integrations/okta/test-okta-system-events.log --format auto --output -"
     )
     .map_err(io_error)?;
     Ok(summary)
