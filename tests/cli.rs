@@ -223,7 +223,7 @@ fn demo_runs_on_embedded_defaults() {
     assert!(output.status.success(), "{}", stderr(&output));
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
-        text.contains("records read") && text.contains("next:"),
+        text.contains("records read") && text.contains("next ("),
         "{text}"
     );
 }
