@@ -120,6 +120,8 @@ pub struct RulesConfig {
     pub first_seen: FirstSeenConfig,
     /// The brute-force detector.
     pub brute_force: BruteForceConfig,
+    /// The unusual-hour detector.
+    pub unusual_hour: UnusualHourConfig,
     /// How signals combine into session risk.
     pub risk: RiskConfig,
 }
@@ -130,7 +132,7 @@ impl RulesConfig {
     pub fn validate(&self) -> Result<(), String> {
         let score = |value: f64| value.is_finite() && (0.0..=100.0).contains(&value);
         let travel = &self.impossible_travel;
-        let checks: [(bool, &str, &str); 12] = [
+        let checks: [(bool, &str, &str); 15] = [
             (
                 self.baseline.learning_logins > 0,
                 "rules.baseline.learning_logins",
@@ -194,6 +196,23 @@ impl RulesConfig {
                 self.risk.max_sessions > 0,
                 "rules.risk.max_sessions",
                 "must be at least 1",
+            ),
+            (
+                self.unusual_hour.rare_share.is_finite()
+                    && (0.0..1.0).contains(&self.unusual_hour.rare_share),
+                "rules.unusual_hour.rare_share",
+                "must be a number from 0 to below 1",
+            ),
+            (
+                self.unusual_hour.certainty.is_finite()
+                    && (0.5..1.0).contains(&self.unusual_hour.certainty),
+                "rules.unusual_hour.certainty",
+                "must be a number from 0.5 to below 1",
+            ),
+            (
+                score(self.unusual_hour.score),
+                "rules.unusual_hour.score",
+                "must be a number from 0 to 100",
             ),
         ];
         match checks.iter().find(|(valid, _, _)| !valid) {
@@ -283,6 +302,36 @@ impl Default for FirstSeenConfig {
             new_device_score: 45.0,
             new_country_score: 50.0,
             new_asn_score: 20.0,
+        }
+    }
+}
+
+/// The unusual-hour detector.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UnusualHourConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// Learned sign-ins before the detector judges (with the defaults the posterior is
+    /// sure of a never-used hour from about 22 sign-ins on).
+    pub min_sign_ins: u32,
+    /// A slot whose (kernel-smoothed) share of sign-ins is below this is rare: 2.5% is
+    /// under one sign-in in forty, about two months of weekday sign-ins.
+    pub rare_share: f64,
+    /// How sure the posterior must be that the slot is rare: 95%.
+    pub certainty: f64,
+    /// Score of a hit: low alone (people work late), weighty with other signals.
+    pub score: f64,
+}
+
+impl Default for UnusualHourConfig {
+    fn default() -> Self {
+        UnusualHourConfig {
+            enabled: true,
+            min_sign_ins: 20,
+            rare_share: 0.025,
+            certainty: 0.95,
+            score: 35.0,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Judging one event: detectors, session risk, policy, and what the profile learns.
 
 use crate::config::RulesConfig;
-use crate::detectors::{brute_force, first_seen, impossible_travel};
+use crate::detectors::{brute_force, first_seen, impossible_travel, unusual_hour};
 use crate::policy::{map, Evaluator, Facts, Policy, Rule};
 use crate::profile::{Profile, SignInContext};
 use crate::risk::{round_score, SessionRisks, NO_SESSION};
@@ -119,6 +119,20 @@ impl Judge {
             &config.baseline,
             &config.first_seen,
         ));
+        if first_seen::is_successful_sign_in(envelope)
+            && event
+                .auth()
+                .is_some_and(|auth| auth.action == AuthAction::Login)
+        {
+            let learning = state.profile.learning(event.time, &config.baseline);
+            signals.extend(unusual_hour::detect(
+                &state.profile.hours,
+                event.identity_type,
+                event.time,
+                learning,
+                &config.unusual_hour,
+            ));
+        }
         signals.extend(brute_force::detect(
             &mut state.failures,
             envelope,

@@ -113,6 +113,8 @@ pub struct Profile {
     pub asns: SeenSet<u32>,
     /// Devices of successful sign-ins.
     pub devices: SeenSet<String>,
+    /// Primary sign-ins per hour of the week.
+    pub hours: crate::detectors::unusual_hour::HourHistogram,
 }
 
 impl Profile {
@@ -138,6 +140,7 @@ impl Profile {
         let max_entries = config.max_entries;
         if sign_in.primary {
             self.logins = self.logins.saturating_add(1);
+            self.hours.record(sign_in.time);
         }
         self.first_seen = Some(
             self.first_seen

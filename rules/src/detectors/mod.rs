@@ -3,3 +3,4 @@
 pub mod brute_force;
 pub mod first_seen;
 pub mod impossible_travel;
+pub mod unusual_hour;

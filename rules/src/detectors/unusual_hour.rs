@@ -1,0 +1,225 @@
+//! `unusual_hour`: a person's sign-in at an hour of the week they almost never sign in.
+//!
+//! Each person's profile keeps a 168-slot hour-of-week histogram (UTC) of learned
+//! sign-ins. A slot's expected share is smoothed with a kernel (the slot itself, half of
+//! each neighbouring hour, a quarter of the hours two away and of the same hour on every
+//! other day), so 08:00 on a Wednesday is usual for someone who signs in at 08:00 on the
+//! other weekdays, and 10:00 for someone who starts at 08:00. Whether the
+//! slot is rare is a probability, not a fixed range: the slot's share has a Beta
+//! posterior (Jeffreys prior), and the detector fires only when it is at least 95% sure
+//! that the share is below `rare_share`. Few sign-ins make a wide posterior, so the
+//! detector is quiet until the histogram says something.
+//!
+//! Service accounts and agents are not judged: a batch job has no office hours.
+
+use crate::config::UnusualHourConfig;
+use serde_json::json;
+use statrs::distribution::{Beta, ContinuousCDF};
+use vigil_schemas::{Detector, IdentityType, Timestamp};
+
+/// Hours in a week.
+pub const SLOTS: usize = 168;
+
+/// Kernel weight of the neighbouring hours.
+const NEIGHBOUR_WEIGHT: f64 = 0.5;
+/// Kernel weight of the hours two away: people start a couple of hours late or early.
+const SECOND_NEIGHBOUR_WEIGHT: f64 = 0.25;
+/// Kernel weight of the same hour on each other day of the week.
+const OTHER_DAY_WEIGHT: f64 = 0.25;
+/// Total kernel weight: the slot, four neighbours, six other days.
+const KERNEL_MASS: f64 =
+    1.0 + 2.0 * NEIGHBOUR_WEIGHT + 2.0 * SECOND_NEIGHBOUR_WEIGHT + 6.0 * OTHER_DAY_WEIGHT;
+
+/// Sign-ins per hour of the week (UTC, Monday 00:00 first), saturating.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HourHistogram {
+    counts: [u16; SLOTS],
+    total: u32,
+}
+
+impl Default for HourHistogram {
+    fn default() -> Self {
+        HourHistogram {
+            counts: [0; SLOTS],
+            total: 0,
+        }
+    }
+}
+
+impl HourHistogram {
+    /// Counts one sign-in at `time`.
+    pub fn record(&mut self, time: Timestamp) {
+        let slot = time.hour_of_week() as usize % SLOTS;
+        self.counts[slot] = self.counts[slot].saturating_add(1);
+        self.total = self.total.saturating_add(1);
+    }
+
+    /// Sign-ins counted.
+    pub fn total(&self) -> u32 {
+        self.total
+    }
+
+    /// The kernel-smoothed count of a slot.
+    fn mass(&self, slot: usize) -> f64 {
+        let at = |offset: isize| {
+            f64::from(self.counts[(slot as isize + offset).rem_euclid(SLOTS as isize) as usize])
+        };
+        let neighbours = at(-1) + at(1);
+        let second_neighbours = at(-2) + at(2);
+        let other_days: f64 = (1..7).map(|day| at(day * 24)).sum();
+        at(0)
+            + NEIGHBOUR_WEIGHT * neighbours
+            + SECOND_NEIGHBOUR_WEIGHT * second_neighbours
+            + OTHER_DAY_WEIGHT * other_days
+    }
+
+    /// The posterior probability that the share of sign-ins in `time`'s slot is below
+    /// `rare_share`, and the slot's observed smoothed share.
+    pub fn rarity(&self, time: Timestamp, rare_share: f64) -> Option<(f64, f64)> {
+        let slot = time.hour_of_week() as usize % SLOTS;
+        let mass = self.mass(slot);
+        let trials = KERNEL_MASS * f64::from(self.total);
+        let posterior = Beta::new(0.5 + mass, 0.5 + (trials - mass).max(0.0)).ok()?;
+        let below = posterior.cdf(rare_share.clamp(0.0, 1.0));
+        below.is_finite().then_some((below, mass / trials.max(1.0)))
+    }
+}
+
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// Judges a person's successful sign-in against their hour-of-week histogram (before it
+/// learns the sign-in).
+pub fn detect(
+    histogram: &HourHistogram,
+    identity_type: IdentityType,
+    time: Timestamp,
+    learning: bool,
+    config: &UnusualHourConfig,
+) -> Option<vigil_schemas::Signal> {
+    if !config.enabled
+        || learning
+        || identity_type != IdentityType::User
+        || histogram.total() < config.min_sign_ins
+    {
+        return None;
+    }
+    let (below, share) = histogram.rarity(time, config.rare_share)?;
+    if below < config.certainty {
+        return None;
+    }
+    let slot = time.hour_of_week();
+    let day = WEEKDAYS[(slot / 24) as usize % 7];
+    Some(vigil_schemas::Signal {
+        detector: Detector::UnusualHour,
+        score: config.score,
+        confidence: below.clamp(0.0, 1.0),
+        detail: format!(
+            "sign-in on {day} at {:02}:00 UTC, an hour with {:.1}% of {} learned sign-ins (P(usual) < {:.0}%)",
+            slot % 24,
+            share * 100.0,
+            histogram.total(),
+            (1.0 - config.certainty) * 100.0
+        ),
+        evidence: json!({ "hour_of_week": slot, "smoothed_share": share, "sign_ins": histogram.total(), "p_below_rare_share": below }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    /// Weekday sign-ins at 08:00 or 09:00 UTC for `weeks` weeks from Monday 2026-01-05.
+    fn office_hours(weeks: i64) -> HourHistogram {
+        let mut histogram = HourHistogram::default();
+        for day in 0..weeks * 7 {
+            if day % 7 < 5 {
+                histogram
+                    .record(at("2026-01-05T08:00:00Z").plus_secs(day * 86_400 + (day % 2) * 3600));
+            }
+        }
+        histogram
+    }
+
+    fn fires(histogram: &HourHistogram, time: &str) -> bool {
+        detect(
+            histogram,
+            IdentityType::User,
+            at(time),
+            false,
+            &UnusualHourConfig::default(),
+        )
+        .is_some()
+    }
+
+    #[test]
+    fn three_in_the_morning_is_unusual_for_an_office_worker() {
+        let histogram = office_hours(5);
+        assert!(fires(&histogram, "2026-02-11T03:00:00Z"));
+        let signal = detect(
+            &histogram,
+            IdentityType::User,
+            at("2026-02-11T03:00:00Z"),
+            false,
+            &UnusualHourConfig::default(),
+        )
+        .unwrap();
+        assert!(
+            signal
+                .detail
+                .starts_with("sign-in on Wednesday at 03:00 UTC"),
+            "{}",
+            signal.detail
+        );
+    }
+
+    #[test]
+    fn usual_hours_neighbours_and_other_weekdays_are_quiet() {
+        let histogram = office_hours(5);
+        for time in [
+            "2026-02-11T08:00:00Z",
+            "2026-02-11T10:00:00Z",
+            "2026-02-11T07:00:00Z",
+            "2026-02-14T08:00:00Z",
+        ] {
+            assert!(!fires(&histogram, time), "{time}");
+        }
+    }
+
+    #[test]
+    fn few_sign_ins_say_nothing_and_machines_have_no_hours() {
+        assert!(!fires(&office_hours(1), "2026-02-11T03:00:00Z"));
+        let histogram = office_hours(5);
+        assert!(detect(
+            &histogram,
+            IdentityType::Service,
+            at("2026-02-11T03:00:00Z"),
+            false,
+            &UnusualHourConfig::default()
+        )
+        .is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rarity_is_a_probability(counts in proptest::collection::vec(0u16..500, SLOTS), micros in -62_135_596_800_000_000i64..253_402_300_799_000_000i64, rare in proptest::num::f64::ANY) {
+            let mut histogram = HourHistogram::default();
+            histogram.counts.copy_from_slice(&counts);
+            histogram.total = counts.iter().map(|count| u32::from(*count)).sum();
+            if let Some((below, share)) = histogram.rarity(Timestamp(micros), if rare.is_nan() { 0.01 } else { rare }) {
+                proptest::prop_assert!((0.0..=1.0).contains(&below) && share.is_finite() && share >= 0.0);
+            }
+        }
+    }
+}
