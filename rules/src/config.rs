@@ -122,6 +122,8 @@ pub struct RulesConfig {
     pub brute_force: BruteForceConfig,
     /// The unusual-hour detector.
     pub unusual_hour: UnusualHourConfig,
+    /// The MFA-fatigue detector.
+    pub mfa_fatigue: MfaFatigueConfig,
     /// How signals combine into session risk.
     pub risk: RiskConfig,
 }
@@ -132,7 +134,7 @@ impl RulesConfig {
     pub fn validate(&self) -> Result<(), String> {
         let score = |value: f64| value.is_finite() && (0.0..=100.0).contains(&value);
         let travel = &self.impossible_travel;
-        let checks: [(bool, &str, &str); 15] = [
+        let checks: [(bool, &str, &str); 17] = [
             (
                 self.baseline.learning_logins > 0,
                 "rules.baseline.learning_logins",
@@ -213,6 +215,19 @@ impl RulesConfig {
                 score(self.unusual_hour.score),
                 "rules.unusual_hour.score",
                 "must be a number from 0 to 100",
+            ),
+            (
+                self.mfa_fatigue.prompts > 0
+                    && self.mfa_fatigue.prompts as usize
+                        <= crate::detectors::mfa_fatigue::MAX_REMEMBERED_PROMPTS,
+                "rules.mfa_fatigue.prompts",
+                "must be from 1 to 64",
+            ),
+            (
+                score(self.mfa_fatigue.burst_score)
+                    && score(self.mfa_fatigue.approval_after_burst_score),
+                "rules.mfa_fatigue",
+                "scores must be numbers from 0 to 100",
             ),
         ];
         match checks.iter().find(|(valid, _, _)| !valid) {
@@ -302,6 +317,35 @@ impl Default for FirstSeenConfig {
             new_device_score: 45.0,
             new_country_score: 50.0,
             new_asn_score: 20.0,
+        }
+    }
+}
+
+/// The MFA-fatigue (push bombing) detector.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MfaFatigueConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// Denied or unanswered MFA prompts within `window` that make a burst: 5 is past a
+    /// person missing a push or two, and well inside the dozens push-bombing tools send.
+    pub prompts: u32,
+    /// The sliding window.
+    pub window: Duration,
+    /// Score of the burst (medium: someone has the password).
+    pub burst_score: f64,
+    /// Score of an approval right after a burst (high: the prompt the attacker waited for).
+    pub approval_after_burst_score: f64,
+}
+
+impl Default for MfaFatigueConfig {
+    fn default() -> Self {
+        MfaFatigueConfig {
+            enabled: true,
+            prompts: 5,
+            window: Duration::minutes(15),
+            burst_score: 55.0,
+            approval_after_burst_score: 95.0,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Judging one event: detectors, session risk, policy, and what the profile learns.
 
 use crate::config::RulesConfig;
-use crate::detectors::{brute_force, first_seen, impossible_travel, unusual_hour};
+use crate::detectors::{brute_force, first_seen, impossible_travel, mfa_fatigue, unusual_hour};
 use crate::policy::{map, Evaluator, Facts, Policy, Rule};
 use crate::profile::{Profile, SignInContext};
 use crate::risk::{round_score, SessionRisks, NO_SESSION};
@@ -32,6 +32,8 @@ pub struct IdentityState {
     pub travel: impossible_travel::TravelHistory,
     /// Its recent failed sign-ins.
     pub failures: brute_force::FailureWindow,
+    /// Its recent denied or unanswered MFA prompts.
+    pub prompts: mfa_fatigue::PromptWindow,
     /// Risk of its sessions.
     pub risks: SessionRisks,
     /// The newest event time seen (the identity's watermark).
@@ -133,6 +135,11 @@ impl Judge {
                 &config.unusual_hour,
             ));
         }
+        signals.extend(mfa_fatigue::detect(
+            &mut state.prompts,
+            envelope,
+            &config.mfa_fatigue,
+        ));
         signals.extend(brute_force::detect(
             &mut state.failures,
             envelope,

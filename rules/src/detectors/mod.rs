@@ -3,4 +3,5 @@
 pub mod brute_force;
 pub mod first_seen;
 pub mod impossible_travel;
+pub mod mfa_fatigue;
 pub mod unusual_hour;
