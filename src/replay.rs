@@ -13,7 +13,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
-use vigil_engine::Engine;
+use vigil_engine::{BatchStats, Engine};
 use vigil_ingest::enrich::Enricher;
 use vigil_ingest::file::{LineBatch, LineReader};
 use vigil_ingest::{Decoded, Format};
@@ -64,22 +64,17 @@ impl ReplayError {
 pub struct Summary {
     /// Records read.
     pub read: u64,
-    /// Events judged.
-    pub events: u64,
     /// Records skipped as not of interest, by reason.
     pub skipped: BTreeMap<String, u64>,
     /// Records rejected.
     pub rejected: u64,
-    /// Posture events with no known owner.
-    pub unowned: u64,
     /// Decisions by action and mode.
     pub decisions: BTreeMap<(String, String), u64>,
     /// Decisions by detector among their reasons.
     pub decisions_by_detector: BTreeMap<String, u64>,
-    /// Signals by detector.
-    pub signals: BTreeMap<String, u64>,
-    /// Policy conditions that failed to evaluate, by rule.
-    pub policy_errors: BTreeMap<String, vigil_engine::PolicyErrors>,
+    /// The engine's counts over all batches: events judged, unowned posture events,
+    /// signals by detector, policy errors by rule.
+    pub engine: BatchStats,
     /// Wall-clock seconds.
     pub seconds: f64,
 }
@@ -88,6 +83,11 @@ impl Summary {
     /// Total decisions.
     pub fn decision_count(&self) -> u64 {
         self.decisions.values().sum()
+    }
+
+    /// Events judged.
+    pub fn events(&self) -> u64 {
+        self.engine.judged
     }
 
     /// Total skipped.
@@ -123,14 +123,14 @@ fn rate(count: u64, seconds: f64) -> f64 {
 impl fmt::Display for Summary {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(formatter, "records read      {:>10}", self.read)?;
-        writeln!(formatter, "events judged     {:>10}", self.events)?;
+        writeln!(formatter, "events judged     {:>10}", self.engine.judged)?;
         writeln!(formatter, "skipped           {:>10}", self.skipped_count())?;
         for (reason, count) in &self.skipped {
             writeln!(formatter, "  {count:>8}  {reason}")?;
         }
         writeln!(formatter, "rejected          {:>10}", self.rejected)?;
-        if self.unowned > 0 {
-            writeln!(formatter, "posture, no owner {:>10}", self.unowned)?;
+        if self.engine.unowned > 0 {
+            writeln!(formatter, "posture, no owner {:>10}", self.engine.unowned)?;
         }
         writeln!(formatter, "decisions         {:>10}", self.decision_count())?;
         for ((action, mode), count) in &self.decisions {
@@ -142,13 +142,21 @@ impl fmt::Display for Summary {
                 writeln!(formatter, "  {count:>8}  {detector}")?;
             }
         }
-        if !self.signals.is_empty() {
+        if !self.engine.signals.is_empty() {
             writeln!(formatter, "signals")?;
-            for (detector, count) in &self.signals {
+            let signals: BTreeMap<&str, u64> = self
+                .engine
+                .signals
+                .iter()
+                .map(|(detector, count)| (detector.as_str(), *count))
+                .collect();
+            for (detector, count) in signals {
                 writeln!(formatter, "  {count:>8}  {detector}")?;
             }
         }
-        for (rule, errors) in &self.policy_errors {
+        let policy_errors: BTreeMap<&String, &vigil_engine::PolicyErrors> =
+            self.engine.policy_errors.iter().collect();
+        for (rule, errors) in policy_errors {
             writeln!(
                 formatter,
                 "policy errors     {:>10}  rule `{rule}`: {} (first at {})",
@@ -422,22 +430,7 @@ fn record_output<D>(
 where
     D: FnMut(&Decision) -> Result<(), ReplayError>,
 {
-    summary.events += output.stats.judged;
-    summary.unowned += output.stats.unowned;
-    for (detector, count) in output.stats.signals {
-        *summary
-            .signals
-            .entry(detector.as_str().to_string())
-            .or_default() += count;
-    }
-    for (rule, errors) in output.stats.policy_errors {
-        match summary.policy_errors.get_mut(&rule) {
-            Some(existing) => existing.count += errors.count,
-            None => {
-                summary.policy_errors.insert(rule, errors);
-            }
-        }
-    }
+    summary.engine.merge(output.stats);
     for decision in &output.decisions {
         summary.count_decision(decision);
         on_decision(decision)?;

@@ -357,7 +357,7 @@ fn real_vendor_logs_replay_end_to_end_with_auto_detection() {
         let summary = replay(&options).unwrap_or_else(|error| panic!("{relative}: {error}"));
         let got = (
             summary.read,
-            summary.events,
+            summary.events(),
             summary.skipped_count(),
             summary.rejected,
         );

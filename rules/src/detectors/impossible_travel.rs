@@ -65,26 +65,23 @@ impl TravelHistory {
     }
 }
 
-/// The fix an event gives, if it is one impossible travel may judge: a successful
-/// sign-in or an access, from a located public address outside exempt ranges.
-fn fix_of(envelope: &Envelope, config: &ImpossibleTravelConfig) -> Option<Fix> {
-    fix_parts(envelope, config).map(|(coordinates, accuracy_km)| {
-        let event = &envelope.event;
-        let place = event.geo.as_ref().map(Geo::place).unwrap_or_default();
-        Fix {
-            time: event.time,
-            until: event.time,
-            coordinates,
-            accuracy_km,
-            ip: event.ip,
-            place,
-            suspect: false,
-        }
-    })
+/// The fix of an event at the coordinates and accuracy [`locate`] found.
+fn fix_of(envelope: &Envelope, coordinates: (f64, f64), accuracy_km: f64) -> Fix {
+    let event = &envelope.event;
+    Fix {
+        time: event.time,
+        until: event.time,
+        coordinates,
+        accuracy_km,
+        ip: event.ip,
+        place: event.geo.as_ref().map(Geo::place).unwrap_or_default(),
+        suspect: false,
+    }
 }
 
-/// Coordinates and accuracy of an event impossible travel may judge.
-fn fix_parts(envelope: &Envelope, config: &ImpossibleTravelConfig) -> Option<((f64, f64), f64)> {
+/// Coordinates and accuracy of an event impossible travel may judge: a successful
+/// sign-in or an access, from a located public address outside exempt ranges.
+fn locate(envelope: &Envelope, config: &ImpossibleTravelConfig) -> Option<((f64, f64), f64)> {
     let event = &envelope.event;
     if let Some(auth) = event.auth() {
         if auth.outcome != Outcome::Success {
@@ -219,7 +216,7 @@ pub fn detect(
     if !config.enabled {
         return None;
     }
-    fix_parts(envelope, config)?;
+    let (coordinates, accuracy_km) = locate(envelope, config)?;
     let event = &envelope.event;
     let position = history
         .fixes
@@ -236,7 +233,7 @@ pub fn detect(
         previous.until = previous.until.max(event.time);
         return None;
     }
-    let mut fix = fix_of(envelope, config)?;
+    let mut fix = fix_of(envelope, coordinates, accuracy_km);
     let before = history.fixes[..position]
         .iter()
         .rev()
