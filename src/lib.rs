@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod labels;
 pub mod replay;
 pub mod report;
 pub mod simulate;
