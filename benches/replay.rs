@@ -15,6 +15,10 @@ use vigil_ingest::Format;
 
 const EVENTS: usize = 1_000_000;
 
+/// The binary's allocator, so the bench measures what `vigil replay` runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Process CPU time (user + system, all threads) in seconds, from `/proc/self/stat`.
 fn cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;

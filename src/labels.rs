@@ -105,7 +105,11 @@ impl AttackLabel {
     ) -> bool {
         let keyed = |key: Option<&str>| key.is_some_and(|key| self.keys.iter().any(|k| k == key));
         time >= self.start
-            && time.0 <= self.end.0.saturating_add(ATTRIBUTION_GRACE_SECS * 1_000_000)
+            && time.0
+                <= self
+                    .end
+                    .0
+                    .saturating_add(ATTRIBUTION_GRACE_SECS * 1_000_000)
             && self.identities.iter().any(|victim| victim == identity)
             && (keyed(session_id) || keyed(device_id))
     }

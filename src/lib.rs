@@ -4,12 +4,8 @@
 
 pub mod config;
 pub mod demo;
+pub mod eval;
 pub mod labels;
 pub mod replay;
 pub mod report;
 pub mod simulate;
-
-/// mimalloc: decoding allocates a handful of short strings per event on every core, and
-/// the system allocator spent a third of replay time in `malloc`/`free` (perf, 1M events).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -227,3 +227,48 @@ fn demo_runs_on_embedded_defaults() {
         "{text}"
     );
 }
+
+#[test]
+fn eval_scores_decisions_against_labels_as_json() {
+    let folder = tempfile::tempdir().unwrap();
+    let attack = |id: &str, identity: &str, session: &str| {
+        format!(
+            r#"{{"record":"attack","id":"{id}","kind":"credential_theft","identities":["{identity}"],"keys":["{session}"],"start":"2026-03-02T08:00:00Z","completes":"2026-03-02T08:05:00Z","end":"2026-03-02T08:10:00Z","detectors":["impossible_travel"]}}"#
+        )
+    };
+    let labels = [
+        attack("a-1", "alice@example.com", "s-1"),
+        attack("a-2", "bob@example.com", "s-2"),
+        r#"{"record":"session","identity":"carol@example.com","identity_type":"user","session_id":"s-3","start":"2026-03-02T07:00:00Z"}"#.to_string(),
+    ];
+    std::fs::write(folder.path().join("labels.jsonl"), labels.join("\n")).unwrap();
+    let decision = r#"{"id":"d-1","time":"2026-03-02T08:06:00Z","decided_at":"2026-03-02T08:06:00Z","identity":"alice@example.com","session_id":"s-1","action":"revoke_session","mode":"enforce","risk":{"score":85.0,"level":"high"},"reasons":[{"detector":"impossible_travel","score":85.0,"detail":"Paris then Sydney in 6 minutes"}],"rule":"revoke_on_travel","trigger":{"file":"events.jsonl","line":3}}"#;
+    std::fs::write(
+        folder.path().join("decisions.jsonl"),
+        format!("{decision}\n"),
+    )
+    .unwrap();
+    let output = vigil(
+        &[
+            "eval",
+            "--decisions",
+            "decisions.jsonl",
+            "--labels",
+            "labels.jsonl",
+            "--json",
+        ],
+        folder.path(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["overall"]["recall"], 0.5);
+    assert_eq!(report["overall"]["benign_sessions"], 1);
+    let theft = report["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|kind| kind["kind"] == "credential_theft")
+        .unwrap();
+    assert_eq!(theft["recall"], 0.5);
+    assert_eq!(theft["delay_from_completion"]["median_secs"], 60.0);
+}
