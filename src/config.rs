@@ -11,6 +11,8 @@
 //! asn_db = "geo/GeoLite2-ASN.mmdb"
 //! corporate_ranges = ["198.51.100.0/24"]
 //! vpn_ranges = ["203.0.113.0/25"]
+//! anonymizer_ranges = ["185.220.101.0/24"]   # Tor exits, open proxies: threat_ip
+//! threat_ranges = ["45.155.205.0/24"]        # threat intelligence: threat_ip
 //!
 //! [engine]
 //! shards = 2                        # default: one per core

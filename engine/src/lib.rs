@@ -8,7 +8,10 @@
 //! - the output is deterministic: for a given input, batch size and policy, the
 //!   decisions and their order are the same whatever the number of shards or threads;
 //! - a posture event without an identity is judged for its device's owner, learned from
-//!   earlier events that carried both; with no owner known it is counted, not judged.
+//!   earlier events that carried both; with no owner known it is counted, not judged;
+//! - password spray, the one detector keyed by source address instead of identity, runs
+//!   over each batch's sign-ins in event-time order before the shards, and its signals
+//!   travel with their events to the identities' shards.
 //!
 //! The engine knows nothing of Kafka, files or HTTP: it takes events and gives decisions.
 
@@ -16,8 +19,13 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHasher};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use vigil_rules::detectors::password_spray::SprayTracker;
 use vigil_rules::{IdentityState, Judge, Rules, Verdict};
-use vigil_schemas::{CompactString, Decision, Detector, Envelope};
+use vigil_schemas::{CompactString, Decision, Detector, Envelope, Signal};
+
+/// One event for a shard: its position in the batch, the event, and the spray signal the
+/// engine found for it.
+type Work = (usize, Envelope, Option<Box<Signal>>);
 
 /// Most device -> owner pairs remembered; beyond it the map is cleared and relearned,
 /// which bounds memory against an input of endless device ids.
@@ -87,17 +95,18 @@ struct Ordered {
 }
 
 impl Shard {
-    fn process(&mut self, work: Vec<(usize, Envelope)>) -> (Vec<Ordered>, BatchStats) {
+    fn process(&mut self, mut work: Vec<Work>) -> (Vec<Ordered>, BatchStats) {
         // Sort small keys, not the events: an envelope is a few hundred bytes.
         let mut order: Vec<(vigil_schemas::Timestamp, usize, usize)> = work
             .iter()
             .enumerate()
-            .map(|(index, (sequence, envelope))| (envelope.event.time, *sequence, index))
+            .map(|(index, (sequence, envelope, _))| (envelope.event.time, *sequence, index))
             .collect();
         order.sort_unstable();
         let mut decisions = Vec::new();
         let mut stats = BatchStats::default();
         for (_, sequence, index) in order {
+            let across = work[index].2.take().map(|signal| *signal);
             let envelope = &work[index].1;
             let Some(identity) = envelope.event.identity.as_deref() else {
                 continue;
@@ -114,7 +123,7 @@ impl Shard {
                 decisions: made,
                 policy_errors,
                 ..
-            } = self.judge.judge(state, envelope);
+            } = self.judge.judge_with(state, envelope, across);
             stats.judged += 1;
             for signal in &signals {
                 *stats.signals.entry(signal.detector).or_default() += 1;
@@ -143,6 +152,8 @@ impl Shard {
 pub struct Engine {
     shards: Vec<Shard>,
     device_owners: FxHashMap<CompactString, CompactString>,
+    spray: SprayTracker,
+    rules: Arc<Rules>,
 }
 
 /// The shard of an identity: a fixed hash, the same on every run and machine.
@@ -164,6 +175,8 @@ impl Engine {
         Engine {
             shards,
             device_owners: FxHashMap::default(),
+            spray: SprayTracker::default(),
+            rules,
         }
     }
 
@@ -182,19 +195,24 @@ impl Engine {
     /// Judges a batch of events; decisions come back in event-time order.
     pub fn process(&mut self, batch: Vec<Envelope>) -> BatchOutput {
         let shard_count = self.shards.len();
-        let mut work: Vec<Vec<(usize, Envelope)>> = (0..shard_count)
+        let mut work: Vec<Vec<Work>> = (0..shard_count)
             .map(|_| Vec::with_capacity(batch.len() / shard_count + 1))
             .collect();
         let mut unowned = 0;
+        let mut owned = Vec::with_capacity(batch.len());
         for (sequence, mut envelope) in batch.into_iter().enumerate() {
             if !self.assign_owner(&mut envelope) {
                 unowned += 1;
                 continue;
             }
-            let Some(identity) = envelope.event.identity.as_deref() else {
+            owned.push((sequence, envelope, None));
+        }
+        self.spray_pass(&mut owned);
+        for item in owned {
+            let Some(identity) = item.1.event.identity.as_deref() else {
                 continue;
             };
-            work[shard_of(identity, shard_count)].push((sequence, envelope));
+            work[shard_of(identity, shard_count)].push(item);
         }
         // Shards run on rayon's persistent workers: threads (and their allocator caches)
         // live across batches instead of being spawned for each.
@@ -227,6 +245,32 @@ impl Engine {
         });
         output.decisions = ordered.into_iter().map(|entry| entry.decision).collect();
         output
+    }
+
+    /// Runs the password-spray tracker over the batch's sign-ins in event-time order (ties
+    /// in input order) and attaches its signals to their events.
+    fn spray_pass(&mut self, owned: &mut [Work]) {
+        let config = &self.rules.config.password_spray;
+        if !config.enabled {
+            return;
+        }
+        let mut sign_ins: Vec<(vigil_schemas::Timestamp, usize)> = owned
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, envelope, _))| {
+                envelope.event.ip.is_some()
+                    && envelope
+                        .event
+                        .auth()
+                        .is_some_and(|auth| auth.action == vigil_schemas::AuthAction::Login)
+            })
+            .map(|(index, (_, envelope, _))| (envelope.event.time, index))
+            .collect();
+        sign_ins.sort_unstable();
+        for (_, index) in sign_ins {
+            let item = &mut owned[index];
+            item.2 = self.spray.observe(&item.1, config).map(Box::new);
+        }
     }
 
     /// Learns device owners from sign-ins and owned posture reports, and fills in the owner

@@ -112,6 +112,12 @@ pub struct EnrichConfig {
     pub corporate_ranges: Vec<IpNet>,
     /// VPN egress ranges (CIDR): exempt from location detectors.
     pub vpn_ranges: Vec<IpNet>,
+    /// Anonymizer ranges (CIDR: Tor exits, open proxies, commercial VPN exits): the
+    /// `threat_ip` detector's weaker list.
+    pub anonymizer_ranges: Vec<IpNet>,
+    /// Threat-intelligence ranges (CIDR: known attacker infrastructure): the `threat_ip`
+    /// detector's stronger list.
+    pub threat_ranges: Vec<IpNet>,
 }
 
 #[derive(Deserialize)]
@@ -187,6 +193,8 @@ pub struct Enricher {
     asn: Option<Reader<Vec<u8>>>,
     corporate: IpSet,
     vpn: IpSet,
+    anonymizer: IpSet,
+    threat: IpSet,
 }
 
 fn open(kind: &'static str, path: &Path) -> Result<Reader<Vec<u8>>, EnrichError> {
@@ -213,6 +221,8 @@ impl Enricher {
                 .transpose()?,
             corporate: IpSet::new(config.corporate_ranges.clone()),
             vpn: IpSet::new(config.vpn_ranges.clone()),
+            anonymizer: IpSet::new(config.anonymizer_ranges.clone()),
+            threat: IpSet::new(config.threat_ranges.clone()),
         })
     }
 
@@ -230,6 +240,8 @@ impl Enricher {
             corporate: self.corporate.contains(ip),
             vpn: self.vpn.contains(ip),
             non_public: is_non_public(ip),
+            anonymizer: self.anonymizer.contains(ip),
+            threat: self.threat.contains(ip),
         };
         if tags.non_public {
             return tags;
@@ -299,6 +311,7 @@ mod tests {
                 "81.2.69.192/28".parse().unwrap(),
             ],
             vpn_ranges: vec!["89.160.20.0/24".parse().unwrap()],
+            ..EnrichConfig::default()
         };
         Some(Enricher::open(&config).unwrap())
     }
@@ -409,6 +422,24 @@ mod tests {
         assert!(enricher.enrich(&mut event).corporate);
         assert!(IpSet::new(vec!["81.2.69.192/28".parse().unwrap()])
             .contains("::ffff:81.2.69.193".parse().unwrap()));
+    }
+
+    #[test]
+    fn anonymizer_and_threat_ranges_are_tagged_without_databases() {
+        let enricher = Enricher::open(&EnrichConfig {
+            anonymizer_ranges: vec!["185.220.101.0/24".parse().unwrap()],
+            threat_ranges: vec!["45.155.205.0/24".parse().unwrap()],
+            ..EnrichConfig::default()
+        })
+        .unwrap();
+        let tags = enricher.enrich(&mut login("185.220.101.7"));
+        assert!(tags.anonymizer && !tags.threat);
+        let tags = enricher.enrich(&mut login("45.155.205.99"));
+        assert!(tags.threat && !tags.anonymizer);
+        assert_eq!(
+            enricher.enrich(&mut login("8.8.8.8")),
+            IpTags::default()
+        );
     }
 
     #[test]

@@ -124,6 +124,18 @@ pub struct RulesConfig {
     pub unusual_hour: UnusualHourConfig,
     /// The MFA-fatigue detector.
     pub mfa_fatigue: MfaFatigueConfig,
+    /// The password-spray detector.
+    pub password_spray: PasswordSprayConfig,
+    /// The session-hijack detector.
+    pub session_hijack: SessionHijackConfig,
+    /// The posture-degraded detector.
+    pub posture: PostureConfig,
+    /// The access-volume detector and its baselines.
+    pub access_volume: AccessVolumeConfig,
+    /// The agent-scope detector.
+    pub agent_scope: AgentScopeConfig,
+    /// The threat-IP detector.
+    pub threat_ip: ThreatIpConfig,
     /// How signals combine into session risk.
     pub risk: RiskConfig,
 }
@@ -134,7 +146,10 @@ impl RulesConfig {
     pub fn validate(&self) -> Result<(), String> {
         let score = |value: f64| value.is_finite() && (0.0..=100.0).contains(&value);
         let travel = &self.impossible_travel;
-        let checks: [(bool, &str, &str); 17] = [
+        let spray = &self.password_spray;
+        let volume = &self.access_volume;
+        let posture = &self.posture;
+        let checks: [(bool, &str, &str); 27] = [
             (
                 self.baseline.learning_logins > 0,
                 "rules.baseline.learning_logins",
@@ -227,6 +242,69 @@ impl RulesConfig {
                 score(self.mfa_fatigue.burst_score)
                     && score(self.mfa_fatigue.approval_after_burst_score),
                 "rules.mfa_fatigue",
+                "scores must be numbers from 0 to 100",
+            ),
+            (
+                spray.min_identities >= 2
+                    && spray.min_identities as usize
+                        <= crate::detectors::password_spray::MAX_REMEMBERED_FAILURES,
+                "rules.password_spray.min_identities",
+                "must be from 2 to 256",
+            ),
+            (
+                score(spray.spray_score) && score(spray.success_after_spray_score),
+                "rules.password_spray",
+                "scores must be numbers from 0 to 100",
+            ),
+            (
+                score(self.session_hijack.device_score)
+                    && score(self.session_hijack.country_score)
+                    && score(self.session_hijack.asn_score),
+                "rules.session_hijack",
+                "scores must be numbers from 0 to 100",
+            ),
+            (
+                score(posture.edr_stopped_score)
+                    && score(posture.disk_unencrypted_score)
+                    && score(posture.jailbroken_score)
+                    && score(posture.firewall_off_score)
+                    && score(posture.patch_too_old_score)
+                    && score(posture.noncompliant_score),
+                "rules.posture",
+                "scores must be numbers from 0 to 100",
+            ),
+            (
+                volume.tail_probability.is_finite()
+                    && volume.tail_probability > 0.0
+                    && volume.tail_probability < 0.5,
+                "rules.access_volume.tail_probability",
+                "must be a number above 0 and below 0.5",
+            ),
+            (
+                volume.alpha.is_finite() && volume.alpha > 0.0 && volume.alpha <= 1.0,
+                "rules.access_volume.alpha",
+                "must be a number above 0, at most 1",
+            ),
+            (
+                volume.bucket.0 > 0,
+                "rules.access_volume.bucket",
+                "must be longer than zero",
+            ),
+            (
+                score(volume.score) && score(volume.max_score) && volume.score <= volume.max_score,
+                "rules.access_volume",
+                "score and max_score must be numbers from 0 to 100, score <= max_score",
+            ),
+            (
+                score(self.agent_scope.out_of_grant_score)
+                    && score(self.agent_scope.new_scope_score)
+                    && score(self.agent_scope.new_principal_score),
+                "rules.agent_scope",
+                "scores must be numbers from 0 to 100",
+            ),
+            (
+                score(self.threat_ip.threat_score) && score(self.threat_ip.anonymizer_score),
+                "rules.threat_ip",
                 "scores must be numbers from 0 to 100",
             ),
         ];
@@ -405,6 +483,236 @@ impl Default for BruteForceConfig {
             window: Duration::minutes(10),
             burst_score: 50.0,
             success_after_burst_score: 90.0,
+        }
+    }
+}
+
+/// The password-spray detector (cross-identity, keyed by source address).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordSprayConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// Distinct identities one address must fail for within `window`: 10 is far past a
+    /// shared household or a hotel's typos, and sprays try hundreds.
+    pub min_identities: u32,
+    /// The sliding window: sprays go slow to stay under per-account lockouts, 30 minutes
+    /// still catches one password tried across a directory.
+    pub window: Duration,
+    /// Score of the spray on the failure that reveals it (medium: passwords are being
+    /// tried, none known to work).
+    pub spray_score: f64,
+    /// Score of a success from the spraying address (high: one password worked).
+    pub success_after_spray_score: f64,
+}
+
+impl Default for PasswordSprayConfig {
+    fn default() -> Self {
+        PasswordSprayConfig {
+            enabled: true,
+            min_identities: 10,
+            window: Duration::minutes(30),
+            spray_score: 50.0,
+            success_after_spray_score: 90.0,
+        }
+    }
+}
+
+/// The session-hijack detector.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionHijackConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// Score of a session used from a device other than the one it was established on:
+    /// session cookies are bound to a browser, a second device means a copied token.
+    pub device_score: f64,
+    /// Score of a session used from another country than it was established in.
+    pub country_score: f64,
+    /// Score of a session used from another network only: low, laptops move from Wi-Fi to
+    /// a phone's hotspot mid-session all the time.
+    pub asn_score: f64,
+    /// A session idle this long is over: its context is forgotten.
+    pub idle_timeout: Duration,
+}
+
+impl Default for SessionHijackConfig {
+    fn default() -> Self {
+        SessionHijackConfig {
+            enabled: true,
+            device_score: 85.0,
+            country_score: 75.0,
+            asn_score: 25.0,
+            idle_timeout: Duration::hours(12),
+        }
+    }
+}
+
+/// The posture-degraded detector: scores of a device falling out of compliance, by the
+/// worst failing check.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostureConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// The EDR agent stopped: the classic first move of malware on a device.
+    pub edr_stopped_score: f64,
+    /// The disk is not encrypted.
+    pub disk_unencrypted_score: f64,
+    /// The device is jailbroken or rooted.
+    pub jailbroken_score: f64,
+    /// The firewall is off.
+    pub firewall_off_score: f64,
+    /// The OS patch level is older than `max_patch_age_days`: hygiene, not compromise.
+    pub patch_too_old_score: f64,
+    /// Days of patch age past which a device is out of date.
+    pub max_patch_age_days: u32,
+    /// Score when the posture source says non-compliant without saying why.
+    pub noncompliant_score: f64,
+}
+
+impl Default for PostureConfig {
+    fn default() -> Self {
+        PostureConfig {
+            enabled: true,
+            edr_stopped_score: 85.0,
+            disk_unencrypted_score: 70.0,
+            jailbroken_score: 90.0,
+            firewall_off_score: 45.0,
+            patch_too_old_score: 35.0,
+            max_patch_age_days: 30,
+            noncompliant_score: 60.0,
+        }
+    }
+}
+
+/// Prefixes that make one resource class of the access-volume baselines.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceClass {
+    /// The class's name, used in explanations.
+    pub name: String,
+    /// Resources starting with any of these belong to the class.
+    pub prefixes: Vec<String>,
+}
+
+/// The access-volume detector: per identity and resource class, requests and bytes per
+/// `bucket` learned as exponentially weighted mean and variance; a bucket far in the
+/// tail fires.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessVolumeConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// The counting interval.
+    pub bucket: Duration,
+    /// Weight of the newest bucket in the moving averages (0.05: about the last 20 active
+    /// buckets dominate).
+    pub alpha: f64,
+    /// A bucket this improbable under the identity's baseline fires (1e-4: one hour in
+    /// ten thousand, about once in five years of working hours).
+    pub tail_probability: f64,
+    /// Requests in a bucket below which the count never fires, however unusual.
+    pub min_requests: u32,
+    /// Bytes in a bucket below which the volume never fires, however unusual.
+    pub min_bytes: u64,
+    /// Buckets with activity learned before the class is judged: a new identity's first
+    /// busy day is its baseline, not an anomaly.
+    pub min_buckets: u16,
+    /// Score at the tail probability; rarer buckets score higher, up to `max_score`.
+    pub score: f64,
+    /// Highest score.
+    pub max_score: f64,
+    /// Resource classes with their own baselines; resources matching none share the
+    /// class `other`.
+    pub classes: Vec<ResourceClass>,
+}
+
+impl Default for AccessVolumeConfig {
+    fn default() -> Self {
+        AccessVolumeConfig {
+            enabled: true,
+            bucket: Duration::hours(1),
+            alpha: 0.05,
+            tail_probability: 1e-4,
+            min_requests: 60,
+            min_bytes: 200 * 1024 * 1024,
+            min_buckets: 8,
+            score: 75.0,
+            max_score: 95.0,
+            classes: Vec::new(),
+        }
+    }
+}
+
+/// Tools and resources an agent or service is granted.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    /// The identity, or a prefix ending in `*`.
+    pub identity: String,
+    /// Tools it may call.
+    #[serde(default)]
+    pub tools: Vec<String>,
+    /// Resource prefixes it may touch.
+    #[serde(default)]
+    pub resources: Vec<String>,
+}
+
+/// The agent-scope detector (AI agents and service identities).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentScopeConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// Configured grants; an identity with a grant is judged against it from its first
+    /// call, others against what they were seen doing while learning.
+    pub grants: Vec<Grant>,
+    /// Learning ends after this long from the first call...
+    pub learning_period: Duration,
+    /// ...or after this many calls, whichever comes first.
+    pub learning_calls: u32,
+    /// Score of a call outside a configured grant.
+    pub out_of_grant_score: f64,
+    /// Score of a tool or resource never seen while learning.
+    pub new_scope_score: f64,
+    /// Score of acting on behalf of a principal never served.
+    pub new_principal_score: f64,
+}
+
+impl Default for AgentScopeConfig {
+    fn default() -> Self {
+        AgentScopeConfig {
+            enabled: true,
+            grants: Vec::new(),
+            learning_period: Duration::days(7),
+            learning_calls: 200,
+            out_of_grant_score: 85.0,
+            new_scope_score: 60.0,
+            new_principal_score: 60.0,
+        }
+    }
+}
+
+/// The threat-IP detector, over the `[enrich]` anonymizer and threat-intelligence lists.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThreatIpConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// Score of an address on the threat-intelligence list.
+    pub threat_score: f64,
+    /// Score of an address on the anonymizer list: medium, privacy-minded people use Tor
+    /// and commercial VPNs too.
+    pub anonymizer_score: f64,
+}
+
+impl Default for ThreatIpConfig {
+    fn default() -> Self {
+        ThreatIpConfig {
+            enabled: true,
+            threat_score: 85.0,
+            anonymizer_score: 45.0,
         }
     }
 }

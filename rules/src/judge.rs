@@ -1,14 +1,18 @@
 //! Judging one event: detectors, session risk, policy, and what the profile learns.
 
 use crate::config::RulesConfig;
-use crate::detectors::{brute_force, first_seen, impossible_travel, mfa_fatigue, unusual_hour};
+use crate::detectors::{
+    access_volume, agent_scope, brute_force, first_seen, impossible_travel, mfa_fatigue,
+    posture_degraded, session_hijack, threat_ip, unusual_hour,
+};
 use crate::policy::{map, Evaluator, Facts, Policy, Rule};
 use crate::profile::{Profile, SignInContext};
 use crate::risk::{round_score, SessionRisks, NO_SESSION};
 use cel::Value;
 use std::sync::Arc;
 use vigil_schemas::{
-    AuthAction, Decision, Detail, Envelope, Mode, Reason, Risk, RiskLevel, Signal, Timestamp,
+    AuthAction, Decision, Detail, Detector, Envelope, IdentityType, Mode, Reason, Risk,
+    RiskLevel, Signal, Timestamp,
 };
 
 /// Sessions with less risk than this are not re-evaluated by the policy on events that
@@ -34,7 +38,13 @@ pub struct IdentityState {
     pub failures: brute_force::FailureWindow,
     /// Its recent denied or unanswered MFA prompts.
     pub prompts: mfa_fatigue::PromptWindow,
-    /// Risk of its sessions.
+    /// Its devices that are out of compliance.
+    pub postures: posture_degraded::DevicePostures,
+    /// Its access baselines per resource class.
+    pub access: access_volume::AccessBaselines,
+    /// What it was seen doing, for service and agent identities only.
+    pub scope: Option<Box<agent_scope::AgentScope>>,
+    /// Its sessions: risk, where each was established, what charged it.
     pub risks: SessionRisks,
     /// The newest event time seen (the identity's watermark).
     pub latest: Timestamp,
@@ -102,6 +112,17 @@ impl Judge {
     /// Judges one event of the identity whose state this is. The event must carry an
     /// identity (the engine assigns posture events to their device's owner first).
     pub fn judge(&self, state: &mut IdentityState, envelope: &Envelope) -> Verdict {
+        self.judge_with(state, envelope, None)
+    }
+
+    /// Judges one event with a signal found across identities (a password spray from the
+    /// event's address, which the engine tracks by address).
+    pub fn judge_with(
+        &self,
+        state: &mut IdentityState,
+        envelope: &Envelope,
+        across: Option<Signal>,
+    ) -> Verdict {
         let config = &self.rules.config;
         let event = &envelope.event;
         let Some(identity) = event.identity.as_deref() else {
@@ -109,6 +130,10 @@ impl Judge {
         };
         state.profile.touch(event.identity_type);
         state.latest = state.latest.max(event.time);
+        let idle = config.session_hijack.idle_timeout.as_micros();
+        state.risks.expire(state.latest, idle, &config.risk);
+        let key = session_key(envelope);
+        let tainted_before = state.risks.tainted(key, event.time, &config.risk);
         let mut signals = Vec::new();
         signals.extend(impossible_travel::detect(
             &mut state.travel,
@@ -145,15 +170,77 @@ impl Judge {
             envelope,
             &config.brute_force,
         ));
+        signals.extend(across);
+        let session = state.risks.entry(key, event.time, &config.risk);
+        signals.extend(session_hijack::detect(
+            session,
+            envelope,
+            &config.session_hijack,
+        ));
+        if !session.noted(Detector::ThreatIp) {
+            signals.extend(threat_ip::detect(envelope, &config.threat_ip));
+        }
+        let posture_noted = session.noted(Detector::PostureDegraded);
+        let posture = posture_degraded::detect(
+            &mut state.postures,
+            envelope,
+            posture_noted,
+            &config.posture,
+        );
+        signals.extend(posture.clone());
+        signals.extend(access_volume::detect(
+            &mut state.access,
+            envelope,
+            tainted_before,
+            &config.access_volume,
+        ));
+        if event.identity_type != IdentityType::User && event.access().is_some() {
+            let scope = state.scope.get_or_insert_with(Box::default);
+            signals.extend(agent_scope::detect(
+                scope,
+                envelope,
+                tainted_before,
+                &config.agent_scope,
+            ));
+        }
         signals.sort_by_key(|signal| signal.detector);
-        let key = session_key(envelope);
         let risk = state.risks.update(key, event.time, &signals, &config.risk);
         let mut verdict = Verdict {
             risk: Some(risk),
             ..Verdict::default()
         };
         if !signals.is_empty() || risk.score >= POLICY_RISK_FLOOR {
-            self.apply_policy(state, envelope, identity, &signals, risk, &mut verdict);
+            let session_id = event.session_id.as_deref();
+            self.apply_policy(
+                state,
+                envelope,
+                identity,
+                (key, session_id),
+                &signals,
+                risk,
+                &mut verdict,
+            );
+        }
+        // A posture report that degraded a device re-judges every open session on it:
+        // a session that was fine at sign-in is revoked mid-session.
+        if let (Some(posture), Some(device)) = (posture, event.device_id.as_deref()) {
+            if event.posture().is_some() {
+                for session in state.risks.on_device(device, event.time, idle, key) {
+                    let signals = [posture.clone()];
+                    let risk = state
+                        .risks
+                        .update(&session, event.time, &signals, &config.risk);
+                    self.apply_policy(
+                        state,
+                        envelope,
+                        identity,
+                        (&session, Some(&session)),
+                        &signals,
+                        risk,
+                        &mut verdict,
+                    );
+                }
+            }
         }
         let tainted = state.risks.tainted(key, event.time, &config.risk);
         if first_seen::is_successful_sign_in(envelope)
@@ -165,20 +252,25 @@ impl Judge {
         verdict
     }
 
+    /// Evaluates the policy for one session: `(key, session_id)` is the session's risk key
+    /// and the session id its decisions name (the event's own, or a re-judged session's).
+    #[allow(clippy::too_many_arguments)]
     fn apply_policy(
         &self,
         state: &mut IdentityState,
         envelope: &Envelope,
         identity: &str,
+        (key, session_id): (&str, Option<&str>),
         signals: &[Signal],
         risk: Risk,
         verdict: &mut Verdict,
     ) {
         let event = &envelope.event;
-        let key = session_key(envelope);
+        let rejudged = session_id != event.session_id.as_deref();
         let facts = facts(
             envelope,
             identity,
+            session_id,
             signals,
             risk,
             state
@@ -227,9 +319,14 @@ impl Judge {
                     session: key.to_string(),
                     since: event.time,
                 });
-                verdict
-                    .decisions
-                    .push(decision(rule, envelope, identity, signals, risk));
+                verdict.decisions.push(decision(
+                    rule,
+                    envelope,
+                    identity,
+                    (session_id, rejudged),
+                    signals,
+                    risk,
+                ));
             }
             if rule.mode == Mode::Enforce {
                 enforced = true;
@@ -281,6 +378,7 @@ fn text(value: Option<&str>) -> Value {
 fn facts(
     envelope: &Envelope,
     identity: &str,
+    session_id: Option<&str>,
     signals: &[Signal],
     risk: Risk,
     learning: bool,
@@ -326,11 +424,13 @@ fn facts(
         ("city", text(geo.and_then(|geo| geo.city.as_deref()))),
         ("asn", Value::Int(event.asn.map_or(0, i64::from))),
         ("device_id", text(event.device_id.as_deref())),
-        ("session_id", text(event.session_id.as_deref())),
+        ("session_id", text(session_id)),
         ("app", text(event.app.as_deref())),
         ("resource", text(resource)),
         ("corporate", envelope.tags.corporate.into()),
         ("vpn", envelope.tags.vpn.into()),
+        ("anonymizer", envelope.tags.anonymizer.into()),
+        ("threat", envelope.tags.threat.into()),
     ]);
     let signal = map(signals
         .iter()
@@ -364,19 +464,25 @@ fn facts(
 
 /// The stable id of a decision: the same rule, identity and triggering event give the
 /// same id, so receivers can drop the duplicates a replay after a crash produces. The
-/// event's time and vendor id tell apart the members of one vendor batch record.
+/// event's time and vendor id tell apart the members of one vendor batch record; a
+/// session re-judged because of another event (a posture report) adds its id.
 pub fn decision_id(
     rule: &str,
     identity: &str,
     trigger: &vigil_schemas::Origin,
     time: Timestamp,
     event_id: Option<&str>,
+    rejudged_session: Option<&str>,
 ) -> String {
-    let name = format!(
+    let mut name = format!(
         "{rule}\u{1f}{identity}\u{1f}{trigger}\u{1f}{}\u{1f}{}",
         time.0,
         event_id.unwrap_or("")
     );
+    if let Some(session) = rejudged_session {
+        name.push('\u{1f}');
+        name.push_str(session);
+    }
     uuid::Uuid::new_v5(&DECISION_NAMESPACE, name.as_bytes()).to_string()
 }
 
@@ -384,6 +490,7 @@ fn decision(
     rule: &Rule,
     envelope: &Envelope,
     identity: &str,
+    (session_id, rejudged): (Option<&str>, bool),
     signals: &[Signal],
     risk: Risk,
 ) -> Decision {
@@ -409,11 +516,12 @@ fn decision(
             &envelope.origin,
             event.time,
             event.event_id.as_deref(),
+            session_id.filter(|_| rejudged),
         ),
         time: event.time,
         decided_at: event.time,
         identity: identity.to_string(),
-        session_id: event.session_id.as_deref().map(String::from),
+        session_id: session_id.map(String::from),
         device_id: event.device_id.as_deref().map(String::from),
         action: rule.action,
         mode: rule.mode,

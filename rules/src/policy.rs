@@ -362,6 +362,8 @@ impl Facts {
             ("resource", "".into()),
             ("corporate", false.into()),
             ("vpn", false.into()),
+            ("anonymizer", false.into()),
+            ("threat", false.into()),
         ]);
         let signal = map(vec![("impossible_travel", Value::Float(80.0))]);
         let signals = Value::List(Arc::new(vec![map(vec![

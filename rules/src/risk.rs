@@ -6,16 +6,28 @@
 //! of signals exceeds 100. Decay is exponential with a configured half-life.
 
 use crate::config::RiskConfig;
-use vigil_schemas::{Risk, RiskLevel, Signal, Timestamp};
+use vigil_schemas::{CompactString, Detector, Risk, RiskLevel, Signal, Timestamp};
 
 /// Identity-level events without a session or device share this key.
 pub const NO_SESSION: &str = "";
+
+/// Where a session was established: the first device, network and country its events
+/// carried (location-exempt addresses leave network and country unknown).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SessionContext {
+    /// Device id.
+    pub device: Option<CompactString>,
+    /// Autonomous system.
+    pub asn: Option<u32>,
+    /// ISO alpha-2 country.
+    pub country: Option<CompactString>,
+}
 
 /// The risk of one session of an identity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionRisk {
     /// Session id, else device id, else [`NO_SESSION`].
-    pub key: String,
+    pub key: CompactString,
     /// Score at `updated`, 0 to 100.
     pub score: f64,
     /// Event time of the last update.
@@ -25,6 +37,12 @@ pub struct SessionRisk {
     /// A signal other than a first-seen one has hit this session: nothing it does is
     /// learned as normal, whatever MFA says.
     pub tainted: bool,
+    /// Where the session was established.
+    pub context: SessionContext,
+    /// Detectors of lasting conditions (a hijacked session, a non-compliant device, a
+    /// listed address) that already charged this session: a condition raises its signal
+    /// once per session, not on every event, so it cannot compound into a false high.
+    noted: u16,
 }
 
 impl SessionRisk {
@@ -33,6 +51,11 @@ impl SessionRisk {
         let elapsed = now.seconds_since(self.updated).max(0.0);
         let half_life = (config.half_life.0 as f64).max(1.0);
         self.score * 0.5f64.powf(elapsed / half_life)
+    }
+
+    /// Whether `detector` already charged this session.
+    pub fn noted(&self, detector: Detector) -> bool {
+        self.noted & (1 << detector as u16) != 0
     }
 }
 
@@ -62,14 +85,9 @@ pub struct SessionRisks {
 }
 
 impl SessionRisks {
-    /// Applies an event's signals to its session and returns the session's risk now.
-    pub fn update(
-        &mut self,
-        key: &str,
-        now: Timestamp,
-        signals: &[Signal],
-        config: &RiskConfig,
-    ) -> Risk {
+    /// The session with `key`, created (evicting the least recently active one when
+    /// full) if new.
+    pub fn entry(&mut self, key: &str, now: Timestamp, config: &RiskConfig) -> &mut SessionRisk {
         let index = match self.sessions.iter().position(|session| session.key == key) {
             Some(index) => index,
             None => {
@@ -80,17 +98,40 @@ impl SessionRisks {
                         self.sessions.swap_remove(stalest);
                     }
                 }
+                self.sessions.reserve_exact(1);
                 self.sessions.push(SessionRisk {
-                    key: key.to_string(),
+                    key: CompactString::from(key),
                     score: 0.0,
                     updated: now,
                     peak: 0.0,
                     tainted: false,
+                    context: SessionContext::default(),
+                    noted: 0,
                 });
                 self.sessions.len() - 1
             }
         };
-        let session = &mut self.sessions[index];
+        &mut self.sessions[index]
+    }
+
+    /// Drops sessions idle for longer than `idle` before `now` whose risk has decayed
+    /// below one point: an ended session's context and flags must not outlive it.
+    pub fn expire(&mut self, now: Timestamp, idle_micros: i64, config: &RiskConfig) {
+        self.sessions.retain(|session| {
+            now.0.saturating_sub(session.updated.0) <= idle_micros
+                || session.score_at(now, config) >= 1.0
+        });
+    }
+
+    /// Applies an event's signals to its session and returns the session's risk now.
+    pub fn update(
+        &mut self,
+        key: &str,
+        now: Timestamp,
+        signals: &[Signal],
+        config: &RiskConfig,
+    ) -> Risk {
+        let session = self.entry(key, now, config);
         let decayed = session.score_at(now, config);
         let score = combine(decayed, signals);
         if now >= session.updated || !signals.is_empty() {
@@ -98,9 +139,10 @@ impl SessionRisks {
             session.updated = session.updated.max(now);
         }
         session.peak = session.peak.max(score);
-        session.tainted |= signals
-            .iter()
-            .any(|signal| !signal.detector.is_first_seen());
+        for signal in signals {
+            session.tainted |= !signal.detector.is_first_seen();
+            session.noted |= 1 << signal.detector as u16;
+        }
         // The level follows the score as written, so `70.0` is never `medium`.
         let rounded = round_score(score);
         Risk {
@@ -122,6 +164,26 @@ impl SessionRisks {
     /// The tracked sessions.
     pub fn sessions(&self) -> &[SessionRisk] {
         &self.sessions
+    }
+
+    /// Keys of sessions established on `device` and active within `idle` before `now`,
+    /// other than `except`.
+    pub fn on_device(
+        &self,
+        device: &str,
+        now: Timestamp,
+        idle_micros: i64,
+        except: &str,
+    ) -> Vec<CompactString> {
+        self.sessions
+            .iter()
+            .filter(|session| {
+                session.key != except
+                    && session.context.device.as_deref() == Some(device)
+                    && now.0.saturating_sub(session.updated.0) <= idle_micros
+            })
+            .map(|session| session.key.clone())
+            .collect()
     }
 }
 

@@ -369,6 +369,13 @@ pub struct IpTags {
     /// The address is private, loopback or otherwise not routable on the internet.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub non_public: bool,
+    /// The address is on a configured anonymizer list (Tor exits, open proxies, commercial
+    /// VPN exits).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub anonymizer: bool,
+    /// The address is on a configured threat-intelligence list.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub threat: bool,
 }
 
 impl IpTags {

@@ -1,0 +1,381 @@
+//! `access_volume`: far more requests or bytes in one interval than this identity's
+//! baseline for the resource class.
+//!
+//! Per identity and resource class (configured prefixes, else `other`), requests and bytes
+//! are counted per `bucket` (an hour). When a bucket closes it is learned into moving
+//! averages (EWMA mean and variance, weight `alpha`) of requests and of log bytes, unless
+//! it fired or carried events of a tainted session: an attacker cannot teach vigil that
+//! the exfiltration is normal. A new identity starts from a modest prior.
+//!
+//! An open bucket fires once, on the event that takes it past both a minimum volume and a
+//! tail probability under the baseline: requests under a negative binomial with the
+//! learned mean and variance (over-dispersed, since people work in bursts), bytes under a
+//! log-normal. So the decision comes on the download that crosses the line, mid-session.
+//!
+//! Classic false positive: a person whose work is bulk (a data engineer's nightly pulls, a
+//! build bot) has learned a high baseline and is not flagged; and a quiet person's busy
+//! hour stays below the minimum volume, however improbable it is for them.
+
+use crate::config::AccessVolumeConfig;
+use serde_json::json;
+use statrs::distribution::{ContinuousCDF, DiscreteCDF, NegativeBinomial, Normal};
+use vigil_schemas::{Detector, Envelope, Signal};
+
+/// Most resource classes with a baseline per identity.
+pub const MAX_CLASSES: usize = 4;
+
+/// The class of resources matching no configured prefix.
+const OTHER: u16 = u16::MAX;
+
+/// Prior of a new identity: 10 requests an hour, variance 100; 2 MB an hour, log-sd 2.
+const PRIOR_REQUESTS: f32 = 10.0;
+const PRIOR_REQUESTS_VARIANCE: f32 = 100.0;
+const PRIOR_LOG_BYTES: f32 = 14.5;
+const PRIOR_LOG_BYTES_VARIANCE: f32 = 4.0;
+
+/// One class's baseline and its open bucket.
+#[derive(Debug, Clone, PartialEq)]
+struct ClassBaseline {
+    class: u16,
+    bucket: i64,
+    requests: u32,
+    bytes: u64,
+    fired: bool,
+    tainted: bool,
+    learned: u16,
+    mean_requests: f32,
+    variance_requests: f32,
+    mean_log_bytes: f32,
+    variance_log_bytes: f32,
+}
+
+impl ClassBaseline {
+    fn new(class: u16, bucket: i64) -> ClassBaseline {
+        ClassBaseline {
+            class,
+            bucket,
+            requests: 0,
+            bytes: 0,
+            fired: false,
+            tainted: false,
+            learned: 0,
+            mean_requests: PRIOR_REQUESTS,
+            variance_requests: PRIOR_REQUESTS_VARIANCE,
+            mean_log_bytes: PRIOR_LOG_BYTES,
+            variance_log_bytes: PRIOR_LOG_BYTES_VARIANCE,
+        }
+    }
+
+    /// Folds the closed bucket into the averages (the prior weighs as one bucket).
+    fn learn(&mut self, alpha: f64) {
+        let weight = alpha.max(1.0 / (f64::from(self.learned) + 2.0)) as f32;
+        let update = |mean: &mut f32, variance: &mut f32, value: f32| {
+            let delta = value - *mean;
+            *mean += weight * delta;
+            *variance = (1.0 - weight) * (*variance + weight * delta * delta);
+        };
+        update(
+            &mut self.mean_requests,
+            &mut self.variance_requests,
+            self.requests as f32,
+        );
+        update(
+            &mut self.mean_log_bytes,
+            &mut self.variance_log_bytes,
+            (self.bytes as f32).ln_1p(),
+        );
+        self.learned = self.learned.saturating_add(1);
+    }
+
+    /// P(requests >= observed) under a negative binomial with the learned mean and
+    /// variance (variance at least twice the mean).
+    fn requests_tail(&self) -> f64 {
+        let mean = f64::from(self.mean_requests).max(1.0);
+        let variance = f64::from(self.variance_requests).max(2.0 * mean);
+        let r = mean * mean / (variance - mean);
+        let p = r / (r + mean);
+        match NegativeBinomial::new(r, p) {
+            Ok(distribution) if r.is_finite() && r > 0.0 && p > 0.0 && p < 1.0 => {
+                distribution.sf(u64::from(self.requests.saturating_sub(1)))
+            }
+            _ => 1.0,
+        }
+    }
+
+    /// P(bytes >= observed) under a log-normal with the learned mean and variance of log
+    /// bytes (standard deviation at least 0.5).
+    fn bytes_tail(&self) -> f64 {
+        let sd = f64::from(self.variance_log_bytes).sqrt().max(0.5);
+        match Normal::new(f64::from(self.mean_log_bytes), sd) {
+            Ok(normal) => normal.sf((self.bytes as f64).ln_1p()),
+            Err(_) => 1.0,
+        }
+    }
+}
+
+/// One identity's access baselines.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AccessBaselines {
+    classes: Vec<ClassBaseline>,
+}
+
+impl AccessBaselines {
+    /// Buckets learned for a class (`None`: the `other` class).
+    pub fn learned(&self, class: Option<u16>) -> u16 {
+        let class = class.unwrap_or(OTHER);
+        self.classes
+            .iter()
+            .find(|entry| entry.class == class)
+            .map_or(0, |entry| entry.learned)
+    }
+}
+
+fn classify(resource: &str, config: &AccessVolumeConfig) -> u16 {
+    config
+        .classes
+        .iter()
+        .position(|class| {
+            class
+                .prefixes
+                .iter()
+                .any(|prefix| resource.starts_with(prefix.as_str()))
+        })
+        .map_or(OTHER, |index| index.min(usize::from(OTHER - 1)) as u16)
+}
+
+/// Counts one access event into its class's bucket and judges the bucket.
+/// `session_tainted`: the event's session was already judged risky, so its bucket is not
+/// learned.
+pub fn detect(
+    baselines: &mut AccessBaselines,
+    envelope: &Envelope,
+    session_tainted: bool,
+    config: &AccessVolumeConfig,
+) -> Option<Signal> {
+    if !config.enabled {
+        return None;
+    }
+    let event = &envelope.event;
+    let access = event.access()?;
+    let class = classify(&access.resource, config);
+    let bucket = event.time.0.div_euclid(config.bucket.as_micros().max(1));
+    let index = match baselines.classes.iter().position(|entry| entry.class == class) {
+        Some(index) => index,
+        None => {
+            if baselines.classes.len() >= MAX_CLASSES {
+                let stalest = (0..baselines.classes.len())
+                    .min_by_key(|&index| baselines.classes[index].bucket)
+                    .unwrap_or(0);
+                baselines.classes.swap_remove(stalest);
+            }
+            baselines.classes.reserve_exact(1);
+            baselines.classes.push(ClassBaseline::new(class, bucket));
+            baselines.classes.len() - 1
+        }
+    };
+    let entry = &mut baselines.classes[index];
+    if bucket > entry.bucket {
+        if entry.requests > 0 && !entry.fired && !entry.tainted {
+            entry.learn(config.alpha);
+        }
+        entry.bucket = bucket;
+        entry.requests = 0;
+        entry.bytes = 0;
+        entry.fired = false;
+        entry.tainted = false;
+    } else if bucket < entry.bucket {
+        // A late event of a closed bucket: neither learned nor judged.
+        return None;
+    }
+    entry.requests = entry.requests.saturating_add(1);
+    entry.bytes = entry.bytes.saturating_add(access.bytes.unwrap_or(0));
+    entry.tainted |= session_tainted;
+    if entry.fired || entry.learned < config.min_buckets {
+        return None;
+    }
+    let requests_tail = (entry.requests >= config.min_requests)
+        .then(|| entry.requests_tail())
+        .unwrap_or(1.0);
+    let bytes_tail = (entry.bytes >= config.min_bytes)
+        .then(|| entry.bytes_tail())
+        .unwrap_or(1.0);
+    let tail = requests_tail.min(bytes_tail);
+    if !(tail < config.tail_probability) {
+        return None;
+    }
+    entry.fired = true;
+    // Each further factor of ten past the threshold adds a sixth of the way to max_score.
+    let rarity = ((config.tail_probability / tail.max(f64::MIN_POSITIVE)).log10() / 6.0)
+        .clamp(0.0, 1.0);
+    let score = config.score + (config.max_score - config.score) * rarity;
+    let class_name = config
+        .classes
+        .get(usize::from(class))
+        .map_or("other", |class| class.name.as_str());
+    let megabytes = entry.bytes as f64 / 1_048_576.0;
+    Some(Signal {
+        detector: Detector::AccessVolume,
+        score,
+        confidence: 0.85,
+        detail: format!(
+            "{} requests and {megabytes:.0} MB to {class_name} resources within {}; baseline {:.0} requests and {:.1} MB (tail probability {tail:.1e})",
+            entry.requests,
+            config.bucket,
+            entry.mean_requests,
+            f64::from(entry.mean_log_bytes).exp() / 1_048_576.0,
+        ),
+        evidence: json!({
+            "class": class_name,
+            "requests": entry.requests,
+            "bytes": entry.bytes,
+            "baseline_requests": entry.mean_requests,
+            "baseline_log_bytes": entry.mean_log_bytes,
+            "buckets_learned": entry.learned,
+            "tail_probability": tail,
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ResourceClass;
+    use vigil_schemas::{AccessDetail, Detail, Event, IpTags, Origin, Timestamp};
+
+    const DAY0: i64 = 1_772_409_600;
+
+    fn access(seconds: i64, resource: &str, bytes: u64) -> Envelope {
+        let event = Event::new(
+            Timestamp::from_secs(DAY0 + seconds),
+            Some("alice@example.com"),
+            Detail::Access(AccessDetail {
+                resource: resource.into(),
+                action: Some("GET".into()),
+                bytes: Some(bytes),
+                status: Some(200),
+                tool: None,
+                on_behalf_of: None,
+            }),
+        );
+        Envelope {
+            event: Box::new(event),
+            origin: Origin::File {
+                file: "test".into(),
+                line: 1,
+            },
+            tags: IpTags::default(),
+        }
+    }
+
+    /// Twenty working days, `per_hour` requests of `bytes` in each of eight hours (the
+    /// first day is learned, never judged: fewer than `min_buckets` buckets).
+    fn trained(per_hour: i64, bytes: u64, config: &AccessVolumeConfig) -> AccessBaselines {
+        let mut baselines = AccessBaselines::default();
+        for day in 0..20 {
+            for hour in 8..16 {
+                for request in 0..per_hour {
+                    let at = day * 86_400 + hour * 3600 + request * (3000 / per_hour.max(1));
+                    let signal = detect(
+                        &mut baselines,
+                        &access(at, "https://drive.example.com/f", bytes),
+                        false,
+                        config,
+                    );
+                    assert_eq!(signal, None, "day {day} hour {hour}");
+                }
+            }
+        }
+        baselines
+    }
+
+    fn burst(baselines: &mut AccessBaselines, requests: i64, bytes: u64, config: &AccessVolumeConfig) -> Vec<(i64, Signal)> {
+        (0..requests)
+            .filter_map(|request| {
+                detect(
+                    baselines,
+                    &access(25 * 86_400 + 10 * 3600 + request * 10, "https://drive.example.com/f", bytes),
+                    false,
+                    config,
+                )
+                .map(|signal| (request, signal))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_exfiltration_burst_fires_once_on_the_crossing_request() {
+        let config = AccessVolumeConfig::default();
+        let mut baselines = trained(3, 100_000, &config);
+        assert!(baselines.learned(None) > 100);
+        let hits = burst(&mut baselines, 300, 5_000_000, &config);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        let (request, signal) = &hits[0];
+        // 200 MB is crossed on the 42nd request of 5 MB.
+        assert_eq!(*request, 41);
+        assert!(signal.score >= 75.0 && signal.score <= 95.0, "{}", signal.score);
+        assert!(signal.detail.contains("other resources"), "{}", signal.detail);
+    }
+
+    #[test]
+    fn false_positive_a_bulk_worker_has_learned_a_high_baseline() {
+        let config = AccessVolumeConfig::default();
+        let mut baselines = trained(120, 3_000_000, &config);
+        assert!(burst(&mut baselines, 150, 3_000_000, &config).is_empty());
+    }
+
+    #[test]
+    fn false_positive_a_busy_hour_below_the_minimum_volume_is_quiet() {
+        let config = AccessVolumeConfig::default();
+        let mut baselines = trained(1, 20_000, &config);
+        // Fifty requests of 1 MB: wildly unusual for this person, still small.
+        assert!(burst(&mut baselines, 50, 1_000_000, &config).is_empty());
+    }
+
+    #[test]
+    fn a_fired_bucket_is_not_learned() {
+        let config = AccessVolumeConfig::default();
+        let mut baselines = trained(3, 100_000, &config);
+        let learned = baselines.learned(None);
+        // The burst's first request closes the last training bucket (learned)...
+        assert_eq!(burst(&mut baselines, 300, 5_000_000, &config).len(), 1);
+        assert_eq!(baselines.learned(None), learned + 1);
+        // ...and the next day's first request closes the attack's bucket without learning it.
+        detect(&mut baselines, &access(26 * 86_400, "https://drive.example.com/f", 1), false, &config);
+        assert_eq!(baselines.learned(None), learned + 1);
+        // Late events of a closed bucket are neither learned nor judged.
+        assert!(burst(&mut baselines, 300, 5_000_000, &config).is_empty());
+    }
+
+    #[test]
+    fn classes_have_their_own_baselines() {
+        let config = AccessVolumeConfig {
+            classes: vec![ResourceClass {
+                name: "finance".into(),
+                prefixes: vec!["https://finance.".into()],
+            }],
+            ..AccessVolumeConfig::default()
+        };
+        let mut baselines = trained(3, 100_000, &config);
+        detect(&mut baselines, &access(21 * 86_400, "https://finance.example.com/q", 1), false, &config);
+        assert!(baselines.learned(None) > 100);
+        assert_eq!(baselines.learned(Some(0)), 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn scores_stay_finite_and_in_range(
+            steps in proptest::collection::vec((0i64..200_000, 0u64..u64::MAX / 2), 1..300),
+            min_requests in 1u32..100,
+        ) {
+            let config = AccessVolumeConfig { min_requests, min_bytes: 1, ..AccessVolumeConfig::default() };
+            let mut baselines = AccessBaselines::default();
+            let mut at = 0;
+            for (gap, bytes) in steps {
+                at += gap;
+                if let Some(signal) = detect(&mut baselines, &access(at, "r", bytes), false, &config) {
+                    proptest::prop_assert!(signal.score.is_finite() && (0.0..=100.0).contains(&signal.score));
+                }
+            }
+        }
+    }
+}

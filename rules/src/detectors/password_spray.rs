@@ -1,0 +1,252 @@
+//! `password_spray`: one source address failing sign-ins across many identities, and a
+//! success from that address afterwards.
+//!
+//! A spray tries one or two common passwords against many accounts, slowly, to stay under
+//! each account's lockout: per identity it looks like a typo, so this detector is keyed by
+//! source address, not identity, and the engine runs it over every sign-in in event-time
+//! order before the identities are judged. When an address has failed for
+//! `min_identities` distinct identities within `window`, the failure that shows it raises
+//! a medium signal (once per window), and any success from it within the window a high
+//! one: that password worked, and the decision comes on that sign-in.
+//!
+//! Classic false positive: a busy shared address (an office NAT not configured as
+//! corporate, a university, a hotel) sees typos from many people, but far more
+//! successes: an address counts as spraying only while its failing identities outnumber
+//! its successful sign-ins in the window. Corporate, VPN and private addresses are never
+//! judged.
+
+use crate::config::PasswordSprayConfig;
+use rustc_hash::{FxHashMap, FxHasher};
+use serde_json::json;
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+use vigil_schemas::{AuthAction, Detector, Envelope, Outcome, Signal, Timestamp};
+
+/// Most failures remembered per address.
+pub const MAX_REMEMBERED_FAILURES: usize = 256;
+/// Most addresses tracked; beyond it, addresses idle for a window leave, then the oldest.
+pub const MAX_ADDRESSES: usize = 1 << 16;
+
+#[derive(Debug, Clone, Default)]
+struct AddressWindow {
+    /// (time, identity fingerprint) of failures, sorted by time.
+    failures: VecDeque<(Timestamp, u64)>,
+    /// Times of successes, sorted.
+    successes: VecDeque<Timestamp>,
+    signalled: Option<Timestamp>,
+    latest: Timestamp,
+}
+
+impl AddressWindow {
+    fn insert_sorted<T: Ord + Copy>(list: &mut VecDeque<T>, value: T) {
+        let position = list.partition_point(|existing| *existing <= value);
+        list.insert(position, value);
+        if list.len() > MAX_REMEMBERED_FAILURES {
+            list.pop_front();
+        }
+    }
+
+    fn distinct_failing(&self, end: Timestamp, window: i64) -> usize {
+        let mut seen: Vec<u64> = self
+            .failures
+            .iter()
+            .filter(|(time, _)| *time <= end && end.0.saturating_sub(time.0) <= window)
+            .map(|(_, identity)| *identity)
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
+    }
+
+    fn successes(&self, end: Timestamp, window: i64) -> usize {
+        self.successes
+            .iter()
+            .filter(|time| **time <= end && end.0.saturating_sub(time.0) <= window)
+            .count()
+    }
+}
+
+/// Spray state of all addresses: engine-wide, fed in event-time order.
+#[derive(Debug, Default)]
+pub struct SprayTracker {
+    addresses: FxHashMap<IpAddr, AddressWindow>,
+}
+
+fn fingerprint(identity: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    identity.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl SprayTracker {
+    /// Addresses tracked.
+    pub fn len(&self) -> usize {
+        self.addresses.len()
+    }
+
+    /// Whether no address is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty()
+    }
+
+    fn make_room(&mut self, now: Timestamp, window: i64) {
+        if self.addresses.len() < MAX_ADDRESSES {
+            return;
+        }
+        self.addresses
+            .retain(|_, address| now.0.saturating_sub(address.latest.0) <= window);
+        if self.addresses.len() >= MAX_ADDRESSES {
+            self.addresses.clear();
+        }
+    }
+
+    /// Observes one event; returns the spray signal it carries, if any.
+    pub fn observe(&mut self, envelope: &Envelope, config: &PasswordSprayConfig) -> Option<Signal> {
+        if !config.enabled || envelope.tags.location_exempt() {
+            return None;
+        }
+        let event = &envelope.event;
+        let auth = event.auth().filter(|auth| auth.action == AuthAction::Login)?;
+        let ip = event.ip?;
+        let identity = event.identity.as_deref()?;
+        let window = config.window.as_micros();
+        let failed = matches!(auth.outcome, Outcome::Failure | Outcome::Denied);
+        if !failed && !self.addresses.contains_key(&ip) {
+            // Successes from addresses without failures are the common case: no state.
+            return None;
+        }
+        if !self.addresses.contains_key(&ip) {
+            self.make_room(event.time, window);
+        }
+        let address = self.addresses.entry(ip).or_default();
+        address.latest = address.latest.max(event.time);
+        let threshold = config.min_identities.max(2) as usize;
+        if failed {
+            AddressWindow::insert_sorted(&mut address.failures, (event.time, fingerprint(identity)));
+            let failing = address.distinct_failing(event.time, window);
+            let successes = address.successes(event.time, window);
+            let quiet = address
+                .signalled
+                .is_some_and(|last| event.time.0.saturating_sub(last.0).abs() <= window);
+            if failing < threshold || failing <= successes || quiet {
+                return None;
+            }
+            address.signalled = Some(event.time);
+            return Some(Signal {
+                detector: Detector::PasswordSpray,
+                score: config.spray_score,
+                confidence: 0.9,
+                detail: format!(
+                    "address {ip} failed sign-ins for {failing} identities within {}",
+                    config.window
+                ),
+                evidence: json!({ "ip": ip, "identities": failing, "successes": successes, "window_s": config.window.0 }),
+            });
+        }
+        if auth.outcome != Outcome::Success {
+            return None;
+        }
+        AddressWindow::insert_sorted(&mut address.successes, event.time);
+        let failing = address.distinct_failing(event.time, window);
+        let successes = address.successes(event.time, window);
+        if failing < threshold || failing <= successes {
+            return None;
+        }
+        Some(Signal {
+            detector: Detector::PasswordSpray,
+            score: config.success_after_spray_score,
+            confidence: 0.95,
+            detail: format!(
+                "sign-in succeeded from {ip}, which failed sign-ins for {failing} identities within {}",
+                config.window
+            ),
+            evidence: json!({ "ip": ip, "identities": failing, "successes": successes, "window_s": config.window.0, "succeeded": true }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_schemas::{AuthDetail, Detail, Event, IpTags, Origin};
+
+    fn attempt(second: i64, identity: &str, ip: &str, outcome: Outcome) -> Envelope {
+        let mut event = Event::new(
+            Timestamp::from_secs(1_772_409_600 + second),
+            Some(identity),
+            Detail::Auth(AuthDetail {
+                action: AuthAction::Login,
+                outcome,
+                factor: Some("password".into()),
+                reason: None,
+            }),
+        );
+        event.ip = Some(ip.parse().unwrap());
+        Envelope {
+            event: Box::new(event),
+            origin: Origin::File {
+                file: "test".into(),
+                line: 1,
+            },
+            tags: IpTags::default(),
+        }
+    }
+
+    #[test]
+    fn a_spray_fires_once_then_its_success_is_high() {
+        let config = PasswordSprayConfig::default();
+        let mut tracker = SprayTracker::default();
+        let mut signals = Vec::new();
+        for victim in 0..40 {
+            let envelope = attempt(victim * 20, &format!("user{victim}@example.com"), "95.165.1.9", Outcome::Failure);
+            signals.extend(tracker.observe(&envelope, &config));
+        }
+        assert_eq!(signals.len(), 1, "{signals:?}");
+        assert_eq!(signals[0].score, 50.0);
+        assert!(signals[0].detail.contains("10 identities"), "{}", signals[0].detail);
+        let success = tracker
+            .observe(&attempt(900, "user41@example.com", "95.165.1.9", Outcome::Success), &config)
+            .unwrap();
+        assert_eq!(success.score, 90.0);
+        // An hour later the window is over.
+        assert_eq!(
+            tracker.observe(&attempt(4_400, "user42@example.com", "95.165.1.9", Outcome::Success), &config),
+            None
+        );
+    }
+
+    #[test]
+    fn brute_force_on_one_identity_is_not_a_spray() {
+        let config = PasswordSprayConfig::default();
+        let mut tracker = SprayTracker::default();
+        for second in 0..50 {
+            assert_eq!(tracker.observe(&attempt(second, "alice@example.com", "95.165.1.9", Outcome::Failure), &config), None);
+        }
+    }
+
+    #[test]
+    fn false_positive_a_busy_shared_address_with_typos_is_quiet() {
+        let config = PasswordSprayConfig::default();
+        let mut tracker = SprayTracker::default();
+        for person in 0..300 {
+            let identity = format!("user{person}@example.com");
+            if person % 20 == 0 {
+                assert_eq!(tracker.observe(&attempt(person * 5, &identity, "81.2.69.1", Outcome::Failure), &config), None);
+            }
+            assert_eq!(tracker.observe(&attempt(person * 5 + 2, &identity, "81.2.69.1", Outcome::Success), &config), None);
+        }
+    }
+
+    #[test]
+    fn corporate_addresses_are_never_judged() {
+        let config = PasswordSprayConfig::default();
+        let mut tracker = SprayTracker::default();
+        for victim in 0..40 {
+            let mut envelope = attempt(victim, &format!("user{victim}@example.com"), "203.0.113.5", Outcome::Failure);
+            envelope.tags.corporate = true;
+            assert_eq!(tracker.observe(&envelope, &config), None);
+        }
+        assert!(tracker.is_empty());
+    }
+}

@@ -1,0 +1,167 @@
+//! `session_hijack`: a session used from a device, country or network other than the one
+//! it was established on.
+//!
+//! A session is bound to where it began: its first events fix its device, autonomous
+//! system and country (each from the first event that carries it). A later event of the
+//! same session id from another device means a copied session token (cookie theft,
+//! adversary-in-the-middle phishing kits); from another country, the same unless the
+//! person flew, which a live session rarely survives. The decision comes on the very event
+//! that uses the stolen session. Each session is charged once: the attacker's further
+//! requests add no new signal.
+//!
+//! Classic false positive: a laptop moving from office Wi-Fi to a phone's hotspot
+//! mid-session changes the network, not the device or country: that alone scores low
+//! (`asn_score`) and no default rule acts on it. Corporate, VPN and private addresses
+//! say nothing about place and are never compared.
+
+use crate::config::SessionHijackConfig;
+use crate::risk::SessionRisk;
+use serde_json::json;
+use vigil_schemas::{CompactString, Detector, Envelope, Signal};
+
+/// Fixes the session's context from the event where unknown, and judges the event
+/// against what was fixed before.
+pub fn detect(
+    session: &mut SessionRisk,
+    envelope: &Envelope,
+    config: &SessionHijackConfig,
+) -> Option<Signal> {
+    let event = &envelope.event;
+    let located = !envelope.tags.location_exempt();
+    let device = event.device_id.as_deref();
+    let asn = event.asn.filter(|_| located);
+    let country = event
+        .geo
+        .as_ref()
+        .and_then(|geo| geo.country.as_deref())
+        .filter(|_| located);
+    let context = &mut session.context;
+    let mut changes: Vec<String> = Vec::new();
+    let mut score: f64 = 0.0;
+    match (&context.device, device) {
+        (Some(established), Some(now)) if established != now => {
+            changes.push(format!("device {established} -> {now}"));
+            score = score.max(config.device_score);
+        }
+        (None, Some(now)) => context.device = Some(CompactString::from(now)),
+        _ => {}
+    }
+    match (&context.country, country) {
+        (Some(established), Some(now)) if established != now => {
+            changes.push(format!("country {established} -> {now}"));
+            score = score.max(config.country_score);
+        }
+        (None, Some(now)) => context.country = Some(CompactString::from(now)),
+        _ => {}
+    }
+    match (context.asn, asn) {
+        (Some(established), Some(now)) if established != now => {
+            changes.push(format!("network AS{established} -> AS{now}"));
+            score = score.max(config.asn_score);
+        }
+        (None, Some(now)) => context.asn = Some(now),
+        _ => {}
+    }
+    if !config.enabled
+        || changes.is_empty()
+        || event.session_id.is_none()
+        || session.noted(Detector::SessionHijack)
+    {
+        return None;
+    }
+    let session_id = event.session_id.as_deref().unwrap_or_default();
+    Some(Signal {
+        detector: Detector::SessionHijack,
+        score,
+        confidence: 0.9,
+        detail: format!(
+            "session {session_id} used from another context than it was established on: {}",
+            changes.join(", ")
+        ),
+        evidence: json!({ "session_id": session_id, "changes": changes }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RiskConfig;
+    use crate::risk::SessionRisks;
+    use crate::testing::{login_at, Place, BERLIN, NEW_YORK, POTSDAM};
+    use vigil_schemas::{IpTags, Timestamp};
+
+    fn event(place: Place, device: &str, asn: u32) -> Envelope {
+        let mut envelope = login_at("2026-03-02T09:00:00Z", place, "85.214.1.1");
+        envelope.event.session_id = Some("s-1".into());
+        envelope.event.device_id = Some(device.into());
+        envelope.event.asn = Some(asn);
+        envelope
+    }
+
+    fn run(events: &[Envelope]) -> Vec<Signal> {
+        let mut risks = SessionRisks::default();
+        let config = RiskConfig::default();
+        events
+            .iter()
+            .filter_map(|envelope| {
+                let session = risks.entry("s-1", Timestamp(0), &config);
+                let signal = detect(session, envelope, &SessionHijackConfig::default());
+                risks.update("s-1", Timestamp(0), signal.as_slice(), &config);
+                signal
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_stolen_cookie_from_another_device_and_country_fires_once() {
+        let signals = run(&[
+            event(BERLIN, "laptop-1", 3320),
+            event(BERLIN, "laptop-1", 3320),
+            event(NEW_YORK, "unknown-9", 7922),
+            event(NEW_YORK, "unknown-9", 7922),
+        ]);
+        assert_eq!(signals.len(), 1, "{signals:?}");
+        assert_eq!(signals[0].score, 85.0);
+        assert!(signals[0].detail.contains("device laptop-1 -> unknown-9"));
+        assert!(signals[0].detail.contains("country DE -> US"));
+    }
+
+    #[test]
+    fn another_country_on_the_same_device_fires() {
+        let signals = run(&[
+            event(BERLIN, "laptop-1", 3320),
+            event(NEW_YORK, "laptop-1", 3320),
+        ]);
+        assert_eq!(signals.len(), 1);
+        assert_eq!(signals[0].score, 75.0);
+    }
+
+    #[test]
+    fn false_positive_wifi_to_hotspot_is_only_a_weak_signal() {
+        let signals = run(&[
+            event(BERLIN, "laptop-1", 3320),
+            event(POTSDAM, "laptop-1", 3209),
+        ]);
+        assert_eq!(signals.len(), 1);
+        assert_eq!(signals[0].score, 25.0);
+    }
+
+    #[test]
+    fn false_positive_vpn_addresses_are_not_compared() {
+        let mut vpn = event(NEW_YORK, "laptop-1", 9009);
+        vpn.tags = IpTags {
+            vpn: true,
+            ..IpTags::default()
+        };
+        assert!(run(&[event(BERLIN, "laptop-1", 3320), vpn]).is_empty());
+    }
+
+    #[test]
+    fn events_without_a_session_id_are_not_judged() {
+        let mut first = event(BERLIN, "laptop-1", 3320);
+        let mut second = event(BERLIN, "laptop-2", 3320);
+        first.event.session_id = None;
+        second.event.session_id = None;
+        assert!(run(&[first, second]).is_empty());
+    }
+}
