@@ -44,8 +44,8 @@ pub fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<Summary, Replay
     let generated = simulate_to(&simulate, &mut traffic).map_err(io_error)?;
     writeln!(
         out,
-        "vigil demo: {} identities, {} days, {} events ({} credential thefts, {} brute-force attacks, {} legitimate trips woven in)\n",
-        options.identities, options.days, generated.events, generated.credential_theft, generated.brute_force, generated.trips
+        "vigil demo: {} identities, {} days: {}\n",
+        options.identities, options.days, generated.stats
     )
     .map_err(io_error)?;
     let (config, rules) = load_rules(None, None)?;

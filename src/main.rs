@@ -74,11 +74,14 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
         /// Attacks per identity over the run.
-        #[arg(long, default_value_t = 0.02)]
+        #[arg(long, default_value_t = 0.05)]
         attack_rate: f64,
         /// Output file (`-` for standard output).
         #[arg(long)]
         output: PathBuf,
+        /// Where the ground truth goes (attacks and sessions, JSON lines) for `vigil eval`.
+        #[arg(long)]
+        labels: Option<PathBuf>,
     },
     /// Score decisions against the labels of simulated traffic: recall, precision and
     /// delay per attack kind and per detector, and the share of benign sessions acted on.
@@ -151,6 +154,7 @@ fn main() -> ExitCode {
             seed,
             attack_rate,
             output,
+            labels,
         } => {
             let options = SimulateOptions {
                 identities,
@@ -159,26 +163,29 @@ fn main() -> ExitCode {
                 attack_rate,
                 ..SimulateOptions::default()
             };
+            let create = |path: &PathBuf| -> anyhow::Result<Box<dyn std::io::Write>> {
+                if path.as_os_str() == "-" {
+                    return Ok(Box::new(std::io::BufWriter::new(std::io::stdout())));
+                }
+                let file = std::fs::File::create(path).map_err(|error| {
+                    anyhow::anyhow!("cannot create `{}`: {error}", path.display())
+                })?;
+                Ok(Box::new(std::io::BufWriter::new(file)))
+            };
             let result = (|| -> anyhow::Result<vigil::simulate::SimulateStats> {
-                let mut writer: Box<dyn std::io::Write> = if output.as_os_str() == "-" {
-                    Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
-                } else {
-                    Box::new(std::io::BufWriter::new(
-                        std::fs::File::create(&output).map_err(|error| {
-                            anyhow::anyhow!("cannot create `{}`: {error}", output.display())
-                        })?,
-                    ))
-                };
-                let stats = simulate_to(&options, &mut writer)?;
+                let mut writer = create(&output)?;
+                let simulation = simulate_to(&options, &mut writer)?;
                 writer.flush()?;
-                Ok(stats)
+                if let Some(path) = &labels {
+                    let mut writer = create(path)?;
+                    vigil::simulate::write_labels(&simulation.labels, &mut writer)?;
+                    writer.flush()?;
+                }
+                Ok(simulation.stats)
             })();
             match result {
                 Ok(stats) => {
-                    eprintln!(
-                        "{} events ({} credential thefts, {} brute-force attacks, {} trips)",
-                        stats.events, stats.credential_theft, stats.brute_force, stats.trips
-                    );
+                    eprintln!("{stats}");
                     ExitCode::SUCCESS
                 }
                 Err(error) => fail(&error.to_string(), 1),

@@ -1,21 +1,26 @@
 //! `vigil simulate`: synthetic but realistic traffic in the native v1 format, with attacks
-//! woven in, deterministic for a seed.
+//! woven in and their ground truth ([`crate::labels`]), deterministic for a seed.
 //!
-//! Each person has a home city (and its time zone), one or two devices, a home network
-//! and a mobile network; they sign in on work days in their own morning (MFA on most
-//! sign-ins), access resources through the day and sign out. Some travel: they fly to
-//! another city and sign in there after a plausible flight. Service accounts run batch jobs
-//! at fixed hours from a data-centre network.
+//! People have a home city (and its time zone), one or two devices, a home network and a
+//! mobile carrier; some go through a commercial VPN provider. They sign in on work days in
+//! their own morning (MFA on most sign-ins), their laptop reports its posture, they access
+//! resources through the day and sign out. Some travel: they fly to another city and sign
+//! in there after a plausible flight. Some laptops fall behind on patches for a day.
+//! Service accounts run batch jobs at fixed hours from a data centre; AI agents call their
+//! tools on behalf of the people they serve (some serve everyone).
 //!
-//! Attacks woven in (about one per 50 identities over the run, by default):
-//! - credential theft: minutes after the victim's own sign-in, a sign-in from a far
-//!   country, a new device and a new network (impossible travel, new device, new country);
-//! - brute force: a burst of failed sign-ins from one address, then a success.
+//! Attacks woven in (`attack_rate` per identity over the run, spread over the kinds of
+//! [`AttackKind`], in the second half of the run, after baselines have been learned):
+//! credential theft from abroad, brute force, password spray across many identities, MFA
+//! fatigue, a stolen session cookie replayed elsewhere, a compromised laptop whose EDR
+//! stops mid-session, data exfiltration from a live session, and an agent out of scope.
 
+use crate::labels::{AttackKind, AttackLabel, Label, SessionLabel};
 use serde::Serialize;
 use std::io::Write;
 use vigil_schemas::{
-    AccessDetail, AuthAction, AuthDetail, Detail, Event, Geo, IdentityType, Outcome, Timestamp,
+    AccessDetail, AuthAction, AuthDetail, Detail, Detector, Event, Geo, IdentityType, Outcome,
+    PostureChecks, PostureDetail, Timestamp,
 };
 
 /// SplitMix64: a tiny, fast, well-distributed deterministic generator.
@@ -253,33 +258,88 @@ impl Default for SimulateOptions {
             days: 30,
             seed: 7,
             start: Timestamp::from_secs(1_772_409_600),
-            attack_rate: 0.02,
+            attack_rate: 0.05,
         }
     }
 }
 
 /// Counts of what was generated.
-#[derive(Debug, Default, Clone, Copy, Serialize)]
+#[derive(Debug, Default, Clone, Serialize)]
 pub struct SimulateStats {
     /// Events written.
     pub events: u64,
-    /// Credential-theft attacks.
-    pub credential_theft: u64,
-    /// Brute-force attacks.
-    pub brute_force: u64,
+    /// Sessions labelled.
+    pub sessions: u64,
+    /// Attacks woven in, by kind id.
+    pub attacks: std::collections::BTreeMap<&'static str, u64>,
     /// Legitimate trips.
     pub trips: u64,
 }
 
+impl SimulateStats {
+    /// Attacks of all kinds.
+    pub fn attack_total(&self) -> u64 {
+        self.attacks.values().sum()
+    }
+}
+
+impl std::fmt::Display for SimulateStats {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "{} events, {} sessions, {} legitimate trips, {} attacks woven in",
+            self.events,
+            self.sessions,
+            self.trips,
+            self.attack_total()
+        )?;
+        let kinds: Vec<String> = self
+            .attacks
+            .iter()
+            .map(|(kind, count)| format!("{kind} {count}"))
+            .collect();
+        if !kinds.is_empty() {
+            write!(formatter, " ({})", kinds.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// An AI agent's tools.
+const AGENT_TOOLS: [&str; 5] = [
+    "search_kb",
+    "read_ticket",
+    "reply_ticket",
+    "lookup_order",
+    "summarize_thread",
+];
+
+/// Tools an injected agent reaches for.
+const ROGUE_TOOLS: [&str; 3] = ["export_all_contacts", "delete_repository", "send_wire"];
+
+/// A commercial VPN provider's network: exits in every country.
+const VPN_ASN: u32 = 9009;
+
 struct Person {
+    index: usize,
     id: String,
     kind: IdentityType,
     home: usize,
     devices: Vec<String>,
     host: u16,
+    vpn: bool,
+    broad: bool,
     trip: Option<(u32, usize)>,
-    theft_day: Option<u32>,
-    brute_day: Option<u32>,
+    attack: Option<(u32, AttackKind)>,
+}
+
+/// A spray campaign: one address, many identities, one day.
+struct Spray {
+    day: u32,
+    victims: Vec<usize>,
+    winner: usize,
+    attacker: usize,
+    host: u16,
 }
 
 fn ip(city: &City, host: u16, salt: u8) -> std::net::IpAddr {
@@ -322,19 +382,47 @@ fn auth(
     event
 }
 
-fn place(event: &mut Event, city: &City, host: u16, mobile: bool, session: &str, device: &str) {
-    event.ip = Some(ip(city, host, u8::from(mobile)));
-    event.asn = Some(if mobile {
-        city.mobile_asn
-    } else {
-        city.home_asn
-    });
-    event.geo = Some(geo(city));
-    event.session_id = Some(session.into());
-    event.device_id = Some(device.into());
+fn access(time: Timestamp, person: &Person, resource: &str, bytes: u64) -> Event {
+    let mut event = Event::new(
+        time,
+        Some(&person.id),
+        Detail::Access(AccessDetail {
+            resource: resource.to_string(),
+            action: Some("GET".into()),
+            bytes: Some(bytes),
+            status: Some(200),
+            tool: None,
+            on_behalf_of: None,
+        }),
+    );
+    event.identity_type = person.kind;
+    event
+}
+
+/// Where and how an event was made.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    city: &'a City,
+    host: u16,
+    asn: u32,
+    salt: u8,
+    session: &'a str,
+    device: &'a str,
+}
+
+fn place(event: &mut Event, at: &Place<'_>) {
+    event.ip = Some(ip(at.city, at.host, at.salt));
+    event.asn = Some(at.asn);
+    event.geo = Some(geo(at.city));
+    if !at.session.is_empty() {
+        event.session_id = Some(at.session.into());
+    }
+    event.device_id = Some(at.device.into());
     event.user_agent = Some(
-        if device.starts_with("phone") {
+        if at.device.starts_with("phone") {
             "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X)"
+        } else if at.device.starts_with("unknown") {
+            "python-requests/2.32"
         } else {
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0"
         }
@@ -343,54 +431,101 @@ fn place(event: &mut Event, city: &City, host: u16, mobile: bool, session: &str,
 }
 
 fn people(options: &SimulateOptions, rng: &mut Rng, stats: &mut SimulateStats) -> Vec<Person> {
+    let days = options.days.max(1);
+    let per_person = [
+        AttackKind::CredentialTheft,
+        AttackKind::BruteForce,
+        AttackKind::MfaFatigue,
+        AttackKind::SessionTheft,
+        AttackKind::CompromisedDevice,
+        AttackKind::DataExfiltration,
+    ];
     (0..options.identities)
         .map(|index| {
-            let service = index % 20 == 19;
-            let home = rng.below(CITIES.len() as u64) as usize;
-            let device_count = if service {
-                1
-            } else {
-                1 + rng.below(2) as usize
+            let kind = match index % 20 {
+                19 => IdentityType::Service,
+                18 => IdentityType::Agent,
+                _ => IdentityType::User,
             };
+            let human = kind == IdentityType::User;
+            let home = rng.below(CITIES.len() as u64) as usize;
+            let device_count = if human { 1 + rng.below(2) as usize } else { 1 };
             let devices = (0..device_count)
-                .map(|device| {
-                    if device == 0 {
-                        format!("laptop-{index:06}")
-                    } else {
-                        format!("phone-{index:06}")
-                    }
+                .map(|device| match (kind, device) {
+                    (IdentityType::Agent, _) => format!("agent-runtime-{index:06}"),
+                    (_, 0) => format!("laptop-{index:06}"),
+                    _ => format!("phone-{index:06}"),
                 })
                 .collect();
-            let days = options.days.max(1);
             let late_day = |rng: &mut Rng| days / 2 + rng.below(u64::from(days - days / 2)) as u32;
-            let trip = (!service && rng.chance(0.08) && days > 3).then(|| {
+            let trip = (human && rng.chance(0.08) && days > 3).then(|| {
                 stats.trips += 1;
                 (
                     late_day(rng),
                     (home + 1 + rng.below(CITIES.len() as u64 - 1) as usize) % CITIES.len(),
                 )
             });
-            let theft_day =
-                (!service && rng.chance(options.attack_rate / 2.0)).then(|| late_day(rng));
-            let brute_day =
-                (!service && rng.chance(options.attack_rate / 2.0)).then(|| late_day(rng));
+            // Humans draw one of six kinds; agents the agent kind, at the same rate.
+            let attack = if human {
+                rng.chance(options.attack_rate * 6.0 / 8.0).then(|| {
+                    let kind = per_person[rng.below(per_person.len() as u64) as usize];
+                    (late_day(rng), kind)
+                })
+            } else if kind == IdentityType::Agent {
+                rng.chance((options.attack_rate * 20.0 / 8.0).min(1.0))
+                    .then(|| (late_day(rng), AttackKind::AgentOutOfScope))
+            } else {
+                None
+            };
+            // Attacks need a work day with the victim at home, their laptop, no trip.
+            let attack = attack.filter(|(day, _)| {
+                trip.is_none_or(|(trip_day, _)| day + 1 < trip_day || *day > trip_day + 3)
+            });
             Person {
-                id: if service {
-                    format!("svc-batch-{index:05}@example.com")
-                } else {
-                    format!("user{index:05}@example.com")
+                index,
+                id: match kind {
+                    IdentityType::Service => format!("svc-batch-{index:05}@example.com"),
+                    IdentityType::Agent => format!("agent-support-{index:05}@example.com"),
+                    IdentityType::User => format!("user{index:05}@example.com"),
                 },
-                kind: if service {
-                    IdentityType::Service
-                } else {
-                    IdentityType::User
-                },
+                kind,
                 home,
                 devices,
                 host: index as u16,
+                vpn: human && rng.chance(0.1),
+                broad: kind == IdentityType::Agent && rng.chance(0.3),
                 trip,
-                theft_day,
-                brute_day,
+                attack,
+            }
+        })
+        .collect()
+}
+
+fn sprays(options: &SimulateOptions, rng: &mut Rng, people: &[Person]) -> Vec<Spray> {
+    let humans: Vec<usize> = people
+        .iter()
+        .filter(|person| person.kind == IdentityType::User && person.attack.is_none())
+        .map(|person| person.index)
+        .collect();
+    let days = options.days.max(1);
+    let campaigns = ((options.identities as f64 * options.attack_rate / 8.0).round() as usize)
+        .min(humans.len() / 40);
+    (0..campaigns)
+        .map(|campaign| {
+            let count = 30 + rng.below(30) as usize;
+            let mut victims = Vec::with_capacity(count);
+            while victims.len() < count {
+                let victim = humans[rng.below(humans.len() as u64) as usize];
+                if !victims.contains(&victim) {
+                    victims.push(victim);
+                }
+            }
+            Spray {
+                day: days / 2 + rng.below(u64::from(days - days / 2)) as u32,
+                winner: victims[rng.below(victims.len() as u64) as usize],
+                victims,
+                attacker: rng.below(ATTACKER_CITIES.len() as u64) as usize,
+                host: 12_000 + campaign as u16,
             }
         })
         .collect()
@@ -407,61 +542,214 @@ fn city_on(person: &Person, day: u32) -> (usize, bool) {
     }
 }
 
-fn day_of_person(
-    person: &Person,
-    day: u32,
-    day_start: Timestamp,
-    rng: &mut Rng,
-    events: &mut Vec<Event>,
-    stats: &mut SimulateStats,
-) {
-    if person.kind == IdentityType::Service {
-        let run = day_start.plus_secs(2 * 3600 + rng.below(600) as i64);
-        let session = format!("batch-{}-{day}", person.host);
-        let mut login = auth(
-            run,
-            person,
-            AuthAction::Login,
-            Outcome::Success,
-            "client_secret",
-        );
-        place(
-            &mut login,
-            &DATA_CENTRE,
-            person.host,
-            false,
-            &session,
-            &person.devices[0],
-        );
-        events.push(login);
-        for call in 0..6 {
-            let mut access = Event::new(
-                run.plus_secs(30 + call * 20),
-                Some(&person.id),
-                Detail::Access(AccessDetail {
-                    resource: "https://api.example.com/v1/export".into(),
-                    action: Some("GET".into()),
-                    bytes: Some(40_000 + rng.below(20_000)),
-                    status: Some(200),
-                    tool: None,
-                    on_behalf_of: None,
-                }),
-            );
-            access.identity_type = IdentityType::Service;
-            place(
-                &mut access,
-                &DATA_CENTRE,
-                person.host,
-                false,
-                &session,
-                &person.devices[0],
-            );
-            events.push(access);
-        }
-        return;
+/// What one day of simulation produced.
+struct Day<'a> {
+    events: Vec<Event>,
+    labels: Vec<Label>,
+    stats: &'a mut SimulateStats,
+    attacks: u64,
+}
+
+impl Day<'_> {
+    fn session(&mut self, person: &Person, session: &str, start: Timestamp, attack: Option<&str>) {
+        self.stats.sessions += 1;
+        self.labels.push(Label::Session(SessionLabel {
+            identity: person.id.clone(),
+            identity_type: person.kind,
+            session_id: session.to_string(),
+            start,
+            attack: attack.map(String::from),
+        }));
     }
+
+    fn attack(
+        &mut self,
+        kind: AttackKind,
+        identities: Vec<String>,
+        keys: Vec<String>,
+        times: (Timestamp, Timestamp, Timestamp),
+        detectors: Vec<Detector>,
+    ) -> String {
+        *self.stats.attacks.entry(kind.as_str()).or_default() += 1;
+        self.attacks += 1;
+        let id = format!("{}-{:04}", kind.as_str(), self.stats.attacks[kind.as_str()]);
+        self.labels.push(Label::Attack(AttackLabel {
+            id: id.clone(),
+            kind,
+            identities,
+            keys,
+            start: times.0,
+            completes: times.1,
+            end: times.2,
+            detectors,
+        }));
+        id
+    }
+}
+
+fn batch_job(person: &Person, day: u32, day_start: Timestamp, rng: &mut Rng, out: &mut Day<'_>) {
+    let run = day_start.plus_secs(2 * 3600 + rng.below(600) as i64);
+    let session = format!("batch-{}-{day}", person.host);
+    let at = Place {
+        city: &DATA_CENTRE,
+        host: person.host,
+        asn: DATA_CENTRE.home_asn,
+        salt: 0,
+        session: &session,
+        device: &person.devices[0],
+    };
+    let mut login = auth(
+        run,
+        person,
+        AuthAction::Login,
+        Outcome::Success,
+        "client_secret",
+    );
+    place(&mut login, &at);
+    out.events.push(login);
+    for call in 0..6 {
+        let mut event = access(
+            run.plus_secs(30 + call * 20),
+            person,
+            "https://api.example.com/v1/export",
+            40_000 + rng.below(20_000),
+        );
+        place(&mut event, &at);
+        out.events.push(event);
+    }
+    out.session(person, &session, run, None);
+}
+
+fn tool_call(
+    time: Timestamp,
+    person: &Person,
+    tool: &str,
+    principal: &str,
+    at: &Place<'_>,
+) -> Event {
+    let mut event = Event::new(
+        time,
+        Some(&person.id),
+        Detail::Access(AccessDetail {
+            resource: format!("mcp://tools/{tool}"),
+            action: Some("tool_call".into()),
+            bytes: Some(2_000),
+            status: Some(200),
+            tool: Some(tool.into()),
+            on_behalf_of: Some(principal.into()),
+        }),
+    );
+    event.identity_type = IdentityType::Agent;
+    place(&mut event, at);
+    event
+}
+
+fn agent_day(person: &Person, day: u32, day_start: Timestamp, rng: &mut Rng, out: &mut Day<'_>) {
+    let start = day_start.plus_secs(6 * 3600 + rng.below(3600) as i64);
+    let session = format!("agent-{}-{day}", person.host);
+    let at = Place {
+        city: &DATA_CENTRE,
+        host: person.host,
+        asn: DATA_CENTRE.home_asn,
+        salt: 1,
+        session: &session,
+        device: &person.devices[0],
+    };
+    let mut login = auth(
+        start,
+        person,
+        AuthAction::Login,
+        Outcome::Success,
+        "client_credentials",
+    );
+    login.identity_type = IdentityType::Agent;
+    place(&mut login, &at);
+    out.events.push(login);
+    // A focused agent serves the few people of its team; a broad one, anyone.
+    let tools = 3 + person.index % 3;
+    let calls = 25 + rng.below(15) as i64;
+    for call in 0..calls {
+        let tool =
+            AGENT_TOOLS[(person.index + rng.below(tools as u64) as usize) % AGENT_TOOLS.len()];
+        let principal = if person.broad {
+            format!("user{:05}@example.com", rng.below(5000))
+        } else {
+            format!(
+                "user{:05}@example.com",
+                (person.index + rng.below(4) as usize) % 100_000
+            )
+        };
+        out.events.push(tool_call(
+            start.plus_secs(60 + call * 600),
+            person,
+            tool,
+            &principal,
+            &at,
+        ));
+    }
+    let mut attack_id = None;
+    if person.attack == Some((day, AttackKind::AgentOutOfScope)) {
+        let time = start.plus_secs(60 + calls / 2 * 600 + 30);
+        let rogue = ROGUE_TOOLS[rng.below(ROGUE_TOOLS.len() as u64) as usize];
+        let injected = tool_call(time, person, rogue, "external@attacker.example", &at);
+        let follow = tool_call(
+            time.plus_secs(20),
+            person,
+            rogue,
+            "external@attacker.example",
+            &at,
+        );
+        out.events.push(injected);
+        out.events.push(follow);
+        attack_id = Some(out.attack(
+            AttackKind::AgentOutOfScope,
+            vec![person.id.clone()],
+            vec![session.clone()],
+            (time, time, time.plus_secs(20)),
+            vec![Detector::AgentScope],
+        ));
+    }
+    out.session(person, &session, start, attack_id.as_deref());
+}
+
+fn posture(time: Timestamp, device: &str, checks: PostureChecks) -> Event {
+    let compliant = checks.edr_running != Some(false)
+        && checks.disk_encrypted != Some(false)
+        && checks.os_patch_age_days.is_none_or(|days| days <= 30);
+    let mut event = Event::new(
+        time,
+        None,
+        Detail::Posture(PostureDetail { compliant, checks }),
+    );
+    event.device_id = Some(device.into());
+    event
+}
+
+fn healthy(patch_age: u32) -> PostureChecks {
+    PostureChecks {
+        edr_running: Some(true),
+        disk_encrypted: Some(true),
+        os_patch_age_days: Some(patch_age),
+        jailbroken: Some(false),
+        firewall: Some(true),
+    }
+}
+
+fn attacker_city(rng: &mut Rng) -> &'static City {
+    &ATTACKER_CITIES[rng.below(ATTACKER_CITIES.len() as u64) as usize]
+}
+
+fn unknown_device(rng: &mut Rng) -> String {
+    format!("unknown-{:08x}", rng.next_u64() as u32)
+}
+
+fn work_day(person: &Person, day: u32, day_start: Timestamp, rng: &mut Rng, out: &mut Day<'_>) {
     let weekday = (day_start.as_secs().div_euclid(86_400) + 3).rem_euclid(7);
-    if weekday >= 5 && !rng.chance(0.15) {
+    let attack = person
+        .attack
+        .filter(|(attack_day, _)| *attack_day == day)
+        .map(|(_, kind)| kind);
+    if weekday >= 5 && attack.is_none() && !rng.chance(0.15) {
         return;
     }
     // The days before and after a trip are spent flying: no sign-ins.
@@ -480,9 +768,28 @@ fn day_of_person(
         7 * 3600 + 1800 + rng.below(7200) as i64
     };
     let login_time = day_start.plus_secs(local_start - city.utc_offset * 3600);
-    let device = &person.devices[rng.below(person.devices.len() as u64) as usize];
+    let device = if attack.is_some() {
+        person.devices[0].clone()
+    } else {
+        person.devices[rng.below(person.devices.len() as u64) as usize].clone()
+    };
     let mobile = device.starts_with("phone") || travelling;
+    let via_vpn = person.vpn && !mobile && rng.chance(0.5);
     let session = format!("s-{}-{day}", person.host);
+    let at = Place {
+        city,
+        host: person.host,
+        asn: if via_vpn {
+            VPN_ASN
+        } else if mobile {
+            city.mobile_asn
+        } else {
+            city.home_asn
+        },
+        salt: if via_vpn { 40 } else { u8::from(mobile) },
+        session: &session,
+        device: &device,
+    };
     let mut login = auth(
         login_time,
         person,
@@ -491,8 +798,8 @@ fn day_of_person(
         "password",
     );
     login.app = Some(APPS[rng.below(APPS.len() as u64) as usize].into());
-    place(&mut login, city, person.host, mobile, &session, device);
-    events.push(login);
+    place(&mut login, &at);
+    out.events.push(login);
     if rng.chance(0.7) {
         let mut mfa = auth(
             login_time.plus_secs(8 + rng.below(20) as i64),
@@ -501,128 +808,400 @@ fn day_of_person(
             Outcome::Success,
             "push",
         );
-        place(&mut mfa, city, person.host, mobile, &session, device);
-        events.push(mfa);
+        place(&mut mfa, &at);
+        out.events.push(mfa);
+    }
+    if device.starts_with("laptop") {
+        // The laptop's agent reports at sign-in; now and then it is behind on patches.
+        let behind = attack.is_none() && rng.chance(0.03);
+        let patch_age = if behind {
+            35 + rng.below(20) as u32
+        } else {
+            rng.below(20) as u32
+        };
+        out.events.push(posture(
+            login_time.plus_secs(60),
+            &device,
+            healthy(patch_age),
+        ));
     }
     let accesses = 8 + rng.below(16) as i64;
     let spacing = 8 * 3600 / accesses;
     for step in 0..accesses {
         let resource = RESOURCES[rng.below(RESOURCES.len() as u64) as usize];
-        let mut access = Event::new(
+        let mut event = access(
             login_time.plus_secs(60 + step * spacing + rng.below(spacing as u64 / 2) as i64),
-            Some(&person.id),
-            Detail::Access(AccessDetail {
-                resource: resource.to_string(),
-                action: Some("GET".into()),
-                bytes: Some(2_000 + rng.below(200_000)),
-                status: Some(200),
-                tool: None,
-                on_behalf_of: None,
-            }),
+            person,
+            resource,
+            2_000 + rng.below(200_000),
         );
-        place(&mut access, city, person.host, mobile, &session, device);
-        events.push(access);
+        place(&mut event, &at);
+        out.events.push(event);
     }
+    let logout_time = login_time.plus_secs(9 * 3600);
     let mut logout = auth(
-        login_time.plus_secs(9 * 3600),
+        logout_time,
         person,
         AuthAction::Logout,
         Outcome::Success,
         "session",
     );
-    place(&mut logout, city, person.host, mobile, &session, device);
-    events.push(logout);
-    if person.theft_day == Some(day) {
-        stats.credential_theft += 1;
-        let attacker = &ATTACKER_CITIES[rng.below(ATTACKER_CITIES.len() as u64) as usize];
-        let time = login_time.plus_secs(20 * 60 + rng.below(40 * 60) as i64);
-        let session = format!("s-attacker-{}-{day}", person.host);
-        let mut stolen = auth(
-            time,
-            person,
-            AuthAction::Login,
-            Outcome::Success,
-            "password",
-        );
-        place(
-            &mut stolen,
-            attacker,
-            4000 + person.host,
-            false,
-            &session,
-            &format!("unknown-{:08x}", rng.next_u64() as u32),
-        );
-        stolen.user_agent = Some("python-requests/2.32".into());
-        events.push(stolen);
-    }
-    if person.brute_day == Some(day) {
-        stats.brute_force += 1;
-        let attacker = &ATTACKER_CITIES[rng.below(ATTACKER_CITIES.len() as u64) as usize];
-        let start = login_time.plus_secs(3 * 3600);
-        let tries = 12 + rng.below(20) as i64;
-        let device = format!("unknown-{:08x}", rng.next_u64() as u32);
-        let session = format!("s-brute-{}-{day}", person.host);
-        for attempt in 0..=tries {
-            let outcome = if attempt == tries {
-                Outcome::Success
-            } else {
-                Outcome::Failure
-            };
-            let mut guess = auth(
-                start.plus_secs(attempt * 7),
+    place(&mut logout, &at);
+    out.events.push(logout);
+    let mut own_session_attack = None;
+    match attack {
+        None => {}
+        Some(AttackKind::CredentialTheft) => {
+            let time = login_time.plus_secs(20 * 60 + rng.below(40 * 60) as i64);
+            let stolen_session = format!("s-attacker-{}-{day}", person.host);
+            let attacker_device = unknown_device(rng);
+            let attacker = attacker_city(rng);
+            let mut stolen = auth(
+                time,
                 person,
                 AuthAction::Login,
-                outcome,
+                Outcome::Success,
                 "password",
             );
             place(
-                &mut guess,
-                attacker,
-                8000 + person.host,
-                false,
-                &session,
-                &device,
+                &mut stolen,
+                &Place {
+                    city: attacker,
+                    host: 4000 + person.host,
+                    asn: attacker.home_asn,
+                    salt: 0,
+                    session: &stolen_session,
+                    device: &attacker_device,
+                },
             );
-            if outcome == Outcome::Failure {
-                if let Detail::Auth(detail) = &mut guess.detail {
-                    detail.reason = Some("INVALID_CREDENTIALS".into());
-                }
-            }
-            events.push(guess);
+            out.events.push(stolen);
+            let id = out.attack(
+                AttackKind::CredentialTheft,
+                vec![person.id.clone()],
+                vec![stolen_session.clone(), attacker_device],
+                (time, time, time),
+                vec![
+                    Detector::ImpossibleTravel,
+                    Detector::NewDevice,
+                    Detector::NewCountry,
+                ],
+            );
+            out.session(person, &stolen_session, time, Some(&id));
         }
+        Some(AttackKind::BruteForce) => {
+            let attacker = attacker_city(rng);
+            let start = login_time.plus_secs(3 * 3600);
+            let tries = 12 + rng.below(20) as i64;
+            let attacker_device = unknown_device(rng);
+            let brute_session = format!("s-brute-{}-{day}", person.host);
+            for attempt in 0..=tries {
+                let outcome = if attempt == tries {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                };
+                let mut guess = auth(
+                    start.plus_secs(attempt * 7),
+                    person,
+                    AuthAction::Login,
+                    outcome,
+                    "password",
+                );
+                place(
+                    &mut guess,
+                    &Place {
+                        city: attacker,
+                        host: 8000 + person.host,
+                        asn: attacker.home_asn,
+                        salt: 0,
+                        session: &brute_session,
+                        device: &attacker_device,
+                    },
+                );
+                if let Detail::Auth(detail) = &mut guess.detail {
+                    if outcome == Outcome::Failure {
+                        detail.reason = Some("INVALID_CREDENTIALS".into());
+                    }
+                }
+                out.events.push(guess);
+            }
+            let success = start.plus_secs(tries * 7);
+            let id = out.attack(
+                AttackKind::BruteForce,
+                vec![person.id.clone()],
+                vec![brute_session.clone(), attacker_device],
+                (start, success, success),
+                vec![Detector::BruteForce],
+            );
+            out.session(person, &brute_session, start, Some(&id));
+        }
+        Some(AttackKind::MfaFatigue) => {
+            // A residential proxy in the victim's city, the password known: push after push.
+            let start = login_time.plus_secs(4 * 3600 + rng.below(3600) as i64);
+            let bomb_session = format!("s-bomb-{}-{day}", person.host);
+            let attacker_device = unknown_device(rng);
+            let proxy = Place {
+                city,
+                host: 6000 + person.host,
+                asn: city.mobile_asn,
+                salt: 7,
+                session: &bomb_session,
+                device: &attacker_device,
+            };
+            let mut primary = auth(
+                start,
+                person,
+                AuthAction::Login,
+                Outcome::Success,
+                "password",
+            );
+            place(&mut primary, &proxy);
+            out.events.push(primary);
+            let pushes = 6 + rng.below(6) as i64;
+            for push in 0..pushes {
+                let outcome = if push % 3 == 2 {
+                    Outcome::Timeout
+                } else {
+                    Outcome::Denied
+                };
+                let mut prompt = auth(
+                    start.plus_secs(30 + push * 50),
+                    person,
+                    AuthAction::Mfa,
+                    outcome,
+                    "push",
+                );
+                place(&mut prompt, &proxy);
+                out.events.push(prompt);
+            }
+            let approved = start.plus_secs(30 + pushes * 50);
+            let mut approval = auth(approved, person, AuthAction::Mfa, Outcome::Success, "push");
+            place(&mut approval, &proxy);
+            out.events.push(approval);
+            let id = out.attack(
+                AttackKind::MfaFatigue,
+                vec![person.id.clone()],
+                vec![bomb_session.clone(), attacker_device],
+                (start, approved, approved),
+                vec![Detector::MfaFatigue],
+            );
+            out.session(person, &bomb_session, start, Some(&id));
+        }
+        Some(AttackKind::SessionTheft) => {
+            // The victim's session cookie, stolen by an infostealer, replayed from abroad.
+            let attacker = attacker_city(rng);
+            let start = login_time.plus_secs(30 * 60 + rng.below(60 * 60) as i64);
+            let attacker_device = unknown_device(rng);
+            let replay = Place {
+                city: attacker,
+                host: 5000 + person.host,
+                asn: attacker.home_asn,
+                salt: 0,
+                session: &session,
+                device: &attacker_device,
+            };
+            let requests = 5 + rng.below(10) as i64;
+            for request in 0..requests {
+                let mut event = access(
+                    start.plus_secs(request * 40),
+                    person,
+                    RESOURCES[rng.below(RESOURCES.len() as u64) as usize],
+                    50_000 + rng.below(500_000),
+                );
+                place(&mut event, &replay);
+                out.events.push(event);
+            }
+            own_session_attack = Some(out.attack(
+                AttackKind::SessionTheft,
+                vec![person.id.clone()],
+                vec![session.clone(), attacker_device],
+                (start, start, start.plus_secs((requests - 1) * 40)),
+                vec![Detector::SessionHijack, Detector::ImpossibleTravel],
+            ));
+        }
+        Some(AttackKind::CompromisedDevice) => {
+            // Malware on the laptop stops the EDR agent; the user works on.
+            let time = login_time.plus_secs(2 * 3600 + rng.below(3600) as i64);
+            let checks = PostureChecks {
+                edr_running: Some(false),
+                ..healthy(5)
+            };
+            out.events.push(posture(time, &device, checks));
+            own_session_attack = Some(out.attack(
+                AttackKind::CompromisedDevice,
+                vec![person.id.clone()],
+                vec![session.clone(), device.clone()],
+                (time, time, time),
+                vec![Detector::PostureDegraded],
+            ));
+        }
+        Some(AttackKind::DataExfiltration) => {
+            // The live session pulls the drive and the finance reports down in minutes.
+            let start = login_time.plus_secs(3 * 3600 + rng.below(3600) as i64);
+            let downloads = 150 + rng.below(150) as i64;
+            for download in 0..downloads {
+                let resource = if download % 2 == 0 {
+                    "https://drive.example.com/files"
+                } else {
+                    "https://finance.example.com/reports"
+                };
+                let mut event = access(
+                    start.plus_secs(download * 8),
+                    person,
+                    resource,
+                    2_000_000 + rng.below(6_000_000),
+                );
+                place(&mut event, &at);
+                out.events.push(event);
+            }
+            own_session_attack = Some(out.attack(
+                AttackKind::DataExfiltration,
+                vec![person.id.clone()],
+                vec![session.clone()],
+                (start, start, start.plus_secs((downloads - 1) * 8)),
+                vec![Detector::AccessVolume],
+            ));
+        }
+        Some(AttackKind::PasswordSpray | AttackKind::AgentOutOfScope) => {}
     }
+    out.session(person, &session, login_time, own_session_attack.as_deref());
+}
+
+fn spray_day(
+    spray: &Spray,
+    people: &[Person],
+    day_start: Timestamp,
+    rng: &mut Rng,
+    out: &mut Day<'_>,
+) {
+    let attacker = &ATTACKER_CITIES[spray.attacker];
+    let device = unknown_device(rng);
+    let start = day_start.plus_secs(1800 + rng.below(4 * 3600) as i64);
+    let mut time = start;
+    let winner_session = format!("s-spray-{}", spray.host);
+    let at = Place {
+        city: attacker,
+        host: spray.host,
+        asn: attacker.home_asn,
+        salt: 3,
+        session: "",
+        device: &device,
+    };
+    for victim in &spray.victims {
+        let person = &people[*victim];
+        time = time.plus_secs(15 + rng.below(30) as i64);
+        if *victim == spray.winner {
+            continue;
+        }
+        let mut guess = auth(
+            time,
+            person,
+            AuthAction::Login,
+            Outcome::Failure,
+            "password",
+        );
+        place(&mut guess, &at);
+        if let Detail::Auth(detail) = &mut guess.detail {
+            detail.reason = Some("INVALID_CREDENTIALS".into());
+        }
+        out.events.push(guess);
+    }
+    let winner = &people[spray.winner];
+    let success_time = time.plus_secs(20);
+    let mut success = auth(
+        success_time,
+        winner,
+        AuthAction::Login,
+        Outcome::Success,
+        "password",
+    );
+    place(
+        &mut success,
+        &Place {
+            session: &winner_session,
+            ..at
+        },
+    );
+    out.events.push(success);
+    let id = out.attack(
+        AttackKind::PasswordSpray,
+        spray
+            .victims
+            .iter()
+            .map(|victim| people[*victim].id.clone())
+            .collect(),
+        vec![device.clone(), winner_session.clone()],
+        (start, success_time, success_time),
+        vec![Detector::PasswordSpray],
+    );
+    out.session(winner, &winner_session, success_time, Some(&id));
+}
+
+/// What [`simulate`] returns: counts and the ground truth.
+#[derive(Debug, Default)]
+pub struct Simulation {
+    /// Counts.
+    pub stats: SimulateStats,
+    /// Attacks and sessions, in event-time order of their start.
+    pub labels: Vec<Label>,
 }
 
 /// Generates traffic day by day, each day's events in event-time order, and hands them
-/// to `emit`.
+/// to `emit`; returns the counts and the labels.
 pub fn simulate<F: FnMut(&Event) -> std::io::Result<()>>(
     options: &SimulateOptions,
     mut emit: F,
-) -> std::io::Result<SimulateStats> {
+) -> std::io::Result<Simulation> {
     let mut rng = Rng::new(options.seed);
     let mut stats = SimulateStats::default();
     let people = people(options, &mut rng, &mut stats);
+    let sprays = sprays(options, &mut rng, &people);
+    let mut labels = Vec::new();
     let mut events = Vec::new();
     for day in 0..options.days {
         let day_start = options.start.plus_secs(i64::from(day) * 86_400);
-        events.clear();
+        let mut out = Day {
+            events: std::mem::take(&mut events),
+            labels: Vec::new(),
+            stats: &mut stats,
+            attacks: 0,
+        };
+        out.events.clear();
         for person in &people {
-            day_of_person(person, day, day_start, &mut rng, &mut events, &mut stats);
+            match person.kind {
+                IdentityType::Service => batch_job(person, day, day_start, &mut rng, &mut out),
+                IdentityType::Agent => agent_day(person, day, day_start, &mut rng, &mut out),
+                IdentityType::User => work_day(person, day, day_start, &mut rng, &mut out),
+            }
         }
-        events.sort_by_key(|event| event.time);
-        for event in &events {
+        for spray in sprays.iter().filter(|spray| spray.day == day) {
+            spray_day(spray, &people, day_start, &mut rng, &mut out);
+        }
+        let Day {
+            events: mut day_events,
+            labels: mut day_labels,
+            ..
+        } = out;
+        day_events.sort_by_key(|event| event.time);
+        for event in &day_events {
             emit(event)?;
             stats.events += 1;
         }
+        day_labels.sort_by_key(|label| match label {
+            Label::Attack(attack) => attack.start,
+            Label::Session(session) => session.start,
+        });
+        labels.append(&mut day_labels);
+        events = day_events;
     }
-    Ok(stats)
+    Ok(Simulation { stats, labels })
 }
 
-/// Writes simulated traffic as JSON lines.
+/// Writes simulated traffic as JSON lines; returns counts and labels.
 pub fn simulate_to(
     options: &SimulateOptions,
     writer: &mut dyn Write,
-) -> std::io::Result<SimulateStats> {
+) -> std::io::Result<Simulation> {
     let mut line = Vec::with_capacity(512);
     simulate(options, |event| {
         line.clear();
@@ -630,6 +1209,15 @@ pub fn simulate_to(
         line.push(b'\n');
         writer.write_all(&line)
     })
+}
+
+/// Writes labels as JSON lines.
+pub fn write_labels(labels: &[Label], writer: &mut dyn Write) -> std::io::Result<()> {
+    for label in labels {
+        serde_json::to_writer(&mut *writer, label).map_err(std::io::Error::other)?;
+        writer.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -436,10 +436,7 @@ mod tests {
         assert!(tags.anonymizer && !tags.threat);
         let tags = enricher.enrich(&mut login("45.155.205.99"));
         assert!(tags.threat && !tags.anonymizer);
-        assert_eq!(
-            enricher.enrich(&mut login("8.8.8.8")),
-            IpTags::default()
-        );
+        assert_eq!(enricher.enrich(&mut login("8.8.8.8")), IpTags::default());
     }
 
     #[test]

@@ -11,8 +11,8 @@ use crate::risk::{round_score, SessionRisks, NO_SESSION};
 use cel::Value;
 use std::sync::Arc;
 use vigil_schemas::{
-    AuthAction, Decision, Detail, Detector, Envelope, IdentityType, Mode, Reason, Risk,
-    RiskLevel, Signal, Timestamp,
+    AuthAction, Decision, Detail, Detector, Envelope, IdentityType, Mode, Reason, Risk, RiskLevel,
+    Signal, Timestamp,
 };
 
 /// Sessions with less risk than this are not re-evaluated by the policy on events that
@@ -223,8 +223,10 @@ impl Judge {
         }
         // A posture report that degraded a device re-judges every open session on it:
         // a session that was fine at sign-in is revoked mid-session.
+        // Hygiene drift (old patches alone) is recorded on the device, not pushed into
+        // every session: only a degradation that is risky on its own re-judges them.
         if let (Some(posture), Some(device)) = (posture, event.device_id.as_deref()) {
-            if event.posture().is_some() {
+            if event.posture().is_some() && posture.score >= RiskLevel::MEDIUM_FROM {
                 for session in state.risks.on_device(device, event.time, idle, key) {
                     let signals = [posture.clone()];
                     let risk = state

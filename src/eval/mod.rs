@@ -28,8 +28,10 @@
 //!   + benign); `f1` = 2 precision recall / (precision + recall);
 //! - `delay_from_start`: over detected attacks, event time from the attack's `start` to its
 //!   first attributed decision (the earliest `time`), median and p95 in seconds;
-//!   `delay_from_completion`: the same from `completes`, negative when a decision came before
-//!   the completing event.
+//!   `delay_from_completion`: event time from `completes` to the first attributed decision at
+//!   or after it: 0 when the completing event itself was acted on (the stolen session's
+//!   first use, the approved push), whatever came earlier (a step-up, an alert on a
+//!   burst); attacks with no decision from completion on are left out.
 //!
 //! **Per detector** (only detectors in some decision's reasons or some attack's expected
 //! detectors):
@@ -354,6 +356,8 @@ struct AttackTally<'labels> {
     label: &'labels AttackLabel,
     /// Event time of the earliest attributed decision.
     first_decision: Option<Timestamp>,
+    /// Event time of the earliest attributed decision at or after the completing event.
+    first_after_completion: Option<Timestamp>,
     /// Detectors among the reasons of attributed decisions.
     detectors_seen: DetectorSet,
 }
@@ -452,6 +456,7 @@ impl<'labels> Evaluator<'labels> {
         self.attacks.push(AttackTally {
             label: attack,
             first_decision: None,
+            first_after_completion: None,
             detectors_seen: DetectorSet::default(),
         });
     }
@@ -507,6 +512,12 @@ impl<'labels> Evaluator<'labels> {
                 Some(first) => first.min(decision.time),
                 None => decision.time,
             });
+            if decision.time >= tally.label.completes {
+                tally.first_after_completion = Some(match tally.first_after_completion {
+                    Some(first) => first.min(decision.time),
+                    None => decision.time,
+                });
+            }
             tally.detectors_seen = tally.detectors_seen.union(detectors);
             kinds[kind_index(tally.label.kind)] = true;
         }
@@ -566,6 +577,8 @@ impl<'labels> Evaluator<'labels> {
             attacks += 1;
             if let Some(first) = tally.first_decision {
                 from_start.push(first.0 - tally.label.start.0);
+            }
+            if let Some(first) = tally.first_after_completion {
                 from_completion.push(first.0 - tally.label.completes.0);
             }
         }

@@ -317,7 +317,7 @@ fn false_positive_rate_counts_only_enforced_actions_other_than_alert() {
 }
 
 #[test]
-fn delays_run_from_start_and_from_completion_with_sign() {
+fn delays_run_from_start_and_from_completion_on() {
     let mut early = attack("a-1", AttackKind::BruteForce, "alice", &["s-1"]);
     early.completes = at(300);
     let mut late = attack("a-2", AttackKind::BruteForce, "bob", &["s-2"]);
@@ -342,10 +342,11 @@ fn delays_run_from_start_and_from_completion_with_sign() {
     ];
     let report = evaluate(&decisions, &labels);
     let brute = kind(&report, AttackKind::BruteForce);
-    // From start: 120 s and 180 s; from completion: -120 s (before) and +60 s.
+    // From start: 120 s and 180 s. From completion on: alice's attack completes at 300 s
+    // and nothing came after it (left out); bob's completes at 60 s, decided at 120 s.
     assert_eq!(brute.delay_from_start.median_secs, Some(120.0));
     assert_eq!(brute.delay_from_start.p95_secs, Some(180.0));
-    assert_eq!(brute.delay_from_completion.median_secs, Some(-120.0));
+    assert_eq!(brute.delay_from_completion.median_secs, Some(60.0));
     assert_eq!(brute.delay_from_completion.p95_secs, Some(60.0));
     let none = kind(&report, AttackKind::AgentOutOfScope);
     assert_eq!(none.delay_from_start.median_secs, None);

@@ -159,7 +159,11 @@ pub fn detect(
     let access = event.access()?;
     let class = classify(&access.resource, config);
     let bucket = event.time.0.div_euclid(config.bucket.as_micros().max(1));
-    let index = match baselines.classes.iter().position(|entry| entry.class == class) {
+    let index = match baselines
+        .classes
+        .iter()
+        .position(|entry| entry.class == class)
+    {
         Some(index) => index,
         None => {
             if baselines.classes.len() >= MAX_CLASSES {
@@ -205,8 +209,8 @@ pub fn detect(
     }
     entry.fired = true;
     // Each further factor of ten past the threshold adds a sixth of the way to max_score.
-    let rarity = ((config.tail_probability / tail.max(f64::MIN_POSITIVE)).log10() / 6.0)
-        .clamp(0.0, 1.0);
+    let rarity =
+        ((config.tail_probability / tail.max(f64::MIN_POSITIVE)).log10() / 6.0).clamp(0.0, 1.0);
     let score = config.score + (config.max_score - config.score) * rarity;
     let class_name = config
         .classes
@@ -288,12 +292,21 @@ mod tests {
         baselines
     }
 
-    fn burst(baselines: &mut AccessBaselines, requests: i64, bytes: u64, config: &AccessVolumeConfig) -> Vec<(i64, Signal)> {
+    fn burst(
+        baselines: &mut AccessBaselines,
+        requests: i64,
+        bytes: u64,
+        config: &AccessVolumeConfig,
+    ) -> Vec<(i64, Signal)> {
         (0..requests)
             .filter_map(|request| {
                 detect(
                     baselines,
-                    &access(25 * 86_400 + 10 * 3600 + request * 10, "https://drive.example.com/f", bytes),
+                    &access(
+                        25 * 86_400 + 10 * 3600 + request * 10,
+                        "https://drive.example.com/f",
+                        bytes,
+                    ),
                     false,
                     config,
                 )
@@ -312,8 +325,16 @@ mod tests {
         let (request, signal) = &hits[0];
         // 200 MB is crossed on the 42nd request of 5 MB.
         assert_eq!(*request, 41);
-        assert!(signal.score >= 75.0 && signal.score <= 95.0, "{}", signal.score);
-        assert!(signal.detail.contains("other resources"), "{}", signal.detail);
+        assert!(
+            signal.score >= 75.0 && signal.score <= 95.0,
+            "{}",
+            signal.score
+        );
+        assert!(
+            signal.detail.contains("other resources"),
+            "{}",
+            signal.detail
+        );
     }
 
     #[test]
@@ -340,7 +361,12 @@ mod tests {
         assert_eq!(burst(&mut baselines, 300, 5_000_000, &config).len(), 1);
         assert_eq!(baselines.learned(None), learned + 1);
         // ...and the next day's first request closes the attack's bucket without learning it.
-        detect(&mut baselines, &access(26 * 86_400, "https://drive.example.com/f", 1), false, &config);
+        detect(
+            &mut baselines,
+            &access(26 * 86_400, "https://drive.example.com/f", 1),
+            false,
+            &config,
+        );
         assert_eq!(baselines.learned(None), learned + 1);
         // Late events of a closed bucket are neither learned nor judged.
         assert!(burst(&mut baselines, 300, 5_000_000, &config).is_empty());
@@ -356,7 +382,12 @@ mod tests {
             ..AccessVolumeConfig::default()
         };
         let mut baselines = trained(3, 100_000, &config);
-        detect(&mut baselines, &access(21 * 86_400, "https://finance.example.com/q", 1), false, &config);
+        detect(
+            &mut baselines,
+            &access(21 * 86_400, "https://finance.example.com/q", 1),
+            false,
+            &config,
+        );
         assert!(baselines.learned(None) > 100);
         assert_eq!(baselines.learned(Some(0)), 0);
     }

@@ -44,9 +44,13 @@ fn fingerprint(text: &str) -> u64 {
 /// A resource's scope: scheme and host and the first two path segments, no query.
 fn resource_scope(resource: &str) -> &str {
     let resource = resource.split(['?', '#']).next().unwrap_or(resource);
-    let path_start = resource
-        .find("://")
-        .map_or(0, |scheme| scheme + 3 + resource[scheme + 3..].find('/').unwrap_or(resource.len() - scheme - 3));
+    let path_start = resource.find("://").map_or(0, |scheme| {
+        scheme
+            + 3
+            + resource[scheme + 3..]
+                .find('/')
+                .unwrap_or(resource.len() - scheme - 3)
+    });
     let mut end = resource.len();
     let mut slashes = 0;
     for (offset, byte) in resource.bytes().enumerate().skip(path_start + 1) {
@@ -67,7 +71,9 @@ fn remember(list: &mut Vec<(u64, Timestamp)>, key: u64, time: Timestamp, max: us
         return;
     }
     if list.len() >= max {
-        let oldest = (0..list.len()).min_by_key(|&index| list[index].1).unwrap_or(0);
+        let oldest = (0..list.len())
+            .min_by_key(|&index| list[index].1)
+            .unwrap_or(0);
         list.swap_remove(oldest);
     }
     list.reserve_exact(1);
@@ -75,10 +81,12 @@ fn remember(list: &mut Vec<(u64, Timestamp)>, key: u64, time: Timestamp, max: us
 }
 
 fn grant_for<'a>(identity: &str, grants: &'a [Grant]) -> Option<&'a Grant> {
-    grants.iter().find(|grant| match grant.identity.strip_suffix('*') {
-        Some(prefix) => identity.starts_with(prefix),
-        None => grant.identity == identity,
-    })
+    grants
+        .iter()
+        .find(|grant| match grant.identity.strip_suffix('*') {
+            Some(prefix) => identity.starts_with(prefix),
+            None => grant.identity == identity,
+        })
 }
 
 /// Judges one access event of a service or agent identity and learns from it when it
@@ -161,7 +169,11 @@ pub fn detect(
         detector: Detector::AgentScope,
         score: (100.0 * (1.0 - remaining)).clamp(0.0, 100.0),
         confidence: 0.9,
-        detail: format!("{} {identity}: {}", event.identity_type.as_str(), details.join("; ")),
+        detail: format!(
+            "{} {identity}: {}",
+            event.identity_type.as_str(),
+            details.join("; ")
+        ),
         evidence: json!({ "scope": item, "on_behalf_of": principal, "findings": details }),
     })
 }
@@ -203,7 +215,15 @@ mod tests {
             for minute in 0..20 {
                 let tool = ["search_kb", "read_ticket", "reply_ticket"][minute as usize % 3];
                 let principal = format!("user{}@example.com", minute % 4);
-                assert_eq!(detect(&mut scope, &call(day, minute, tool, &principal), false, config), None);
+                assert_eq!(
+                    detect(
+                        &mut scope,
+                        &call(day, minute, tool, &principal),
+                        false,
+                        config
+                    ),
+                    None
+                );
             }
         }
         scope
@@ -213,11 +233,27 @@ mod tests {
     fn a_new_tool_for_a_new_principal_scores_high() {
         let config = AgentScopeConfig::default();
         let mut scope = trained(&config);
-        let signal = detect(&mut scope, &call(9, 0, "export_all_contacts", "ceo@example.com"), false, &config).unwrap();
+        let signal = detect(
+            &mut scope,
+            &call(9, 0, "export_all_contacts", "ceo@example.com"),
+            false,
+            &config,
+        )
+        .unwrap();
         assert_eq!(signal.score, 84.0);
-        assert!(signal.detail.contains("export_all_contacts"), "{}", signal.detail);
+        assert!(
+            signal.detail.contains("export_all_contacts"),
+            "{}",
+            signal.detail
+        );
         // Not learned: the next call is judged again.
-        assert!(detect(&mut scope, &call(9, 1, "export_all_contacts", "user1@example.com"), false, &config).is_some());
+        assert!(detect(
+            &mut scope,
+            &call(9, 1, "export_all_contacts", "user1@example.com"),
+            false,
+            &config
+        )
+        .is_some());
     }
 
     #[test]
@@ -231,8 +267,22 @@ mod tests {
             ..AgentScopeConfig::default()
         };
         let mut scope = AgentScope::default();
-        assert_eq!(detect(&mut scope, &call(0, 0, "search_kb", "user1@example.com"), false, &config), None);
-        let signal = detect(&mut scope, &call(0, 1, "delete_user", "user1@example.com"), false, &config).unwrap();
+        assert_eq!(
+            detect(
+                &mut scope,
+                &call(0, 0, "search_kb", "user1@example.com"),
+                false,
+                &config
+            ),
+            None
+        );
+        let signal = detect(
+            &mut scope,
+            &call(0, 1, "delete_user", "user1@example.com"),
+            false,
+            &config,
+        )
+        .unwrap();
         assert_eq!(signal.score, 85.0);
     }
 
@@ -240,12 +290,30 @@ mod tests {
     fn false_positive_a_tool_used_while_learning_is_in_scope_weeks_later() {
         let config = AgentScopeConfig::default();
         let mut scope = AgentScope::default();
-        detect(&mut scope, &call(0, 0, "monthly_report", "user0@example.com"), false, &config);
+        detect(
+            &mut scope,
+            &call(0, 0, "monthly_report", "user0@example.com"),
+            false,
+            &config,
+        );
         let mut trained_scope = scope;
         for day in 0..8 {
-            detect(&mut trained_scope, &call(day, 5, "search_kb", "user0@example.com"), false, &config);
+            detect(
+                &mut trained_scope,
+                &call(day, 5, "search_kb", "user0@example.com"),
+                false,
+                &config,
+            );
         }
-        assert_eq!(detect(&mut trained_scope, &call(30, 0, "monthly_report", "user0@example.com"), false, &config), None);
+        assert_eq!(
+            detect(
+                &mut trained_scope,
+                &call(30, 0, "monthly_report", "user0@example.com"),
+                false,
+                &config
+            ),
+            None
+        );
     }
 
     #[test]
@@ -253,19 +321,46 @@ mod tests {
         let config = AgentScopeConfig::default();
         let mut scope = AgentScope::default();
         for person in 0..40 {
-            detect(&mut scope, &call(0, person, "search_kb", &format!("p{person}@example.com")), false, &config);
+            detect(
+                &mut scope,
+                &call(0, person, "search_kb", &format!("p{person}@example.com")),
+                false,
+                &config,
+            );
         }
         for day in 1..8 {
-            detect(&mut scope, &call(day, 0, "search_kb", "p1@example.com"), false, &config);
+            detect(
+                &mut scope,
+                &call(day, 0, "search_kb", "p1@example.com"),
+                false,
+                &config,
+            );
         }
-        assert_eq!(detect(&mut scope, &call(9, 0, "search_kb", "newcomer@example.com"), false, &config), None);
+        assert_eq!(
+            detect(
+                &mut scope,
+                &call(9, 0, "search_kb", "newcomer@example.com"),
+                false,
+                &config
+            ),
+            None
+        );
     }
 
     #[test]
     fn resources_are_scoped_by_two_path_segments() {
-        assert_eq!(resource_scope("https://api.example.com/v1/export?x=1"), "https://api.example.com/v1/export");
-        assert_eq!(resource_scope("https://api.example.com/v1/export/all"), "https://api.example.com/v1/export");
-        assert_eq!(resource_scope("https://api.example.com"), "https://api.example.com");
+        assert_eq!(
+            resource_scope("https://api.example.com/v1/export?x=1"),
+            "https://api.example.com/v1/export"
+        );
+        assert_eq!(
+            resource_scope("https://api.example.com/v1/export/all"),
+            "https://api.example.com/v1/export"
+        );
+        assert_eq!(
+            resource_scope("https://api.example.com"),
+            "https://api.example.com"
+        );
         assert_eq!(resource_scope("crm/contacts/42"), "crm/contacts");
         assert_eq!(resource_scope(""), "");
     }
@@ -274,6 +369,14 @@ mod tests {
     fn users_are_not_judged() {
         let mut envelope = call(9, 0, "anything", "x");
         envelope.event.identity_type = IdentityType::User;
-        assert_eq!(detect(&mut AgentScope::default(), &envelope, false, &AgentScopeConfig::default()), None);
+        assert_eq!(
+            detect(
+                &mut AgentScope::default(),
+                &envelope,
+                false,
+                &AgentScopeConfig::default()
+            ),
+            None
+        );
     }
 }

@@ -107,7 +107,9 @@ impl SprayTracker {
             return None;
         }
         let event = &envelope.event;
-        let auth = event.auth().filter(|auth| auth.action == AuthAction::Login)?;
+        let auth = event
+            .auth()
+            .filter(|auth| auth.action == AuthAction::Login)?;
         let ip = event.ip?;
         let identity = event.identity.as_deref()?;
         let window = config.window.as_micros();
@@ -123,7 +125,10 @@ impl SprayTracker {
         address.latest = address.latest.max(event.time);
         let threshold = config.min_identities.max(2) as usize;
         if failed {
-            AddressWindow::insert_sorted(&mut address.failures, (event.time, fingerprint(identity)));
+            AddressWindow::insert_sorted(
+                &mut address.failures,
+                (event.time, fingerprint(identity)),
+            );
             let failing = address.distinct_failing(event.time, window);
             let successes = address.successes(event.time, window);
             let quiet = address
@@ -199,19 +204,34 @@ mod tests {
         let mut tracker = SprayTracker::default();
         let mut signals = Vec::new();
         for victim in 0..40 {
-            let envelope = attempt(victim * 20, &format!("user{victim}@example.com"), "95.165.1.9", Outcome::Failure);
+            let envelope = attempt(
+                victim * 20,
+                &format!("user{victim}@example.com"),
+                "95.165.1.9",
+                Outcome::Failure,
+            );
             signals.extend(tracker.observe(&envelope, &config));
         }
         assert_eq!(signals.len(), 1, "{signals:?}");
         assert_eq!(signals[0].score, 50.0);
-        assert!(signals[0].detail.contains("10 identities"), "{}", signals[0].detail);
+        assert!(
+            signals[0].detail.contains("10 identities"),
+            "{}",
+            signals[0].detail
+        );
         let success = tracker
-            .observe(&attempt(900, "user41@example.com", "95.165.1.9", Outcome::Success), &config)
+            .observe(
+                &attempt(900, "user41@example.com", "95.165.1.9", Outcome::Success),
+                &config,
+            )
             .unwrap();
         assert_eq!(success.score, 90.0);
         // An hour later the window is over.
         assert_eq!(
-            tracker.observe(&attempt(4_400, "user42@example.com", "95.165.1.9", Outcome::Success), &config),
+            tracker.observe(
+                &attempt(4_400, "user42@example.com", "95.165.1.9", Outcome::Success),
+                &config
+            ),
             None
         );
     }
@@ -221,7 +241,13 @@ mod tests {
         let config = PasswordSprayConfig::default();
         let mut tracker = SprayTracker::default();
         for second in 0..50 {
-            assert_eq!(tracker.observe(&attempt(second, "alice@example.com", "95.165.1.9", Outcome::Failure), &config), None);
+            assert_eq!(
+                tracker.observe(
+                    &attempt(second, "alice@example.com", "95.165.1.9", Outcome::Failure),
+                    &config
+                ),
+                None
+            );
         }
     }
 
@@ -232,9 +258,21 @@ mod tests {
         for person in 0..300 {
             let identity = format!("user{person}@example.com");
             if person % 20 == 0 {
-                assert_eq!(tracker.observe(&attempt(person * 5, &identity, "81.2.69.1", Outcome::Failure), &config), None);
+                assert_eq!(
+                    tracker.observe(
+                        &attempt(person * 5, &identity, "81.2.69.1", Outcome::Failure),
+                        &config
+                    ),
+                    None
+                );
             }
-            assert_eq!(tracker.observe(&attempt(person * 5 + 2, &identity, "81.2.69.1", Outcome::Success), &config), None);
+            assert_eq!(
+                tracker.observe(
+                    &attempt(person * 5 + 2, &identity, "81.2.69.1", Outcome::Success),
+                    &config
+                ),
+                None
+            );
         }
     }
 
@@ -243,7 +281,12 @@ mod tests {
         let config = PasswordSprayConfig::default();
         let mut tracker = SprayTracker::default();
         for victim in 0..40 {
-            let mut envelope = attempt(victim, &format!("user{victim}@example.com"), "203.0.113.5", Outcome::Failure);
+            let mut envelope = attempt(
+                victim,
+                &format!("user{victim}@example.com"),
+                "203.0.113.5",
+                Outcome::Failure,
+            );
             envelope.tags.corporate = true;
             assert_eq!(tracker.observe(&envelope, &config), None);
         }

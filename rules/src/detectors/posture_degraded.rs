@@ -9,12 +9,15 @@
 //!
 //! Classic false positive: a laptop a few days behind on patches is non-compliant by the
 //! letter of the policy but not compromised: patch age alone scores low
-//! (`patch_too_old_score`), so it is alerted on, never revoked. A repeated report of the
-//! same failing checks raises nothing new.
+//! (`patch_too_old_score`), so it is recorded (monitor-mode alert), never revoked, and not
+//! charged to the sessions on the device. A repeated report of the same failing checks
+//! raises nothing new.
 
 use crate::config::PostureConfig;
 use serde_json::json;
-use vigil_schemas::{CompactString, Detector, Envelope, PostureChecks, Signal, Timestamp};
+use vigil_schemas::{
+    CompactString, Detector, Envelope, PostureChecks, RiskLevel, Signal, Timestamp,
+};
 
 /// Most devices whose non-compliance is remembered per identity.
 pub const MAX_DEVICES: usize = 8;
@@ -78,7 +81,11 @@ fn describe(failing: u8, config: &PostureConfig) -> (f64, Vec<&'static str>) {
         (JAILBROKEN, config.jailbroken_score, "jailbroken"),
         (EDR, config.edr_stopped_score, "EDR stopped"),
         (DISK, config.disk_unencrypted_score, "disk not encrypted"),
-        (UNSPECIFIED, config.noncompliant_score, "reported non-compliant"),
+        (
+            UNSPECIFIED,
+            config.noncompliant_score,
+            "reported non-compliant",
+        ),
         (FIREWALL, config.firewall_off_score, "firewall off"),
         (PATCH, config.patch_too_old_score, "OS patches too old"),
     ];
@@ -93,10 +100,19 @@ fn describe(failing: u8, config: &PostureConfig) -> (f64, Vec<&'static str>) {
     (score, names)
 }
 
-fn signal(device: &str, failing: u8, since: Timestamp, fresh: bool, config: &PostureConfig) -> Signal {
+fn signal(
+    device: &str,
+    failing: u8,
+    since: Timestamp,
+    fresh: bool,
+    config: &PostureConfig,
+) -> Signal {
     let (score, names) = describe(failing, config);
     let detail = if fresh {
-        format!("device {device} fell out of compliance: {}", names.join(", "))
+        format!(
+            "device {device} fell out of compliance: {}",
+            names.join(", ")
+        )
     } else {
         format!(
             "device {device} is out of compliance since {since}: {}",
@@ -131,8 +147,11 @@ pub fn detect(
         .iter()
         .position(|entry| entry.device == device);
     let Some(report) = event.posture() else {
+        // Hygiene drift (old patches alone) is recorded on the report, not charged to
+        // every session: only a degradation risky on its own follows the device around.
         let entry = &postures.degraded[position?];
-        return (!noted).then(|| signal(device, entry.failing, entry.since, false, config));
+        let lasting = signal(device, entry.failing, entry.since, false, config);
+        return (!noted && lasting.score >= RiskLevel::MEDIUM_FROM).then_some(lasting);
     };
     let failing = failing_checks(report.compliant, &report.checks, config);
     match (position, failing) {
@@ -198,19 +217,34 @@ mod tests {
     fn edr_stopping_is_high_risk_once() {
         let config = PostureConfig::default();
         let mut postures = DevicePostures::default();
-        assert_eq!(detect(&mut postures, &report(true, healthy()), false, &config), None);
+        assert_eq!(
+            detect(&mut postures, &report(true, healthy()), false, &config),
+            None
+        );
         let stopped = PostureChecks {
             edr_running: Some(false),
             ..healthy()
         };
-        let signal = detect(&mut postures, &report(false, stopped.clone()), false, &config).unwrap();
+        let signal = detect(
+            &mut postures,
+            &report(false, stopped.clone()),
+            false,
+            &config,
+        )
+        .unwrap();
         assert_eq!(signal.score, 85.0);
         assert!(signal.detail.contains("EDR stopped"), "{}", signal.detail);
         assert!(postures.is_degraded("laptop-1"));
         // The same report again: nothing new.
-        assert_eq!(detect(&mut postures, &report(false, stopped), false, &config), None);
+        assert_eq!(
+            detect(&mut postures, &report(false, stopped), false, &config),
+            None
+        );
         // Recovered.
-        assert_eq!(detect(&mut postures, &report(true, healthy()), false, &config), None);
+        assert_eq!(
+            detect(&mut postures, &report(true, healthy()), false, &config),
+            None
+        );
         assert!(!postures.is_degraded("laptop-1"));
     }
 
@@ -223,7 +257,8 @@ mod tests {
             ..healthy()
         };
         detect(&mut postures, &report(false, jailbroken), false, &config).unwrap();
-        let mut access = crate::testing::login_at("2026-03-02T09:00:00Z", crate::testing::BERLIN, "85.214.1.1");
+        let mut access =
+            crate::testing::login_at("2026-03-02T09:00:00Z", crate::testing::BERLIN, "85.214.1.1");
         access.event.device_id = Some("laptop-1".into());
         let signal = detect(&mut postures, &access, false, &config).unwrap();
         assert_eq!(signal.score, 90.0);

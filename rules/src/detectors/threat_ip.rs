@@ -58,7 +58,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(signal.score, 85.0);
-        assert!(signal.detail.contains("threat-intelligence"), "{}", signal.detail);
+        assert!(
+            signal.detail.contains("threat-intelligence"),
+            "{}",
+            signal.detail
+        );
     }
 
     #[test]
