@@ -159,13 +159,7 @@ fn every_detector_has_an_attack_and_a_false_positive_case() {
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    for detector in [
-        "impossible_travel",
-        "new_device",
-        "new_country",
-        "new_asn",
-        "brute_force",
-    ] {
+    for detector in vigil_schemas::Detector::ALL.map(|detector| detector.as_str()) {
         assert!(
             names
                 .iter()

@@ -156,6 +156,15 @@ pub struct Engine {
     rules: Arc<Rules>,
 }
 
+/// Whether the event is a sign-in attempt from a known address (what spray looks at).
+fn is_sign_in(envelope: &Envelope) -> bool {
+    envelope.event.ip.is_some()
+        && envelope
+            .event
+            .auth()
+            .is_some_and(|auth| auth.action == vigil_schemas::AuthAction::Login)
+}
+
 /// The shard of an identity: a fixed hash, the same on every run and machine.
 pub fn shard_of(identity: &str, shards: usize) -> usize {
     let mut hasher = FxHasher::default();
@@ -199,21 +208,23 @@ impl Engine {
             .map(|_| Vec::with_capacity(batch.len() / shard_count + 1))
             .collect();
         let mut unowned = 0;
-        let mut owned = Vec::with_capacity(batch.len());
+        // Sign-ins for the spray pass: (time, sequence, shard, position in the shard).
+        let mut sign_ins = Vec::new();
         for (sequence, mut envelope) in batch.into_iter().enumerate() {
             if !self.assign_owner(&mut envelope) {
                 unowned += 1;
                 continue;
             }
-            owned.push((sequence, envelope, None));
-        }
-        self.spray_pass(&mut owned);
-        for item in owned {
-            let Some(identity) = item.1.event.identity.as_deref() else {
+            let Some(identity) = envelope.event.identity.as_deref() else {
                 continue;
             };
-            work[shard_of(identity, shard_count)].push(item);
+            let shard = shard_of(identity, shard_count);
+            if is_sign_in(&envelope) {
+                sign_ins.push((envelope.event.time, sequence, shard, work[shard].len()));
+            }
+            work[shard].push((sequence, envelope, None));
         }
+        self.spray_pass(sign_ins, &mut work);
         // Shards run on rayon's persistent workers: threads (and their allocator caches)
         // live across batches instead of being spawned for each.
         let results: Vec<(Vec<Ordered>, BatchStats)> = if shard_count == 1 {
@@ -249,26 +260,18 @@ impl Engine {
 
     /// Runs the password-spray tracker over the batch's sign-ins in event-time order (ties
     /// in input order) and attaches its signals to their events.
-    fn spray_pass(&mut self, owned: &mut [Work]) {
+    fn spray_pass(
+        &mut self,
+        mut sign_ins: Vec<(vigil_schemas::Timestamp, usize, usize, usize)>,
+        work: &mut [Vec<Work>],
+    ) {
         let config = &self.rules.config.password_spray;
         if !config.enabled {
             return;
         }
-        let mut sign_ins: Vec<(vigil_schemas::Timestamp, usize)> = owned
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, envelope, _))| {
-                envelope.event.ip.is_some()
-                    && envelope
-                        .event
-                        .auth()
-                        .is_some_and(|auth| auth.action == vigil_schemas::AuthAction::Login)
-            })
-            .map(|(index, (_, envelope, _))| (envelope.event.time, index))
-            .collect();
         sign_ins.sort_unstable();
-        for (_, index) in sign_ins {
-            let item = &mut owned[index];
+        for (_, _, shard, position) in sign_ins {
+            let item = &mut work[shard][position];
             item.2 = self.spray.observe(&item.1, config).map(Box::new);
         }
     }

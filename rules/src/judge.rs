@@ -196,12 +196,14 @@ impl Judge {
         ));
         if event.identity_type != IdentityType::User && event.access().is_some() {
             let scope = state.scope.get_or_insert_with(Box::default);
-            signals.extend(agent_scope::detect(
-                scope,
-                envelope,
-                tainted_before,
-                &config.agent_scope,
-            ));
+            let charged = state
+                .risks
+                .entry(key, event.time, &config.risk)
+                .charged(Detector::AgentScope);
+            signals.extend(
+                agent_scope::detect(scope, envelope, tainted_before, &config.agent_scope)
+                    .filter(|signal| signal.score > charged),
+            );
         }
         signals.sort_by_key(|signal| signal.detector);
         let risk = state.risks.update(key, event.time, &signals, &config.risk);

@@ -39,10 +39,11 @@ pub struct SessionRisk {
     pub tainted: bool,
     /// Where the session was established.
     pub context: SessionContext,
-    /// Detectors of lasting conditions (a hijacked session, a non-compliant device, a
-    /// listed address) that already charged this session: a condition raises its signal
-    /// once per session, not on every event, so it cannot compound into a false high.
-    noted: u16,
+    /// Highest score each detector charged this session with (by detector id order). A
+    /// lasting condition (a hijacked session, a non-compliant device, a listed address, an
+    /// agent off its scope) signals again only when it gets worse, not on every event, so
+    /// it cannot compound into a false high.
+    charged: [u8; Detector::ALL.len()],
 }
 
 impl SessionRisk {
@@ -53,9 +54,14 @@ impl SessionRisk {
         self.score * 0.5f64.powf(elapsed / half_life)
     }
 
+    /// The highest score `detector` charged this session with (0: never).
+    pub fn charged(&self, detector: Detector) -> f64 {
+        f64::from(self.charged[detector as usize])
+    }
+
     /// Whether `detector` already charged this session.
     pub fn noted(&self, detector: Detector) -> bool {
-        self.noted & (1 << detector as u16) != 0
+        self.charged[detector as usize] > 0
     }
 }
 
@@ -106,7 +112,7 @@ impl SessionRisks {
                     peak: 0.0,
                     tainted: false,
                     context: SessionContext::default(),
-                    noted: 0,
+                    charged: [0; Detector::ALL.len()],
                 });
                 self.sessions.len() - 1
             }
@@ -141,7 +147,8 @@ impl SessionRisks {
         session.peak = session.peak.max(score);
         for signal in signals {
             session.tainted |= !signal.detector.is_first_seen();
-            session.noted |= 1 << signal.detector as u16;
+            let charged = &mut session.charged[signal.detector as usize];
+            *charged = (*charged).max(signal.score.clamp(1.0, 100.0).ceil() as u8);
         }
         // The level follows the score as written, so `70.0` is never `medium`.
         let rounded = round_score(score);

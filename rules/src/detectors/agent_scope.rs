@@ -8,7 +8,9 @@
 //! every `on_behalf_of` principal is learned; afterwards a new one is a signal, and two
 //! at once (a new tool for a new principal: the shape of a prompt injection) score high.
 //! An identity with a configured grant is judged against the grant from its first call.
-//! Calls that raised a signal or come from a tainted session are not learned.
+//! Calls that raised a signal or come from a tainted session are not learned; the judge
+//! charges a session with a finding once, and again only with a worse one, so a
+//! legitimate new colleague's third call does not compound into a revocation.
 //!
 //! Classic false positive: a shared assistant that serves the whole company meets new
 //! principals every day; once it has served more principals than are remembered

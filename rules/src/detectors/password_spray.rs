@@ -12,7 +12,7 @@
 //! Classic false positive: a busy shared address (an office NAT not configured as
 //! corporate, a university, a hotel) sees typos from many people, but far more
 //! successes: an address counts as spraying only while its failing identities outnumber
-//! its successful sign-ins in the window. Corporate, VPN and private addresses are never
+//! the identities that signed in successfully from it in the window. Corporate, VPN and private addresses are never
 //! judged.
 
 use crate::config::PasswordSprayConfig;
@@ -32,8 +32,8 @@ pub const MAX_ADDRESSES: usize = 1 << 16;
 struct AddressWindow {
     /// (time, identity fingerprint) of failures, sorted by time.
     failures: VecDeque<(Timestamp, u64)>,
-    /// Times of successes, sorted.
-    successes: VecDeque<Timestamp>,
+    /// (time, identity fingerprint) of successes, sorted by time.
+    successes: VecDeque<(Timestamp, u64)>,
     signalled: Option<Timestamp>,
     latest: Timestamp,
 }
@@ -48,8 +48,17 @@ impl AddressWindow {
     }
 
     fn distinct_failing(&self, end: Timestamp, window: i64) -> usize {
-        let mut seen: Vec<u64> = self
-            .failures
+        Self::distinct(&self.failures, end, window)
+    }
+
+    /// Distinct identities that signed in successfully: an attacker holding one valid
+    /// account cannot mask a spray by signing in with it between attempts.
+    fn successes(&self, end: Timestamp, window: i64) -> usize {
+        Self::distinct(&self.successes, end, window)
+    }
+
+    fn distinct(list: &VecDeque<(Timestamp, u64)>, end: Timestamp, window: i64) -> usize {
+        let mut seen: Vec<u64> = list
             .iter()
             .filter(|(time, _)| *time <= end && end.0.saturating_sub(time.0) <= window)
             .map(|(_, identity)| *identity)
@@ -57,13 +66,6 @@ impl AddressWindow {
         seen.sort_unstable();
         seen.dedup();
         seen.len()
-    }
-
-    fn successes(&self, end: Timestamp, window: i64) -> usize {
-        self.successes
-            .iter()
-            .filter(|time| **time <= end && end.0.saturating_sub(time.0) <= window)
-            .count()
     }
 }
 
@@ -152,7 +154,7 @@ impl SprayTracker {
         if auth.outcome != Outcome::Success {
             return None;
         }
-        AddressWindow::insert_sorted(&mut address.successes, event.time);
+        AddressWindow::insert_sorted(&mut address.successes, (event.time, fingerprint(identity)));
         let failing = address.distinct_failing(event.time, window);
         let successes = address.successes(event.time, window);
         if failing < threshold || failing <= successes {

@@ -6,8 +6,9 @@
 //! same session id from another device means a copied session token (cookie theft,
 //! adversary-in-the-middle phishing kits); from another country, the same unless the
 //! person flew, which a live session rarely survives. The decision comes on the very event
-//! that uses the stolen session. Each session is charged once: the attacker's further
-//! requests add no new signal.
+//! that uses the stolen session. A session is charged again only when the change gets
+//! worse (a network change, then another device): the attacker's further requests add no
+//! new signal.
 //!
 //! Classic false positive: a laptop moving from office Wi-Fi to a phone's hotspot
 //! mid-session changes the network, not the device or country: that alone scores low
@@ -65,7 +66,7 @@ pub fn detect(
     if !config.enabled
         || changes.is_empty()
         || event.session_id.is_none()
-        || session.noted(Detector::SessionHijack)
+        || score <= session.charged(Detector::SessionHijack)
     {
         return None;
     }
@@ -144,6 +145,17 @@ mod tests {
         ]);
         assert_eq!(signals.len(), 1);
         assert_eq!(signals[0].score, 25.0);
+    }
+
+    #[test]
+    fn a_worse_change_after_a_network_change_still_fires() {
+        let signals = run(&[
+            event(BERLIN, "laptop-1", 3320),
+            event(POTSDAM, "laptop-1", 3209),
+            event(NEW_YORK, "unknown-9", 7922),
+        ]);
+        let scores: Vec<f64> = signals.iter().map(|signal| signal.score).collect();
+        assert_eq!(scores, vec![25.0, 85.0]);
     }
 
     #[test]
