@@ -197,14 +197,20 @@ pub fn detect(
     if entry.fired || entry.learned < config.min_buckets {
         return None;
     }
-    let requests_tail = (entry.requests >= config.min_requests)
-        .then(|| entry.requests_tail())
-        .unwrap_or(1.0);
-    let bytes_tail = (entry.bytes >= config.min_bytes)
-        .then(|| entry.bytes_tail())
-        .unwrap_or(1.0);
+    // The tails are computed only past the minimum volume: most events stop here.
+    let requests_tail = if entry.requests >= config.min_requests {
+        entry.requests_tail()
+    } else {
+        1.0
+    };
+    let bytes_tail = if entry.bytes >= config.min_bytes {
+        entry.bytes_tail()
+    } else {
+        1.0
+    };
     let tail = requests_tail.min(bytes_tail);
-    if !(tail < config.tail_probability) {
+    // NaN (never expected) counts as not rare.
+    if tail.is_nan() || tail >= config.tail_probability {
         return None;
     }
     entry.fired = true;
