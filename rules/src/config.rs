@@ -327,7 +327,7 @@ pub struct BaselineConfig {
     /// A country, city, ASN or device not seen for this long is forgotten, so a device
     /// retired a year ago counts as new again.
     pub forget_after: Duration,
-    /// Most entries kept per kind (countries, cities, ASNs, devices) per identity; the
+    /// Most entries kept per kind (countries, ASNs, devices) per identity; the
     /// least recently seen entry leaves first. Bounds memory per identity.
     pub max_entries: usize,
 }
@@ -370,7 +370,7 @@ impl Default for ImpossibleTravelConfig {
             max_speed_kmh: 900.0,
             min_distance_km: 300.0,
             default_accuracy_km: 50.0,
-            history: 8,
+            history: 4,
             score: 80.0,
         }
     }

@@ -34,10 +34,9 @@ pub struct IdentityState {
     pub profile: Profile,
     /// Its recent located events.
     pub travel: impossible_travel::TravelHistory,
-    /// Its recent failed sign-ins.
-    pub failures: brute_force::FailureWindow,
-    /// Its recent denied or unanswered MFA prompts.
-    pub prompts: mfa_fatigue::PromptWindow,
+    /// Its recent failed sign-ins and refused MFA prompts; allocated at its first failure
+    /// or refusal (most identities never need one).
+    pub windows: Option<Box<AuthWindows>>,
     /// Its devices that are out of compliance.
     pub postures: posture_degraded::DevicePostures,
     /// Its access baselines per resource class.
@@ -51,10 +50,19 @@ pub struct IdentityState {
     cooldowns: Vec<Cooldown>,
 }
 
+/// An identity's windows of failed sign-ins and refused MFA prompts.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AuthWindows {
+    /// Recent failed sign-ins.
+    pub failures: brute_force::FailureWindow,
+    /// Recent denied or unanswered MFA prompts.
+    pub prompts: mfa_fatigue::PromptWindow,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 struct Cooldown {
     rule: usize,
-    session: String,
+    session: vigil_schemas::CompactString,
     since: Timestamp,
 }
 
@@ -160,27 +168,43 @@ impl Judge {
                 &config.unusual_hour,
             ));
         }
-        signals.extend(mfa_fatigue::detect(
-            &mut state.prompts,
-            envelope,
-            &config.mfa_fatigue,
-        ));
-        signals.extend(brute_force::detect(
-            &mut state.failures,
-            envelope,
-            &config.brute_force,
-        ));
+        let refused = event
+            .auth()
+            .is_some_and(|auth| auth.outcome != vigil_schemas::Outcome::Success);
+        if refused || state.windows.is_some() {
+            let windows = state.windows.get_or_insert_with(Box::default);
+            signals.extend(mfa_fatigue::detect(
+                &mut windows.prompts,
+                envelope,
+                &config.mfa_fatigue,
+            ));
+            signals.extend(brute_force::detect(
+                &mut windows.failures,
+                envelope,
+                &config.brute_force,
+            ));
+        }
         signals.extend(across);
-        let session = state.risks.entry(key, event.time, &config.risk);
-        signals.extend(session_hijack::detect(
-            session,
-            envelope,
-            &config.session_hijack,
-        ));
-        if !session.noted(Detector::ThreatIp) {
+        // Sessions with an id are tracked from their first event (where they began is what
+        // session hijack compares with); other keys only once something charged them.
+        if event.session_id.is_some() {
+            let session = state.risks.entry(key, event.time, &config.risk);
+            signals.extend(session_hijack::detect(
+                session,
+                envelope,
+                &config.session_hijack,
+            ));
+        }
+        let noted = |state: &IdentityState, detector: Detector| {
+            state
+                .risks
+                .get(key)
+                .map_or(0.0, |session| session.charged(detector))
+        };
+        if noted(state, Detector::ThreatIp) == 0.0 {
             signals.extend(threat_ip::detect(envelope, &config.threat_ip));
         }
-        let posture_noted = session.noted(Detector::PostureDegraded);
+        let posture_noted = noted(state, Detector::PostureDegraded) > 0.0;
         let posture = posture_degraded::detect(
             &mut state.postures,
             envelope,
@@ -195,11 +219,8 @@ impl Judge {
             &config.access_volume,
         ));
         if event.identity_type != IdentityType::User && event.access().is_some() {
+            let charged = noted(state, Detector::AgentScope);
             let scope = state.scope.get_or_insert_with(Box::default);
-            let charged = state
-                .risks
-                .entry(key, event.time, &config.risk)
-                .charged(Detector::AgentScope);
             signals.extend(
                 agent_scope::detect(scope, envelope, tainted_before, &config.agent_scope)
                     .filter(|signal| signal.score > charged),
@@ -318,9 +339,10 @@ impl Judge {
                 if state.cooldowns.len() >= MAX_COOLDOWNS {
                     state.cooldowns.remove(0);
                 }
+                state.cooldowns.reserve_exact(1);
                 state.cooldowns.push(Cooldown {
                     rule: index,
-                    session: key.to_string(),
+                    session: key.into(),
                     since: event.time,
                 });
                 verdict.decisions.push(decision(
@@ -365,7 +387,6 @@ fn learn(profile: &mut Profile, envelope: &Envelope, config: &RulesConfig) {
     let sign_in = SignInContext {
         time: event.time,
         country: geo.and_then(|geo| geo.country.as_deref()),
-        city: geo.filter(|geo| geo.city.is_some()).map(|geo| geo.place()),
         asn: event.asn.filter(|_| located),
         device: event.device_id.as_deref(),
         primary: event

@@ -4,7 +4,7 @@
 //! for `forget_after` are dropped, so memory per identity is bounded whatever the input.
 
 use crate::config::BaselineConfig;
-use vigil_schemas::{IdentityType, Timestamp};
+use vigil_schemas::{CompactString, IdentityType, Timestamp};
 
 /// How often and how recently one value (a country, a device) was seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,10 +13,26 @@ pub struct Seen<K> {
     pub key: K,
     /// How many events carried it.
     pub count: u32,
-    /// First event time with it.
-    pub first_seen: Timestamp,
     /// Latest event time with it.
     pub last_seen: Timestamp,
+}
+
+/// A key a [`SeenSet`] stores, made from the borrowed form it is looked up by.
+pub trait OwnedKey<Q: ?Sized> {
+    /// The stored key for `key`.
+    fn owned(key: &Q) -> Self;
+}
+
+impl OwnedKey<str> for CompactString {
+    fn owned(key: &str) -> Self {
+        CompactString::from(key)
+    }
+}
+
+impl<K: Copy> OwnedKey<K> for K {
+    fn owned(key: &K) -> Self {
+        *key
+    }
 }
 
 /// A small bounded set of seen values with counts, least recently seen evicted first.
@@ -49,13 +65,12 @@ impl<K: PartialEq> SeenSet<K> {
     /// when the set is full.
     pub fn record<Q>(&mut self, key: &Q, time: Timestamp, max_entries: usize)
     where
-        K: PartialEq<Q>,
-        Q: ?Sized + ToOwned<Owned = K>,
+        K: PartialEq<Q> + OwnedKey<Q>,
+        Q: ?Sized,
     {
         if let Some(entry) = self.entries.iter_mut().find(|entry| entry.key == *key) {
             entry.count = entry.count.saturating_add(1);
             entry.last_seen = entry.last_seen.max(time);
-            entry.first_seen = entry.first_seen.min(time);
             return;
         }
         if self.entries.len() >= max_entries.max(1) {
@@ -64,10 +79,12 @@ impl<K: PartialEq> SeenSet<K> {
                 self.entries.swap_remove(index);
             }
         }
+        // Exact growth: most identities have one or two of each, and a doubling
+        // capacity would hold room for four.
+        self.entries.reserve_exact(1);
         self.entries.push(Seen {
-            key: key.to_owned(),
+            key: K::owned(key),
             count: 1,
-            first_seen: time,
             last_seen: time,
         });
     }
@@ -106,13 +123,12 @@ pub struct Profile {
     /// Successful sign-ins learned from.
     pub logins: u32,
     /// Countries (ISO alpha-2) of successful sign-ins.
-    pub countries: SeenSet<String>,
-    /// Cities of successful sign-ins, as "City, CC".
-    pub cities: SeenSet<String>,
+    pub countries: SeenSet<CompactString>,
     /// Autonomous systems of successful sign-ins.
     pub asns: SeenSet<u32>,
-    /// Devices of successful sign-ins.
-    pub devices: SeenSet<String>,
+    /// Devices of successful sign-ins, by the fingerprint of their id
+    /// ([`crate::risk::device_fingerprint`]): 24 bytes an entry whatever the id's length.
+    pub devices: SeenSet<u64>,
     /// Primary sign-ins per hour of the week.
     pub hours: crate::detectors::unusual_hour::HourHistogram,
 }
@@ -146,21 +162,18 @@ impl Profile {
             self.first_seen
                 .map_or(sign_in.time, |first| first.min(sign_in.time)),
         );
-        for set in [&mut self.countries, &mut self.cities, &mut self.devices] {
-            set.forget_stale(sign_in.time, forget_after);
-        }
+        self.countries.forget_stale(sign_in.time, forget_after);
+        self.devices.forget_stale(sign_in.time, forget_after);
         self.asns.forget_stale(sign_in.time, forget_after);
         if let Some(country) = sign_in.country {
             self.countries.record(country, sign_in.time, max_entries);
-        }
-        if let Some(city) = sign_in.city.as_deref() {
-            self.cities.record(city, sign_in.time, max_entries);
         }
         if let Some(asn) = sign_in.asn {
             self.asns.record(&asn, sign_in.time, max_entries);
         }
         if let Some(device) = sign_in.device {
-            self.devices.record(device, sign_in.time, max_entries);
+            let device = crate::risk::device_fingerprint(device);
+            self.devices.record(&device, sign_in.time, max_entries);
         }
     }
 }
@@ -172,8 +185,6 @@ pub struct SignInContext<'a> {
     pub time: Timestamp,
     /// Country, ISO alpha-2, unless the address is exempt from location checks.
     pub country: Option<&'a str>,
-    /// "City, CC", unless exempt.
-    pub city: Option<String>,
     /// Autonomous system.
     pub asn: Option<u32>,
     /// Device id.
@@ -191,7 +202,7 @@ mod tests {
 
     #[test]
     fn seen_set_is_bounded_and_evicts_least_recent() {
-        let mut set: SeenSet<String> = SeenSet::default();
+        let mut set: SeenSet<CompactString> = SeenSet::default();
         for day in 0..20 {
             set.record(format!("device-{day}").as_str(), Timestamp(day * DAY), 4);
         }

@@ -11,12 +11,20 @@ use vigil_schemas::{CompactString, Detector, Risk, RiskLevel, Signal, Timestamp}
 /// Identity-level events without a session or device share this key.
 pub const NO_SESSION: &str = "";
 
+/// A device id's 64-bit fingerprint: sessions remember their device in 8 bytes.
+pub fn device_fingerprint(device: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    device.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Where a session was established: the first device, network and country its events
 /// carried (location-exempt addresses leave network and country unknown).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SessionContext {
-    /// Device id.
-    pub device: Option<CompactString>,
+    /// Fingerprint of the device id ([`device_fingerprint`]).
+    pub device: Option<u64>,
     /// Autonomous system.
     pub asn: Option<u32>,
     /// ISO alpha-2 country.
@@ -33,7 +41,7 @@ pub struct SessionRisk {
     /// Event time of the last update.
     pub updated: Timestamp,
     /// Highest score the session reached.
-    pub peak: f64,
+    pub peak: f32,
     /// A signal other than a first-seen one has hit this session: nothing it does is
     /// learned as normal, whatever MFA says.
     pub tainted: bool,
@@ -120,6 +128,11 @@ impl SessionRisks {
         &mut self.sessions[index]
     }
 
+    /// The session with `key`, if tracked.
+    pub fn get(&self, key: &str) -> Option<&SessionRisk> {
+        self.sessions.iter().find(|session| session.key == key)
+    }
+
     /// Drops sessions idle for longer than `idle` before `now` whose risk has decayed
     /// below one point: an ended session's context and flags must not outlive it.
     pub fn expire(&mut self, now: Timestamp, idle_micros: i64, config: &RiskConfig) {
@@ -137,6 +150,13 @@ impl SessionRisks {
         signals: &[Signal],
         config: &RiskConfig,
     ) -> Risk {
+        // A quiet event of an untracked session has no risk and needs no entry.
+        if signals.is_empty() && self.get(key).is_none() {
+            return Risk {
+                score: 0.0,
+                level: RiskLevel::Low,
+            };
+        }
         let session = self.entry(key, now, config);
         let decayed = session.score_at(now, config);
         let score = combine(decayed, signals);
@@ -144,7 +164,7 @@ impl SessionRisks {
             session.score = score;
             session.updated = session.updated.max(now);
         }
-        session.peak = session.peak.max(score);
+        session.peak = session.peak.max(score as f32);
         for signal in signals {
             session.tainted |= !signal.detector.is_first_seen();
             let charged = &mut session.charged[signal.detector as usize];
@@ -186,7 +206,7 @@ impl SessionRisks {
             .iter()
             .filter(|session| {
                 session.key != except
-                    && session.context.device.as_deref() == Some(device)
+                    && session.context.device == Some(device_fingerprint(device))
                     && now.0.saturating_sub(session.updated.0) <= idle_micros
             })
             .map(|session| session.key.clone())
@@ -256,11 +276,14 @@ mod tests {
             risks.update(
                 &format!("s{second}"),
                 Timestamp::from_secs(second),
-                &[],
+                &[signal(10.0, 1.0)],
                 &config,
             );
         }
         assert_eq!(risks.sessions().len(), 3);
+        // A quiet event of an untracked session leaves no entry.
+        risks.update("quiet", Timestamp::from_secs(11), &[], &config);
+        assert!(risks.get("quiet").is_none());
     }
 
     proptest::proptest! {

@@ -35,7 +35,8 @@ pub fn detect(
     let now = event.time;
     let forget_after = baseline.forget_after.as_micros();
     if let Some(device) = event.device_id.as_deref() {
-        if !profile.devices.contains(device, now, forget_after) {
+        let fingerprint = crate::risk::device_fingerprint(device);
+        if !profile.devices.contains(&fingerprint, now, forget_after) {
             signals.push(Signal {
                 detector: Detector::NewDevice,
                 score: config.new_device_score,
@@ -117,7 +118,6 @@ mod tests {
                 &SignInContext {
                     time,
                     country: Some("DE"),
-                    city: Some("Berlin, DE".into()),
                     asn: Some(3320),
                     device: Some("laptop-1"),
                     primary: true,

@@ -10,7 +10,7 @@ use crate::config::ImpossibleTravelConfig;
 use crate::geo::haversine_km;
 use serde_json::json;
 use std::net::IpAddr;
-use vigil_schemas::{Detector, Envelope, Geo, Outcome, Signal, Timestamp};
+use vigil_schemas::{CompactString, Detector, Envelope, Outcome, Signal, Timestamp};
 
 /// Where an identity was, from one located event or a run of events from one address.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,11 +22,11 @@ pub struct Fix {
     /// Latitude, longitude.
     pub coordinates: (f64, f64),
     /// Accuracy radius in km.
-    pub accuracy_km: f64,
+    pub accuracy_km: f32,
     /// Source address.
     pub ip: Option<IpAddr>,
     /// "City, CC" for explanations.
-    pub place: String,
+    pub place: CompactString,
     /// This fix was itself flagged as impossible: later events are not compared with it,
     /// so the real user's next event is not blamed for the attacker's location.
     pub suspect: bool,
@@ -48,6 +48,11 @@ impl TravelHistory {
         let position = self
             .fixes
             .partition_point(|existing| existing.time <= fix.time);
+        // Exact growth: most identities hold one or two places, and a doubling capacity
+        // would hold room for four.
+        if self.fixes.len() < capacity.max(2) {
+            self.fixes.reserve_exact(1);
+        }
         self.fixes.insert(position, fix);
         if self.fixes.len() > capacity.max(2) {
             // Suspect fixes leave first, and the newest trusted fix never leaves: an
@@ -72,9 +77,13 @@ fn fix_of(envelope: &Envelope, coordinates: (f64, f64), accuracy_km: f64) -> Fix
         time: event.time,
         until: event.time,
         coordinates,
-        accuracy_km,
+        accuracy_km: accuracy_km as f32,
         ip: event.ip,
-        place: event.geo.as_ref().map(Geo::place).unwrap_or_default(),
+        place: event
+            .geo
+            .as_ref()
+            .map(|geo| CompactString::from(geo.place()))
+            .unwrap_or_default(),
         suspect: false,
     }
 }
@@ -112,7 +121,8 @@ struct Jump {
 
 fn jump(earlier: &Fix, later: &Fix) -> Jump {
     let distance_km = haversine_km(earlier.coordinates, later.coordinates);
-    let effective_km = (distance_km - earlier.accuracy_km - later.accuracy_km).max(0.0);
+    let effective_km =
+        (distance_km - f64::from(earlier.accuracy_km) - f64::from(later.accuracy_km)).max(0.0);
     let seconds = later.time.seconds_since(earlier.until).max(0.0);
     let speed_kmh = if seconds > 0.0 {
         effective_km / (seconds / 3600.0)
@@ -251,6 +261,22 @@ pub fn detect(
             })
         });
     fix.suspect = found.is_some();
+    // A consistent fix at the place of the trusted fix just before it (home Wi-Fi, then
+    // the phone on the same city's carrier) extends that fix: the history keeps places,
+    // not addresses, and stays short.
+    if let Some(previous) = position
+        .checked_sub(1)
+        .and_then(|index| history.fixes.get_mut(index))
+        .filter(|previous| {
+            !fix.suspect
+                && !previous.suspect
+                && haversine_km(previous.coordinates, fix.coordinates)
+                    <= f64::from(previous.accuracy_km + fix.accuracy_km)
+        })
+    {
+        previous.until = previous.until.max(event.time);
+        return None;
+    }
     history.insert(fix, config.history);
     found
 }

@@ -16,7 +16,7 @@
 //! say nothing about place and are never compared.
 
 use crate::config::SessionHijackConfig;
-use crate::risk::SessionRisk;
+use crate::risk::{device_fingerprint, SessionRisk};
 use serde_json::json;
 use vigil_schemas::{CompactString, Detector, Envelope, Signal};
 
@@ -39,12 +39,12 @@ pub fn detect(
     let context = &mut session.context;
     let mut changes: Vec<String> = Vec::new();
     let mut score: f64 = 0.0;
-    match (&context.device, device) {
-        (Some(established), Some(now)) if established != now => {
-            changes.push(format!("device {established} -> {now}"));
+    match (context.device, device) {
+        (Some(established), Some(now)) if established != device_fingerprint(now) => {
+            changes.push(format!("another device ({now})"));
             score = score.max(config.device_score);
         }
-        (None, Some(now)) => context.device = Some(CompactString::from(now)),
+        (None, Some(now)) => context.device = Some(device_fingerprint(now)),
         _ => {}
     }
     match (&context.country, country) {
@@ -123,7 +123,11 @@ mod tests {
         ]);
         assert_eq!(signals.len(), 1, "{signals:?}");
         assert_eq!(signals[0].score, 85.0);
-        assert!(signals[0].detail.contains("device laptop-1 -> unknown-9"));
+        assert!(
+            signals[0].detail.contains("another device (unknown-9)"),
+            "{}",
+            signals[0].detail
+        );
         assert!(signals[0].detail.contains("country DE -> US"));
     }
 

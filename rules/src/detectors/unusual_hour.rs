@@ -30,10 +30,12 @@ const OTHER_DAY_WEIGHT: f64 = 0.25;
 const KERNEL_MASS: f64 =
     1.0 + 2.0 * NEIGHBOUR_WEIGHT + 2.0 * SECOND_NEIGHBOUR_WEIGHT + 6.0 * OTHER_DAY_WEIGHT;
 
-/// Sign-ins per hour of the week (UTC, Monday 00:00 first), saturating.
+/// Sign-ins per hour of the week (UTC, Monday 00:00 first), one byte per slot: when a
+/// slot would pass 255, every slot is halved, which keeps the shares and lets old habits
+/// fade (168 bytes per person).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HourHistogram {
-    counts: [u16; SLOTS],
+    counts: [u8; SLOTS],
     total: u32,
 }
 
@@ -50,8 +52,14 @@ impl HourHistogram {
     /// Counts one sign-in at `time`.
     pub fn record(&mut self, time: Timestamp) {
         let slot = time.hour_of_week() as usize % SLOTS;
-        self.counts[slot] = self.counts[slot].saturating_add(1);
-        self.total = self.total.saturating_add(1);
+        if self.counts[slot] == u8::MAX {
+            for count in &mut self.counts {
+                *count /= 2;
+            }
+            self.total = self.counts.iter().map(|count| u32::from(*count)).sum();
+        }
+        self.counts[slot] += 1;
+        self.total += 1;
     }
 
     /// Sign-ins counted.
@@ -211,9 +219,29 @@ mod tests {
         .is_none());
     }
 
+    #[test]
+    fn a_full_slot_halves_the_histogram_and_keeps_shares() {
+        let mut histogram = HourHistogram::default();
+        let monday_nine = Timestamp::parse("2026-03-02T09:00:00Z").unwrap();
+        let monday_ten = Timestamp::parse("2026-03-02T10:00:00Z").unwrap();
+        for _ in 0..255 {
+            histogram.record(monday_nine);
+        }
+        for _ in 0..85 {
+            histogram.record(monday_ten);
+        }
+        assert_eq!(histogram.total(), 340);
+        histogram.record(monday_nine);
+        // 255 -> 127 + 1, 85 -> 42.
+        assert_eq!(histogram.total(), 170);
+        let (_, share_nine) = histogram.rarity(monday_nine, 0.025).unwrap();
+        let (_, share_ten) = histogram.rarity(monday_ten, 0.025).unwrap();
+        assert!(share_nine > share_ten);
+    }
+
     proptest::proptest! {
         #[test]
-        fn rarity_is_a_probability(counts in proptest::collection::vec(0u16..500, SLOTS), micros in -62_135_596_800_000_000i64..253_402_300_799_000_000i64, rare in proptest::num::f64::ANY) {
+        fn rarity_is_a_probability(counts in proptest::collection::vec(0u8..=255, SLOTS), micros in -62_135_596_800_000_000i64..253_402_300_799_000_000i64, rare in proptest::num::f64::ANY) {
             let mut histogram = HourHistogram::default();
             histogram.counts.copy_from_slice(&counts);
             histogram.total = counts.iter().map(|count| u32::from(*count)).sum();
