@@ -326,7 +326,7 @@ struct Person {
     kind: IdentityType,
     home: usize,
     devices: Vec<String>,
-    host: u16,
+    host: u32,
     vpn: bool,
     broad: bool,
     trip: Option<(u32, usize)>,
@@ -339,15 +339,20 @@ struct Spray {
     victims: Vec<usize>,
     winner: usize,
     attacker: usize,
-    host: u16,
+    host: u32,
 }
 
-fn ip(city: &City, host: u16, salt: u8) -> std::net::IpAddr {
+/// A host's address in a city: the city's first octets, then the host number (distinct for
+/// 16 million hosts per city and salt).
+fn ip(city: &City, host: u32, salt: u8) -> std::net::IpAddr {
     std::net::IpAddr::V4(std::net::Ipv4Addr::new(
         city.prefix.0,
-        city.prefix.1.wrapping_add(salt),
+        city.prefix
+            .1
+            .wrapping_add(salt)
+            .wrapping_add((host >> 16) as u8),
         (host >> 8) as u8,
-        (host & 0xff) as u8 | 1,
+        host as u8,
     ))
 }
 
@@ -403,7 +408,7 @@ fn access(time: Timestamp, person: &Person, resource: &str, bytes: u64) -> Event
 #[derive(Clone, Copy)]
 struct Place<'a> {
     city: &'a City,
-    host: u16,
+    host: u32,
     asn: u32,
     salt: u8,
     session: &'a str,
@@ -491,7 +496,7 @@ fn people(options: &SimulateOptions, rng: &mut Rng, stats: &mut SimulateStats) -
                 kind,
                 home,
                 devices,
-                host: index as u16,
+                host: index as u32,
                 vpn: human && rng.chance(0.1),
                 broad: kind == IdentityType::Agent && rng.chance(0.3),
                 trip,
@@ -512,7 +517,7 @@ fn sprays(options: &SimulateOptions, rng: &mut Rng, people: &[Person]) -> Vec<Sp
         .min(humans.len() / 40);
     (0..campaigns)
         .map(|campaign| {
-            let count = 30 + rng.below(30) as usize;
+            let count = (30 + rng.below(30) as usize).min(humans.len());
             let mut victims = Vec::with_capacity(count);
             while victims.len() < count {
                 let victim = humans[rng.below(humans.len() as u64) as usize];
@@ -525,7 +530,7 @@ fn sprays(options: &SimulateOptions, rng: &mut Rng, people: &[Person]) -> Vec<Sp
                 winner: victims[rng.below(victims.len() as u64) as usize],
                 victims,
                 attacker: rng.below(ATTACKER_CITIES.len() as u64) as usize,
-                host: 12_000 + campaign as u16,
+                host: 12_000 + campaign as u32,
             }
         })
         .collect()
@@ -1039,18 +1044,22 @@ fn work_day(person: &Person, day: u32, day_start: Timestamp, rng: &mut Rng, out:
             // The live session pulls the drive and the finance reports down in minutes.
             let start = login_time.plus_secs(3 * 3600 + rng.below(3600) as i64);
             let downloads = 150 + rng.below(150) as i64;
+            // The attack completes when a material amount has left: 200 MiB.
+            let mut taken = 0u64;
+            let mut material = None;
             for download in 0..downloads {
                 let resource = if download % 2 == 0 {
                     "https://drive.example.com/files"
                 } else {
                     "https://finance.example.com/reports"
                 };
-                let mut event = access(
-                    start.plus_secs(download * 8),
-                    person,
-                    resource,
-                    2_000_000 + rng.below(6_000_000),
-                );
+                let bytes = 2_000_000 + rng.below(6_000_000);
+                let time = start.plus_secs(download * 8);
+                taken += bytes;
+                if taken >= 200 * 1024 * 1024 {
+                    material.get_or_insert(time);
+                }
+                let mut event = access(time, person, resource, bytes);
                 place(&mut event, &at);
                 out.events.push(event);
             }
@@ -1058,7 +1067,11 @@ fn work_day(person: &Person, day: u32, day_start: Timestamp, rng: &mut Rng, out:
                 AttackKind::DataExfiltration,
                 vec![person.id.clone()],
                 vec![session.clone()],
-                (start, start, start.plus_secs((downloads - 1) * 8)),
+                (
+                    start,
+                    material.unwrap_or(start),
+                    start.plus_secs((downloads - 1) * 8),
+                ),
                 vec![Detector::AccessVolume],
             ));
         }
@@ -1076,8 +1089,8 @@ fn spray_day(
 ) {
     let attacker = &ATTACKER_CITIES[spray.attacker];
     let device = unknown_device(rng);
-    let start = day_start.plus_secs(1800 + rng.below(4 * 3600) as i64);
-    let mut time = start;
+    let mut time = day_start.plus_secs(1800 + rng.below(4 * 3600) as i64);
+    let mut start = None;
     let winner_session = format!("s-spray-{}", spray.host);
     let at = Place {
         city: attacker,
@@ -1093,6 +1106,7 @@ fn spray_day(
         if *victim == spray.winner {
             continue;
         }
+        start.get_or_insert(time);
         let mut guess = auth(
             time,
             person,
@@ -1131,7 +1145,7 @@ fn spray_day(
             .map(|victim| people[*victim].id.clone())
             .collect(),
         vec![device.clone(), winner_session.clone()],
-        (start, success_time, success_time),
+        (start.unwrap_or(success_time), success_time, success_time),
         vec![Detector::PasswordSpray],
     );
     out.session(winner, &winner_session, success_time, Some(&id));
@@ -1264,6 +1278,71 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(line)
             );
+        }
+    }
+
+    #[test]
+    fn labels_match_the_traffic() {
+        let options = SimulateOptions {
+            identities: 400,
+            days: 20,
+            attack_rate: 0.2,
+            ..SimulateOptions::default()
+        };
+        let mut events = Vec::new();
+        let simulation = simulate(&options, |event| {
+            events.push(event.clone());
+            Ok(())
+        })
+        .unwrap();
+        let attacks: Vec<&AttackLabel> = simulation
+            .labels
+            .iter()
+            .filter_map(|label| match label {
+                Label::Attack(attack) => Some(attack),
+                Label::Session(_) => None,
+            })
+            .collect();
+        let kinds: std::collections::BTreeSet<AttackKind> =
+            attacks.iter().map(|attack| attack.kind).collect();
+        assert_eq!(kinds.len(), AttackKind::ALL.len(), "{kinds:?}");
+        for attack in attacks {
+            assert!(
+                attack.start <= attack.completes && attack.completes <= attack.end,
+                "{attack:?}"
+            );
+            // The completing event is in the traffic, of a targeted identity, carrying a key.
+            let completing = events.iter().any(|event| {
+                event.time == attack.completes
+                    && event.identity.as_deref().is_some_and(|identity| {
+                        attack.identities.iter().any(|victim| victim == identity)
+                    })
+                    && [event.session_id.as_deref(), event.device_id.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .any(|key| attack.keys.iter().any(|wanted| wanted == key))
+            }) || attack.kind == AttackKind::CompromisedDevice;
+            assert!(completing, "{attack:?}");
+        }
+    }
+
+    #[test]
+    fn a_small_population_with_many_attacks_terminates() {
+        let options = SimulateOptions {
+            identities: 60,
+            days: 10,
+            attack_rate: 0.5,
+            ..SimulateOptions::default()
+        };
+        for seed in 0..8 {
+            simulate_to(
+                &SimulateOptions {
+                    seed,
+                    ..options.clone()
+                },
+                &mut std::io::sink(),
+            )
+            .unwrap();
         }
     }
 }

@@ -149,7 +149,7 @@ impl RulesConfig {
         let spray = &self.password_spray;
         let volume = &self.access_volume;
         let posture = &self.posture;
-        let checks: [(bool, &str, &str); 27] = [
+        let checks: [(bool, &str, &str); 28] = [
             (
                 self.baseline.learning_logins > 0,
                 "rules.baseline.learning_logins",
@@ -284,6 +284,11 @@ impl RulesConfig {
                 volume.alpha.is_finite() && volume.alpha > 0.0 && volume.alpha <= 1.0,
                 "rules.access_volume.alpha",
                 "must be a number above 0, at most 1",
+            ),
+            (
+                volume.classes.len() < crate::detectors::access_volume::MAX_CLASSES,
+                "rules.access_volume.classes",
+                "must list at most 3 classes (with `other`, 4 baselines per identity)",
             ),
             (
                 volume.bucket.0 > 0,

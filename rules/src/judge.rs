@@ -141,6 +141,7 @@ impl Judge {
         let idle = config.session_hijack.idle_timeout.as_micros();
         state.risks.expire(state.latest, idle, &config.risk);
         let key = session_key(envelope);
+        state.risks.refresh(key, event.time, &config.risk);
         let tainted_before = state.risks.tainted(key, event.time, &config.risk);
         let mut signals = Vec::new();
         signals.extend(impossible_travel::detect(
@@ -201,9 +202,10 @@ impl Judge {
                 .get(key)
                 .map_or(0.0, |session| session.charged(detector))
         };
-        if noted(state, Detector::ThreatIp) == 0.0 {
-            signals.extend(threat_ip::detect(envelope, &config.threat_ip));
-        }
+        let charged = noted(state, Detector::ThreatIp);
+        signals.extend(
+            threat_ip::detect(envelope, &config.threat_ip).filter(|signal| signal.score > charged),
+        );
         let posture_noted = noted(state, Detector::PostureDegraded) > 0.0;
         let posture = posture_degraded::detect(
             &mut state.postures,
@@ -212,17 +214,24 @@ impl Judge {
             &config.posture,
         );
         signals.extend(posture.clone());
+        // Behaviour baselines do not learn from an event that is itself judged risky (a
+        // hijacked session's download, a threat address's tool call), nor from a tainted
+        // session.
+        let risky = tainted_before
+            || signals
+                .iter()
+                .any(|signal| !signal.detector.is_first_seen());
         signals.extend(access_volume::detect(
             &mut state.access,
             envelope,
-            tainted_before,
+            risky,
             &config.access_volume,
         ));
         if event.identity_type != IdentityType::User && event.access().is_some() {
             let charged = noted(state, Detector::AgentScope);
             let scope = state.scope.get_or_insert_with(Box::default);
             signals.extend(
-                agent_scope::detect(scope, envelope, tainted_before, &config.agent_scope)
+                agent_scope::detect(scope, envelope, risky, &config.agent_scope)
                     .filter(|signal| signal.score > charged),
             );
         }
@@ -244,13 +253,21 @@ impl Judge {
                 &mut verdict,
             );
         }
-        // A posture report that degraded a device re-judges every open session on it:
-        // a session that was fine at sign-in is revoked mid-session.
+        // A posture report that degraded a device re-judges every open session of the
+        // device's owner on it (sessions not already charged as much): a session that was
+        // fine at sign-in is revoked mid-session.
         // Hygiene drift (old patches alone) is recorded on the device, not pushed into
         // every session: only a degradation that is risky on its own re-judges them.
         if let (Some(posture), Some(device)) = (posture, event.device_id.as_deref()) {
             if event.posture().is_some() && posture.score >= RiskLevel::MEDIUM_FROM {
                 for session in state.risks.on_device(device, event.time, idle, key) {
+                    let charged = state
+                        .risks
+                        .get(&session)
+                        .map_or(0.0, |session| session.charged(Detector::PostureDegraded));
+                    if charged >= posture.score {
+                        continue;
+                    }
                     let signals = [posture.clone()];
                     let risk = state
                         .risks
@@ -703,6 +720,31 @@ mod tests {
             "{:?}",
             verdict.signals
         );
+    }
+
+    #[test]
+    fn a_lasting_condition_signals_again_only_when_worse() {
+        let judge = judge();
+        let mut state = IdentityState::default();
+        let threat_score = |verdict: &Verdict| {
+            verdict
+                .signals
+                .iter()
+                .find(|signal| signal.detector == Detector::ThreatIp)
+                .map(|signal| signal.score)
+        };
+        let mut anonymous = login_at("2026-03-02T08:00:00Z", BERLIN, "185.220.101.7");
+        anonymous.tags.anonymizer = true;
+        assert_eq!(
+            threat_score(&judge.judge(&mut state, &anonymous)),
+            Some(45.0)
+        );
+        let mut again = login_at("2026-03-02T08:01:00Z", BERLIN, "185.220.101.7");
+        again.tags.anonymizer = true;
+        assert_eq!(threat_score(&judge.judge(&mut state, &again)), None);
+        let mut listed = login_at("2026-03-02T08:02:00Z", BERLIN, "45.155.205.9");
+        listed.tags.threat = true;
+        assert_eq!(threat_score(&judge.judge(&mut state, &listed)), Some(85.0));
     }
 
     #[test]

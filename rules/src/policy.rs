@@ -20,7 +20,9 @@
 //! Variables in conditions:
 //! - `event`: `kind`, `identity`, `identity_type`, `action`, `outcome`, `factor`, `ip`,
 //!   `country`, `city`, `asn`, `device_id`, `session_id`, `app`, `resource`, `corporate`,
-//!   `vpn` (absent fields are empty strings, 0 or false);
+//!   `vpn`, `anonymizer`, `threat` (absent fields are empty strings, 0 or false); when a
+//!   posture report re-judges an open session of its device, `session_id` is that
+//!   session's id (the report itself has none);
 //! - `signal`: a map from detector id to its score on this event (`"new_device" in signal`);
 //! - `signals`: the list of this event's signals as maps with `detector`, `score`,
 //!   `confidence`;

@@ -133,6 +133,18 @@ impl SessionRisks {
         self.sessions.iter().find(|session| session.key == key)
     }
 
+    /// Call before judging an event of `key`: a session whose risk decayed to nothing
+    /// forgets what charged it, so a lasting condition still there hours later is news
+    /// again (keys that never go idle, like an always-on agent's, would otherwise stay
+    /// charged forever).
+    pub fn refresh(&mut self, key: &str, now: Timestamp, config: &RiskConfig) {
+        if let Some(session) = self.sessions.iter_mut().find(|session| session.key == key) {
+            if session.score_at(now, config) < 1.0 {
+                session.charged = [0; Detector::ALL.len()];
+            }
+        }
+    }
+
     /// Drops sessions idle for longer than `idle` before `now` whose risk has decayed
     /// below one point: an ended session's context and flags must not outlive it.
     pub fn expire(&mut self, now: Timestamp, idle_micros: i64, config: &RiskConfig) {

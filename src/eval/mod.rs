@@ -244,7 +244,7 @@ pub struct KindReport {
     pub f1: Option<f64>,
     /// From the attack's first event to its first decision.
     pub delay_from_start: Delays,
-    /// From the attack's completing event to its first decision (negative when earlier).
+    /// From the attack's completing event to the first decision at or after it.
     pub delay_from_completion: Delays,
 }
 

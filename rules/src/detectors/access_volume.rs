@@ -37,12 +37,17 @@ const PRIOR_LOG_BYTES_VARIANCE: f32 = 4.0;
 #[derive(Debug, Clone, PartialEq)]
 struct ClassBaseline {
     class: u16,
-    bucket: i64,
+    /// Bucket index (hours since 1970 with the default bucket; years 1-9999 fit).
+    bucket: i32,
     requests: u32,
     bytes: u64,
     fired: bool,
     tainted: bool,
     learned: u16,
+    /// The open bucket's firing thresholds, computed once per bucket when its volume first
+    /// passes a minimum (0: not yet): requests, and bytes.
+    request_limit: u32,
+    byte_limit: f32,
     mean_requests: f32,
     variance_requests: f32,
     mean_log_bytes: f32,
@@ -50,7 +55,7 @@ struct ClassBaseline {
 }
 
 impl ClassBaseline {
-    fn new(class: u16, bucket: i64) -> ClassBaseline {
+    fn new(class: u16, bucket: i32) -> ClassBaseline {
         ClassBaseline {
             class,
             bucket,
@@ -59,6 +64,8 @@ impl ClassBaseline {
             fired: false,
             tainted: false,
             learned: 0,
+            request_limit: 0,
+            byte_limit: 0.0,
             mean_requests: PRIOR_REQUESTS,
             variance_requests: PRIOR_REQUESTS_VARIANCE,
             mean_log_bytes: PRIOR_LOG_BYTES,
@@ -87,29 +94,67 @@ impl ClassBaseline {
         self.learned = self.learned.saturating_add(1);
     }
 
-    /// P(requests >= observed) under a negative binomial with the learned mean and
+    /// P(requests >= `requests`) under a negative binomial with the learned mean and
     /// variance (variance at least twice the mean).
-    fn requests_tail(&self) -> f64 {
+    fn requests_tail(&self, requests: u32) -> f64 {
         let mean = f64::from(self.mean_requests).max(1.0);
         let variance = f64::from(self.variance_requests).max(2.0 * mean);
         let r = mean * mean / (variance - mean);
         let p = r / (r + mean);
         match NegativeBinomial::new(r, p) {
             Ok(distribution) if r.is_finite() && r > 0.0 && p > 0.0 && p < 1.0 => {
-                distribution.sf(u64::from(self.requests.saturating_sub(1)))
+                distribution.sf(u64::from(requests.saturating_sub(1)))
             }
             _ => 1.0,
         }
     }
 
-    /// P(bytes >= observed) under a log-normal with the learned mean and variance of log
-    /// bytes (standard deviation at least 0.5).
-    fn bytes_tail(&self) -> f64 {
+    /// The log-normal of bytes per bucket (standard deviation at least 0.5).
+    fn bytes_distribution(&self) -> Option<Normal> {
         let sd = f64::from(self.variance_log_bytes).sqrt().max(0.5);
-        match Normal::new(f64::from(self.mean_log_bytes), sd) {
-            Ok(normal) => normal.sf((self.bytes as f64).ln_1p()),
-            Err(_) => 1.0,
-        }
+        Normal::new(f64::from(self.mean_log_bytes), sd).ok()
+    }
+
+    /// P(bytes >= observed) under the log-normal.
+    fn bytes_tail(&self) -> f64 {
+        self.bytes_distribution()
+            .map_or(1.0, |normal| normal.sf((self.bytes as f64).ln_1p()))
+    }
+
+    /// Fixes the open bucket's thresholds: the fewest requests (from `min_requests`) and
+    /// bytes (from `min_bytes`) whose tail probability is below `tail`. Computed once per
+    /// bucket, so a bulk worker's busy hour costs two integer comparisons per request.
+    fn set_limits(&mut self, config: &AccessVolumeConfig) {
+        let tail = config.tail_probability;
+        let rare = |requests: u32| self.requests_tail(requests) < tail;
+        let mut low = config.min_requests.max(1);
+        self.request_limit = if rare(low) {
+            low
+        } else {
+            let mut high = low.saturating_mul(2).max(2);
+            while !rare(high) && high < u32::MAX / 2 {
+                low = high;
+                high = high.saturating_mul(2);
+            }
+            if rare(high) {
+                // Smallest rare count in (low, high].
+                while high - low > 1 {
+                    let middle = low + (high - low) / 2;
+                    if rare(middle) {
+                        high = middle;
+                    } else {
+                        low = middle;
+                    }
+                }
+                high
+            } else {
+                u32::MAX
+            }
+        };
+        let byte_limit = self.bytes_distribution().map_or(f64::INFINITY, |normal| {
+            (normal.inverse_cdf(1.0 - tail)).exp_m1()
+        });
+        self.byte_limit = byte_limit.max(config.min_bytes as f64).max(1.0) as f32;
     }
 }
 
@@ -158,7 +203,11 @@ pub fn detect(
     let event = &envelope.event;
     let access = event.access()?;
     let class = classify(&access.resource, config);
-    let bucket = event.time.0.div_euclid(config.bucket.as_micros().max(1));
+    let bucket = event
+        .time
+        .0
+        .div_euclid(config.bucket.as_micros().max(1))
+        .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
     let index = match baselines
         .classes
         .iter()
@@ -187,6 +236,8 @@ pub fn detect(
         entry.bytes = 0;
         entry.fired = false;
         entry.tainted = false;
+        entry.request_limit = 0;
+        entry.byte_limit = 0.0;
     } else if bucket < entry.bucket {
         // A late event of a closed bucket: neither learned nor judged.
         return None;
@@ -197,9 +248,18 @@ pub fn detect(
     if entry.fired || entry.learned < config.min_buckets {
         return None;
     }
-    // The tails are computed only past the minimum volume: most events stop here.
+    // Below the minimum volumes nothing is computed: most events stop here.
+    if entry.requests < config.min_requests && entry.bytes < config.min_bytes {
+        return None;
+    }
+    if entry.request_limit == 0 {
+        entry.set_limits(config);
+    }
+    if entry.requests < entry.request_limit && (entry.bytes as f32) < entry.byte_limit {
+        return None;
+    }
     let requests_tail = if entry.requests >= config.min_requests {
-        entry.requests_tail()
+        entry.requests_tail(entry.requests)
     } else {
         1.0
     };
@@ -209,7 +269,7 @@ pub fn detect(
         1.0
     };
     let tail = requests_tail.min(bytes_tail);
-    // NaN (never expected) counts as not rare.
+    // The thresholds are exact up to rounding; NaN (never expected) counts as not rare.
     if tail.is_nan() || tail >= config.tail_probability {
         return None;
     }

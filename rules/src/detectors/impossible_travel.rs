@@ -12,19 +12,22 @@ use serde_json::json;
 use std::net::IpAddr;
 use vigil_schemas::{CompactString, Detector, Envelope, Outcome, Signal, Timestamp};
 
-/// Where an identity was, from one located event or a run of events from one address.
+/// Where an identity was, from one located event or a run of events at one place from at
+/// most two addresses (home Wi-Fi and the phone's carrier in the same city).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fix {
     /// Event time of the first event of the run.
     pub time: Timestamp,
     /// Event time of the last event of the run.
     pub until: Timestamp,
-    /// Latitude, longitude.
-    pub coordinates: (f64, f64),
+    /// Latitude, longitude (single precision: a metre, far below any accuracy radius).
+    pub coordinates: (f32, f32),
     /// Accuracy radius in km.
     pub accuracy_km: f32,
     /// Source address.
     pub ip: Option<IpAddr>,
+    /// A second address merged into the run at the same place.
+    pub also: Option<IpAddr>,
     /// "City, CC" for explanations.
     pub place: CompactString,
     /// This fix was itself flagged as impossible: later events are not compared with it,
@@ -76,7 +79,8 @@ fn fix_of(envelope: &Envelope, coordinates: (f64, f64), accuracy_km: f64) -> Fix
     Fix {
         time: event.time,
         until: event.time,
-        coordinates,
+        coordinates: (coordinates.0 as f32, coordinates.1 as f32),
+        also: None,
         accuracy_km: accuracy_km as f32,
         ip: event.ip,
         place: event
@@ -120,7 +124,7 @@ struct Jump {
 }
 
 fn jump(earlier: &Fix, later: &Fix) -> Jump {
-    let distance_km = haversine_km(earlier.coordinates, later.coordinates);
+    let distance_km = haversine_km(earlier.place_coordinates(), later.place_coordinates());
     let effective_km =
         (distance_km - f64::from(earlier.accuracy_km) - f64::from(later.accuracy_km)).max(0.0);
     let seconds = later.time.seconds_since(earlier.until).max(0.0);
@@ -139,8 +143,20 @@ fn jump(earlier: &Fix, later: &Fix) -> Jump {
     }
 }
 
+impl Fix {
+    fn place_coordinates(&self) -> (f64, f64) {
+        (f64::from(self.coordinates.0), f64::from(self.coordinates.1))
+    }
+
+    /// Whether an address is one of the run's.
+    fn has_address(&self, ip: Option<IpAddr>) -> bool {
+        ip.is_some() && (self.ip == ip || self.also == ip)
+    }
+}
+
 fn impossible(earlier: &Fix, later: &Fix, config: &ImpossibleTravelConfig) -> Option<Jump> {
-    if earlier.ip.is_some() && earlier.ip == later.ip {
+    // Never between two events from one address.
+    if earlier.has_address(later.ip) || later.has_address(earlier.ip) {
         return None;
     }
     let moved = jump(earlier, later);
@@ -238,7 +254,7 @@ pub fn detect(
     if let Some(previous) = position
         .checked_sub(1)
         .and_then(|index| history.fixes.get_mut(index))
-        .filter(|previous| previous.ip.is_some() && previous.ip == event.ip)
+        .filter(|previous| previous.has_address(event.ip))
     {
         previous.until = previous.until.max(event.time);
         return None;
@@ -262,18 +278,22 @@ pub fn detect(
         });
     fix.suspect = found.is_some();
     // A consistent fix at the place of the trusted fix just before it (home Wi-Fi, then
-    // the phone on the same city's carrier) extends that fix: the history keeps places,
-    // not addresses, and stays short.
+    // the phone on the same city's carrier) joins that fix as its second address: the
+    // history keeps places, not addresses, and stays short, and events from either
+    // address are still never compared with each other.
     if let Some(previous) = position
         .checked_sub(1)
         .and_then(|index| history.fixes.get_mut(index))
         .filter(|previous| {
             !fix.suspect
                 && !previous.suspect
-                && haversine_km(previous.coordinates, fix.coordinates)
+                && previous.also.is_none()
+                && fix.ip.is_some()
+                && haversine_km(previous.place_coordinates(), fix.place_coordinates())
                     <= f64::from(previous.accuracy_km + fix.accuracy_km)
         })
     {
+        previous.also = fix.ip;
         previous.until = previous.until.max(event.time);
         return None;
     }
@@ -294,6 +314,23 @@ mod tests {
             .iter()
             .filter_map(|envelope| detect(&mut history, envelope, &config))
             .collect()
+    }
+
+    #[test]
+    fn a_second_address_at_the_same_place_joins_the_fix_and_is_never_compared_with_itself() {
+        let config = ImpossibleTravelConfig::default();
+        let mut history = TravelHistory::default();
+        let mut judge =
+            |time: &str, place, ip: &str| detect(&mut history, &login_at(time, place, ip), &config);
+        assert_eq!(judge("2026-03-02T08:00:00Z", BERLIN, "85.214.1.1"), None);
+        // The phone on a Berlin carrier: same place, joins the fix.
+        assert_eq!(judge("2026-03-02T08:30:00Z", BERLIN, "176.0.0.9"), None);
+        // The same carrier address placed at the carrier's far-away head office by another
+        // source: one address, never a comparison.
+        assert_eq!(judge("2026-03-02T09:00:00Z", NEW_YORK, "176.0.0.9"), None);
+        // A third address in New York half an hour later is impossible from Berlin.
+        assert!(judge("2026-03-02T09:05:00Z", NEW_YORK, "23.1.1.1").is_some());
+        assert_eq!(history.fixes()[0].also, Some("176.0.0.9".parse().unwrap()));
     }
 
     #[test]

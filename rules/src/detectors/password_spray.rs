@@ -25,7 +25,8 @@ use vigil_schemas::{AuthAction, Detector, Envelope, Outcome, Signal, Timestamp};
 
 /// Most failures remembered per address.
 pub const MAX_REMEMBERED_FAILURES: usize = 256;
-/// Most addresses tracked; beyond it, addresses idle for a window leave, then the oldest.
+/// Most addresses tracked; beyond it, addresses idle for a window leave, then the least
+/// recently active half.
 pub const MAX_ADDRESSES: usize = 1 << 16;
 
 #[derive(Debug, Clone, Default)]
@@ -99,7 +100,17 @@ impl SprayTracker {
         self.addresses
             .retain(|_, address| now.0.saturating_sub(address.latest.0) <= window);
         if self.addresses.len() >= MAX_ADDRESSES {
-            self.addresses.clear();
+            // A flood of fresh addresses: keep the more recently active half (a spray in
+            // progress is recent), so one attacker cannot wipe the state.
+            let mut latest: Vec<Timestamp> = self
+                .addresses
+                .values()
+                .map(|address| address.latest)
+                .collect();
+            let middle = latest.len() / 2;
+            let (_, cut, _) = latest.select_nth_unstable(middle);
+            let cut = *cut;
+            self.addresses.retain(|_, address| address.latest > cut);
         }
     }
 
@@ -112,7 +123,11 @@ impl SprayTracker {
         let auth = event
             .auth()
             .filter(|auth| auth.action == AuthAction::Login)?;
-        let ip = event.ip?;
+        // An IPv6 attacker holds a whole /64: one source.
+        let ip = match event.ip? {
+            IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+            v4 => v4,
+        };
         let identity = event.identity.as_deref()?;
         let window = config.window.as_micros();
         let failed = matches!(auth.outcome, Outcome::Failure | Outcome::Denied);
@@ -125,6 +140,22 @@ impl SprayTracker {
         }
         let address = self.addresses.entry(ip).or_default();
         address.latest = address.latest.max(event.time);
+        // What fell out of the window (against the newest event seen) is forgotten.
+        let horizon = address.latest.0.saturating_sub(window);
+        while address
+            .failures
+            .front()
+            .is_some_and(|(time, _)| time.0 < horizon)
+        {
+            address.failures.pop_front();
+        }
+        while address
+            .successes
+            .front()
+            .is_some_and(|(time, _)| time.0 < horizon)
+        {
+            address.successes.pop_front();
+        }
         let threshold = config.min_identities.max(2) as usize;
         if failed {
             AddressWindow::insert_sorted(
@@ -276,6 +307,28 @@ mod tests {
                 None
             );
         }
+    }
+
+    #[test]
+    fn an_ipv6_spray_rotating_addresses_in_its_64_is_one_source() {
+        let config = PasswordSprayConfig::default();
+        let mut tracker = SprayTracker::default();
+        let signals: Vec<Signal> = (0..12)
+            .filter_map(|victim| {
+                let ip = format!("2001:db8:1:2::{victim:x}");
+                tracker.observe(
+                    &attempt(
+                        victim * 30,
+                        &format!("user{victim}@example.com"),
+                        &ip,
+                        Outcome::Failure,
+                    ),
+                    &config,
+                )
+            })
+            .collect();
+        assert_eq!(signals.len(), 1);
+        assert_eq!(tracker.len(), 1);
     }
 
     #[test]

@@ -156,7 +156,10 @@ pub fn detect(
     let failing = failing_checks(report.compliant, &report.checks, config);
     match (position, failing) {
         (Some(index), 0) => {
-            postures.degraded.remove(index);
+            // A compliant report older than the degradation is late news, not a recovery.
+            if event.time >= postures.degraded[index].since {
+                postures.degraded.remove(index);
+            }
             None
         }
         (None, 0) => None,
