@@ -272,3 +272,68 @@ fn eval_scores_decisions_against_labels_as_json() {
     assert_eq!(theft["recall"], 0.5);
     assert_eq!(theft["delay_from_completion"]["median_secs"], 60.0);
 }
+
+/// The bar on a small run: every attack kind woven in is detected, and at most 1%
+/// of benign sessions get an enforced action other than an alert; the decision on stolen
+/// sessions, impossible travel and MFA fatigue comes on the completing event.
+#[test]
+fn simulate_replay_eval_meets_the_detection_bar() {
+    let folder = tempfile::tempdir().unwrap();
+    let run = |arguments: &[&str]| {
+        let output = vigil(arguments, folder.path());
+        assert!(
+            output.status.success(),
+            "{arguments:?}: {}",
+            stderr(&output)
+        );
+        output
+    };
+    run(&[
+        "simulate",
+        "--identities",
+        "300",
+        "--days",
+        "24",
+        "--seed",
+        "5",
+        "--attack-rate",
+        "0.3",
+        "--output",
+        "events.jsonl",
+        "--labels",
+        "labels.jsonl",
+    ]);
+    run(&[
+        "replay",
+        "--input",
+        "events.jsonl",
+        "--output",
+        "decisions.jsonl",
+    ]);
+    let eval = run(&[
+        "eval",
+        "--decisions",
+        "decisions.jsonl",
+        "--labels",
+        "labels.jsonl",
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
+    let overall = &report["overall"];
+    assert!(overall["attacks"].as_u64().unwrap() >= 40, "{overall}");
+    assert!(overall["recall"].as_f64().unwrap() >= 0.95, "{overall}");
+    assert!(
+        overall["false_positive_rate"].as_f64().unwrap() <= 0.01,
+        "{overall}"
+    );
+    for kind in report["kinds"].as_array().unwrap() {
+        if kind["attacks"].as_u64().unwrap() == 0 {
+            continue;
+        }
+        assert!(kind["recall"].as_f64().unwrap() >= 0.95, "{kind}");
+        let name = kind["kind"].as_str().unwrap();
+        if ["credential_theft", "session_theft", "mfa_fatigue"].contains(&name) {
+            assert_eq!(kind["delay_from_completion"]["median_secs"], 0.0, "{kind}");
+        }
+    }
+}

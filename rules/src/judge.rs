@@ -284,6 +284,15 @@ impl Judge {
                 }
             }
         }
+        // An event judged high risk for reasons other than novelty is the attacker's more
+        // likely than the user's: its place is no reference for the user's next sign-in.
+        if risk.level == RiskLevel::High
+            && signals
+                .iter()
+                .any(|signal| !signal.detector.is_first_seen())
+        {
+            state.travel.mark_suspect(event.time, event.ip);
+        }
         let tainted = state.risks.tainted(key, event.time, &config.risk);
         if first_seen::is_successful_sign_in(envelope)
             && learnable(envelope, &signals, risk, tainted)
@@ -745,6 +754,41 @@ mod tests {
         let mut listed = login_at("2026-03-02T08:02:00Z", BERLIN, "45.155.205.9");
         listed.tags.threat = true;
         assert_eq!(threat_score(&judge.judge(&mut state, &listed)), Some(85.0));
+    }
+
+    #[test]
+    fn a_sprayed_password_success_is_no_reference_for_the_users_next_sign_in() {
+        let judge = judge();
+        let mut state = trained(&judge);
+        let spray = vigil_schemas::Signal {
+            detector: Detector::PasswordSpray,
+            score: 90.0,
+            confidence: 0.95,
+            detail: "spray".into(),
+            evidence: serde_json::Value::Null,
+        };
+        let attacker = in_session(
+            login_at("2026-02-13T03:00:00Z", NEW_YORK, "23.1.1.1"),
+            "s-attacker",
+            "unknown-1",
+            7922,
+        );
+        judge.judge_with(&mut state, &attacker, Some(spray));
+        let own = in_session(
+            login_at("2026-02-13T06:30:00Z", BERLIN, "85.214.1.1"),
+            "s-13",
+            "laptop-1",
+            3320,
+        );
+        let verdict = judge.judge(&mut state, &own);
+        assert!(
+            verdict
+                .signals
+                .iter()
+                .all(|signal| signal.detector != Detector::ImpossibleTravel),
+            "{:?}",
+            verdict.signals
+        );
     }
 
     #[test]

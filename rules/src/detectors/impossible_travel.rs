@@ -47,6 +47,19 @@ impl TravelHistory {
         &self.fixes
     }
 
+    /// Marks the fix an event started as suspect: the event was judged risky by another
+    /// detector (a sprayed or guessed password's success, a listed address), so its place
+    /// must not become the reference the real user's next sign-in is measured against.
+    pub fn mark_suspect(&mut self, time: Timestamp, ip: Option<IpAddr>) {
+        if let Some(fix) = self
+            .fixes
+            .iter_mut()
+            .find(|fix| fix.time == time && fix.ip == ip)
+        {
+            fix.suspect = true;
+        }
+    }
+
     fn insert(&mut self, fix: Fix, capacity: usize) {
         let position = self
             .fixes
