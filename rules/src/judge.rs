@@ -47,7 +47,7 @@ pub struct IdentityState {
     pub risks: SessionRisks,
     /// The newest event time seen (the identity's watermark).
     pub latest: Timestamp,
-    cooldowns: Vec<Cooldown>,
+    cooldowns: crate::slim::SlimVec<Cooldown>,
 }
 
 /// An identity's windows of failed sign-ins and refused MFA prompts.
@@ -365,7 +365,6 @@ impl Judge {
                 if state.cooldowns.len() >= MAX_COOLDOWNS {
                     state.cooldowns.remove(0);
                 }
-                state.cooldowns.reserve_exact(1);
                 state.cooldowns.push(Cooldown {
                     rule: index,
                     session: key.into(),

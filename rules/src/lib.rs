@@ -19,6 +19,7 @@ pub mod judge;
 pub mod policy;
 pub mod profile;
 pub mod risk;
+pub mod slim;
 #[cfg(test)]
 mod testing;
 

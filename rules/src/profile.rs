@@ -4,6 +4,7 @@
 //! for `forget_after` are dropped, so memory per identity is bounded whatever the input.
 
 use crate::config::BaselineConfig;
+use crate::slim::SlimVec;
 use vigil_schemas::{CompactString, IdentityType, Timestamp};
 
 /// How often and how recently one value (a country, a device) was seen.
@@ -38,13 +39,13 @@ impl<K: Copy> OwnedKey<K> for K {
 /// A small bounded set of seen values with counts, least recently seen evicted first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenSet<K> {
-    entries: Vec<Seen<K>>,
+    entries: SlimVec<Seen<K>>,
 }
 
 impl<K> Default for SeenSet<K> {
     fn default() -> Self {
         SeenSet {
-            entries: Vec::new(),
+            entries: SlimVec::default(),
         }
     }
 }
@@ -79,9 +80,6 @@ impl<K: PartialEq> SeenSet<K> {
                 self.entries.swap_remove(index);
             }
         }
-        // Exact growth: most identities have one or two of each, and a doubling
-        // capacity would hold room for four.
-        self.entries.reserve_exact(1);
         self.entries.push(Seen {
             key: K::owned(key),
             count: 1,

@@ -161,7 +161,7 @@ impl ClassBaseline {
 /// One identity's access baselines.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AccessBaselines {
-    classes: Vec<ClassBaseline>,
+    classes: crate::slim::SlimVec<ClassBaseline>,
 }
 
 impl AccessBaselines {
@@ -221,7 +221,6 @@ pub fn detect(
                     .unwrap_or(0);
                 baselines.classes.swap_remove(stalest);
             }
-            baselines.classes.reserve_exact(1);
             baselines.classes.push(ClassBaseline::new(class, bucket));
             baselines.classes.len() - 1
         }

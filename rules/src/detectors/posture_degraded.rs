@@ -40,7 +40,7 @@ struct Degraded {
 /// An identity's devices that are out of compliance.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DevicePostures {
-    degraded: Vec<Degraded>,
+    degraded: crate::slim::SlimVec<Degraded>,
 }
 
 impl DevicePostures {
@@ -173,7 +173,6 @@ pub fn detect(
             if postures.degraded.len() >= MAX_DEVICES {
                 postures.degraded.remove(0);
             }
-            postures.degraded.reserve_exact(1);
             postures.degraded.push(Degraded {
                 device: CompactString::from(device),
                 failing,
