@@ -38,6 +38,8 @@ pub fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<Summary, Replay
         identities: options.identities,
         days: options.days,
         seed: options.seed,
+        // Dense enough that a few hundred identities show every kind of attack.
+        attack_rate: 0.2,
         ..SimulateOptions::default()
     };
     let mut traffic = Vec::new();
@@ -80,7 +82,7 @@ pub fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<Summary, Replay
     }
     writeln!(
         out,
-        "\nnext (`vigil` is target/release/vigil after `cargo build --release`):\n  vigil simulate --identities 2000 --days 30 --output events.jsonl\n  vigil replay --input events.jsonl --output decisions.jsonl\n  vigil replay --input ../shared/data/elastic-integrations/okta/test-okta-system-events.log --format auto --output -"
+        "\nnext (`vigil` is target/release/vigil after `cargo build --release`):\n  vigil simulate --identities 2000 --days 30 --output events.jsonl --labels labels.jsonl\n  vigil replay --input events.jsonl --output decisions.jsonl\n  vigil eval --decisions decisions.jsonl --labels labels.jsonl\n  vigil replay --input ../shared/data/elastic-integrations/okta/test-okta-system-events.log --format auto --output -"
     )
     .map_err(io_error)?;
     Ok(summary)
