@@ -16,11 +16,10 @@
 //! The engine knows nothing of Kafka, files or HTTP: it takes events and gives decisions.
 
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHasher};
-use std::hash::{Hash, Hasher};
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use vigil_rules::detectors::password_spray::SprayTracker;
-use vigil_rules::{IdentityState, Judge, Rules, Verdict};
+use vigil_rules::{fingerprint, IdentityState, Judge, Rules, Verdict};
 use vigil_schemas::{CompactString, Decision, Detector, Envelope, Signal};
 
 /// One event for a shard: its position in the batch, the event, and the spray signal the
@@ -160,12 +159,6 @@ pub struct Engine {
     rules: Arc<Rules>,
 }
 
-fn fingerprint(text: &str) -> u64 {
-    let mut hasher = FxHasher::default();
-    text.hash(&mut hasher);
-    hasher.finish()
-}
-
 /// Whether the event is a sign-in attempt from a known address (what spray looks at).
 fn is_sign_in(envelope: &Envelope) -> bool {
     envelope.event.ip.is_some()
@@ -177,9 +170,7 @@ fn is_sign_in(envelope: &Envelope) -> bool {
 
 /// The shard of an identity: a fixed hash, the same on every run and machine.
 pub fn shard_of(identity: &str, shards: usize) -> usize {
-    let mut hasher = FxHasher::default();
-    identity.hash(&mut hasher);
-    (hasher.finish() % shards.max(1) as u64) as usize
+    (fingerprint(identity) % shards.max(1) as u64) as usize
 }
 
 impl Engine {

@@ -24,5 +24,15 @@ pub mod slim;
 mod testing;
 
 pub use config::{Duration, RulesConfig};
+
+/// A string's 64-bit fingerprint (FxHash): how per-identity state remembers device ids,
+/// tools and principals in 8 bytes, and how the engine keys devices. Fixed across runs
+/// and machines; a collision needs billions of distinct values.
+pub fn fingerprint(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    text.hash(&mut hasher);
+    hasher.finish()
+}
 pub use judge::{decision_id, IdentityState, Judge, Rules, Verdict};
 pub use policy::{Policy, PolicyError, DEFAULT_POLICY};

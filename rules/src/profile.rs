@@ -125,7 +125,7 @@ pub struct Profile {
     /// Autonomous systems of successful sign-ins.
     pub asns: SeenSet<u32>,
     /// Devices of successful sign-ins, by the fingerprint of their id
-    /// ([`crate::risk::device_fingerprint`]): 24 bytes an entry whatever the id's length.
+    /// ([`crate::fingerprint`]): 24 bytes an entry whatever the id's length.
     pub devices: SeenSet<u64>,
     /// Primary sign-ins per hour of the week.
     pub hours: crate::detectors::unusual_hour::HourHistogram,
@@ -170,7 +170,7 @@ impl Profile {
             self.asns.record(&asn, sign_in.time, max_entries);
         }
         if let Some(device) = sign_in.device {
-            let device = crate::risk::device_fingerprint(device);
+            let device = crate::fingerprint(device);
             self.devices.record(&device, sign_in.time, max_entries);
         }
     }

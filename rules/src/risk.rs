@@ -11,19 +11,11 @@ use vigil_schemas::{CompactString, Detector, Risk, RiskLevel, Signal, Timestamp}
 /// Identity-level events without a session or device share this key.
 pub const NO_SESSION: &str = "";
 
-/// A device id's 64-bit fingerprint: sessions remember their device in 8 bytes.
-pub fn device_fingerprint(device: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = rustc_hash::FxHasher::default();
-    device.hash(&mut hasher);
-    hasher.finish()
-}
-
 /// Where a session was established: the first device, network and country its events
 /// carried (location-exempt addresses leave network and country unknown).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SessionContext {
-    /// Fingerprint of the device id ([`device_fingerprint`]).
+    /// Fingerprint of the device id ([`crate::fingerprint`]).
     pub device: Option<u64>,
     /// Autonomous system.
     pub asn: Option<u32>,
@@ -218,7 +210,7 @@ impl SessionRisks {
             .iter()
             .filter(|session| {
                 session.key != except
-                    && session.context.device == Some(device_fingerprint(device))
+                    && session.context.device == Some(crate::fingerprint(device))
                     && now.0.saturating_sub(session.updated.0) <= idle_micros
             })
             .map(|session| session.key.clone())

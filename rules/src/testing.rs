@@ -34,6 +34,11 @@ pub fn attempt(time: &str, place: Place, ip: &str, outcome: Outcome) -> Envelope
         country: Some(place.3.into()),
         accuracy_km: None,
     });
+    envelope(event)
+}
+
+/// An event as read from line 1 of a file `test`, untagged.
+pub fn envelope(event: Event) -> Envelope {
     Envelope {
         event: Box::new(event),
         origin: Origin::File {

@@ -309,7 +309,7 @@ pub fn detect(
 mod tests {
     use super::*;
     use crate::config::ResourceClass;
-    use vigil_schemas::{AccessDetail, Detail, Event, IpTags, Origin, Timestamp};
+    use vigil_schemas::{AccessDetail, Detail, Event, Timestamp};
 
     const DAY0: i64 = 1_772_409_600;
 
@@ -326,14 +326,7 @@ mod tests {
                 on_behalf_of: None,
             }),
         );
-        Envelope {
-            event: Box::new(event),
-            origin: Origin::File {
-                file: "test".into(),
-                line: 1,
-            },
-            tags: IpTags::default(),
-        }
+        crate::testing::envelope(event)
     }
 
     /// Twenty working days, `per_hour` requests of `bytes` in each of eight hours (the

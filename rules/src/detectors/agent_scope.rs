@@ -18,9 +18,8 @@
 //! first week is still in scope when it comes back weeks later.
 
 use crate::config::{AgentScopeConfig, Grant};
-use rustc_hash::FxHasher;
+use crate::fingerprint;
 use serde_json::json;
-use std::hash::{Hash, Hasher};
 use vigil_schemas::{Detector, Envelope, IdentityType, Signal, Timestamp};
 
 /// Most tools and resources remembered per identity.
@@ -35,12 +34,6 @@ pub struct AgentScope {
     calls: u32,
     scopes: Vec<(u64, Timestamp)>,
     principals: Vec<(u64, Timestamp)>,
-}
-
-fn fingerprint(text: &str) -> u64 {
-    let mut hasher = FxHasher::default();
-    text.hash(&mut hasher);
-    hasher.finish()
 }
 
 /// A resource's scope: scheme and host and the first two path segments, no query.
@@ -183,7 +176,7 @@ pub fn detect(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vigil_schemas::{AccessDetail, Detail, Event, IpTags, Origin};
+    use vigil_schemas::{AccessDetail, Detail, Event};
 
     const DAY0: i64 = 1_772_409_600;
 
@@ -201,14 +194,7 @@ mod tests {
             }),
         );
         event.identity_type = IdentityType::Agent;
-        Envelope {
-            event: Box::new(event),
-            origin: Origin::File {
-                file: "test".into(),
-                line: 1,
-            },
-            tags: IpTags::default(),
-        }
+        crate::testing::envelope(event)
     }
 
     fn trained(config: &AgentScopeConfig) -> AgentScope {

@@ -35,7 +35,7 @@ pub fn detect(
     let now = event.time;
     let forget_after = baseline.forget_after.as_micros();
     if let Some(device) = event.device_id.as_deref() {
-        let fingerprint = crate::risk::device_fingerprint(device);
+        let fingerprint = crate::fingerprint(device);
         if !profile.devices.contains(&fingerprint, now, forget_after) {
             signals.push(Signal {
                 detector: Detector::NewDevice,

@@ -16,10 +16,10 @@
 //! judged.
 
 use crate::config::PasswordSprayConfig;
-use rustc_hash::{FxHashMap, FxHasher};
+use crate::fingerprint;
+use rustc_hash::FxHashMap;
 use serde_json::json;
 use std::collections::VecDeque;
-use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use vigil_schemas::{AuthAction, Detector, Envelope, Outcome, Signal, Timestamp};
 
@@ -74,12 +74,6 @@ impl AddressWindow {
 #[derive(Debug, Default)]
 pub struct SprayTracker {
     addresses: FxHashMap<IpAddr, AddressWindow>,
-}
-
-fn fingerprint(identity: &str) -> u64 {
-    let mut hasher = FxHasher::default();
-    identity.hash(&mut hasher);
-    hasher.finish()
 }
 
 impl SprayTracker {
@@ -207,7 +201,7 @@ impl SprayTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vigil_schemas::{AuthDetail, Detail, Event, IpTags, Origin};
+    use vigil_schemas::{AuthDetail, Detail, Event};
 
     fn attempt(second: i64, identity: &str, ip: &str, outcome: Outcome) -> Envelope {
         let mut event = Event::new(
@@ -221,14 +215,7 @@ mod tests {
             }),
         );
         event.ip = Some(ip.parse().unwrap());
-        Envelope {
-            event: Box::new(event),
-            origin: Origin::File {
-                file: "test".into(),
-                line: 1,
-            },
-            tags: IpTags::default(),
-        }
+        crate::testing::envelope(event)
     }
 
     #[test]

@@ -186,7 +186,7 @@ pub fn detect(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vigil_schemas::{Detail, Event, IpTags, Origin, PostureDetail};
+    use vigil_schemas::{Detail, Event, PostureDetail};
 
     fn report(compliant: bool, checks: PostureChecks) -> Envelope {
         let mut event = Event::new(
@@ -195,14 +195,7 @@ mod tests {
             Detail::Posture(PostureDetail { compliant, checks }),
         );
         event.device_id = Some("laptop-1".into());
-        Envelope {
-            event: Box::new(event),
-            origin: Origin::File {
-                file: "test".into(),
-                line: 1,
-            },
-            tags: IpTags::default(),
-        }
+        crate::testing::envelope(event)
     }
 
     fn healthy() -> PostureChecks {

@@ -16,7 +16,8 @@
 //! say nothing about place and are never compared.
 
 use crate::config::SessionHijackConfig;
-use crate::risk::{device_fingerprint, SessionRisk};
+use crate::fingerprint;
+use crate::risk::SessionRisk;
 use serde_json::json;
 use vigil_schemas::{CompactString, Detector, Envelope, Signal};
 
@@ -40,11 +41,11 @@ pub fn detect(
     let mut changes: Vec<String> = Vec::new();
     let mut score: f64 = 0.0;
     match (context.device, device) {
-        (Some(established), Some(now)) if established != device_fingerprint(now) => {
+        (Some(established), Some(now)) if established != fingerprint(now) => {
             changes.push(format!("another device ({now})"));
             score = score.max(config.device_score);
         }
-        (None, Some(now)) => context.device = Some(device_fingerprint(now)),
+        (None, Some(now)) => context.device = Some(fingerprint(now)),
         _ => {}
     }
     match (&context.country, country) {
