@@ -259,7 +259,8 @@ impl RulesConfig {
             (
                 score(self.session_hijack.device_score)
                     && score(self.session_hijack.country_score)
-                    && score(self.session_hijack.asn_score),
+                    && score(self.session_hijack.asn_score)
+                    && score(self.session_hijack.client_score),
                 "rules.session_hijack",
                 "scores must be numbers from 0 to 100",
             ),
@@ -537,6 +538,10 @@ pub struct SessionHijackConfig {
     /// Score of a session used from another network only: low, laptops move from Wi-Fi to
     /// a phone's hotspot mid-session all the time.
     pub asn_score: f64,
+    /// Score of a session used from another client family (user agent without versions):
+    /// medium, since one sign-in can serve a browser and a native app; with another
+    /// device or country it is decisive.
+    pub client_score: f64,
     /// A session idle this long is over: its context is forgotten.
     pub idle_timeout: Duration,
 }
@@ -548,6 +553,7 @@ impl Default for SessionHijackConfig {
             device_score: 85.0,
             country_score: 75.0,
             asn_score: 25.0,
+            client_score: 60.0,
             idle_timeout: Duration::hours(12),
         }
     }

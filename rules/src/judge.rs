@@ -414,6 +414,7 @@ fn learn(profile: &mut Profile, envelope: &Envelope, config: &RulesConfig) {
         country: geo.and_then(|geo| geo.country.as_deref()),
         asn: event.asn.filter(|_| located),
         device: event.device_id.as_deref(),
+        client: event.user_agent.as_deref().map(crate::client_family),
         primary: event
             .auth()
             .is_some_and(|auth| auth.action == vigil_schemas::AuthAction::Login),

@@ -124,6 +124,8 @@ pub struct Profile {
     pub countries: SeenSet<CompactString>,
     /// Autonomous systems of successful sign-ins.
     pub asns: SeenSet<u32>,
+    /// Client families of successful sign-ins ([`crate::client_family`] of the user agent).
+    pub clients: SeenSet<u32>,
     /// Devices of successful sign-ins, by the fingerprint of their id
     /// ([`crate::fingerprint`]): 24 bytes an entry whatever the id's length.
     pub devices: SeenSet<u64>,
@@ -162,12 +164,16 @@ impl Profile {
         );
         self.countries.forget_stale(sign_in.time, forget_after);
         self.devices.forget_stale(sign_in.time, forget_after);
+        self.clients.forget_stale(sign_in.time, forget_after);
         self.asns.forget_stale(sign_in.time, forget_after);
         if let Some(country) = sign_in.country {
             self.countries.record(country, sign_in.time, max_entries);
         }
         if let Some(asn) = sign_in.asn {
             self.asns.record(&asn, sign_in.time, max_entries);
+        }
+        if let Some(client) = sign_in.client {
+            self.clients.record(&client, sign_in.time, max_entries);
         }
         if let Some(device) = sign_in.device {
             let device = crate::fingerprint(device);
@@ -187,6 +193,8 @@ pub struct SignInContext<'a> {
     pub asn: Option<u32>,
     /// Device id.
     pub device: Option<&'a str>,
+    /// Client family of the user agent.
+    pub client: Option<u32>,
     /// A primary sign-in (not the MFA step of one): only these count towards
     /// `learning_logins`.
     pub primary: bool,

@@ -19,8 +19,10 @@ pub struct SessionContext {
     pub device: Option<u64>,
     /// Autonomous system.
     pub asn: Option<u32>,
-    /// ISO alpha-2 country.
-    pub country: Option<CompactString>,
+    /// Fingerprint of the ISO alpha-2 country ([`crate::fingerprint`], 32 bits).
+    pub country: Option<u32>,
+    /// Client family of the user agent ([`crate::client_family`]).
+    pub client: Option<u32>,
 }
 
 /// The risk of one session of an identity.
@@ -87,7 +89,7 @@ fn finite_or_zero(value: f64) -> f64 {
 /// The sessions of one identity, bounded.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SessionRisks {
-    sessions: Vec<SessionRisk>,
+    sessions: crate::slim::SlimVec<SessionRisk>,
 }
 
 impl SessionRisks {
@@ -104,7 +106,6 @@ impl SessionRisks {
                         self.sessions.swap_remove(stalest);
                     }
                 }
-                self.sessions.reserve_exact(1);
                 self.sessions.push(SessionRisk {
                     key: CompactString::from(key),
                     score: 0.0,

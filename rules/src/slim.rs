@@ -33,6 +33,14 @@ impl<T> SlimVec<T> {
         });
     }
 
+    /// Inserts an element at `index`, shifting the rest.
+    pub fn insert(&mut self, index: usize, item: T) {
+        self.edit(|items| {
+            items.reserve_exact(1);
+            items.insert(index, item);
+        });
+    }
+
     /// Removes the element at `index`, keeping the order.
     pub fn remove(&mut self, index: usize) -> T {
         self.edit(|items| items.remove(index))
@@ -77,6 +85,8 @@ mod tests {
             list.push(item);
         }
         assert_eq!(&*list, &[0, 1, 2, 3, 4]);
+        list.insert(1, 7);
+        assert_eq!(list.remove(1), 7);
         assert_eq!(list.remove(0), 0);
         assert_eq!(list.swap_remove(0), 1);
         assert_eq!(&*list, &[4, 2, 3]);

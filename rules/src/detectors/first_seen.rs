@@ -48,6 +48,24 @@ pub fn detect(
                 evidence: json!({ "device_id": device, "known_devices": profile.devices.len() }),
             });
         }
+    } else if let Some(user_agent) = event.user_agent.as_deref() {
+        // Without a device id (most IdP logs), the client family stands in for the device:
+        // a browser update is the same client, another browser or a script is new. Only
+        // once clients were learned: sign-ins that carried a device id and no user agent
+        // say nothing about clients.
+        let family = crate::client_family(user_agent);
+        if !profile.clients.is_empty() && !profile.clients.contains(&family, now, forget_after) {
+            signals.push(Signal {
+                detector: Detector::NewDevice,
+                score: config.new_device_score,
+                confidence: 0.8,
+                detail: format!(
+                    "first sign-in from client `{user_agent}` ({} clients known)",
+                    profile.clients.len()
+                ),
+                evidence: json!({ "user_agent": user_agent, "known_clients": profile.clients.len() }),
+            });
+        }
     }
     let located = !envelope.tags.location_exempt();
     if let Some(country) = event
@@ -107,6 +125,30 @@ mod tests {
     use crate::profile::SignInContext;
     use crate::testing::{login_at, BERLIN, NEW_YORK};
 
+    const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0";
+
+    #[test]
+    fn without_a_device_id_the_client_family_stands_in() {
+        let profile = trained_profile();
+        let client = |user_agent: &str| {
+            let mut envelope = login_at("2026-02-20T09:00:00Z", BERLIN, "85.214.1.1");
+            envelope.event.asn = Some(3320);
+            envelope.event.user_agent = Some(user_agent.into());
+            detect(
+                &profile,
+                &envelope,
+                &BaselineConfig::default(),
+                &FirstSeenConfig::default(),
+            )
+            .into_iter()
+            .map(|signal| signal.detector)
+            .collect::<Vec<_>>()
+        };
+        // A browser update is the same client.
+        assert!(client("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/133.0").is_empty());
+        assert_eq!(client("python-requests/2.32"), vec![Detector::NewDevice]);
+    }
+
     fn trained_profile() -> Profile {
         let baseline = BaselineConfig::default();
         let mut profile = Profile::default();
@@ -120,6 +162,7 @@ mod tests {
                     country: Some("DE"),
                     asn: Some(3320),
                     device: Some("laptop-1"),
+                    client: Some(crate::client_family(CHROME)),
                     primary: true,
                 },
                 &baseline,

@@ -38,7 +38,7 @@ pub struct Fix {
 /// An identity's recent located events, sorted by event time, bounded.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TravelHistory {
-    fixes: Vec<Fix>,
+    fixes: crate::slim::SlimVec<Fix>,
 }
 
 impl TravelHistory {
@@ -64,11 +64,6 @@ impl TravelHistory {
         let position = self
             .fixes
             .partition_point(|existing| existing.time <= fix.time);
-        // Exact growth: most identities hold one or two places, and a doubling capacity
-        // would hold room for four.
-        if self.fixes.len() < capacity.max(2) {
-            self.fixes.reserve_exact(1);
-        }
         self.fixes.insert(position, fix);
         if self.fixes.len() > capacity.max(2) {
             // Suspect fixes leave first, and the newest trusted fix never leaves: an

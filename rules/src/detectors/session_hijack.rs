@@ -1,11 +1,13 @@
 //! `session_hijack`: a session used from a device, country or network other than the one
 //! it was established on.
 //!
-//! A session is bound to where it began: its first events fix its device, autonomous
-//! system and country (each from the first event that carries it). A later event of the
+//! A session is bound to where it began: its first events fix its device, client (the
+//! user agent's family), autonomous system and country (each from the first event that
+//! carries it). A later event of the
 //! same session id from another device means a copied session token (cookie theft,
 //! adversary-in-the-middle phishing kits); from another country, the same unless the
-//! person flew, which a live session rarely survives. The decision comes on the very event
+//! person flew, which a live session rarely survives; from another client (a browser's
+//! cookie replayed by a script), suspicious on its own and decisive with either. The decision comes on the very event
 //! that uses the stolen session. A session is charged again only when the change gets
 //! worse (a network change, then another device): the attacker's further requests add no
 //! new signal.
@@ -19,7 +21,7 @@ use crate::config::SessionHijackConfig;
 use crate::fingerprint;
 use crate::risk::SessionRisk;
 use serde_json::json;
-use vigil_schemas::{CompactString, Detector, Envelope, Signal};
+use vigil_schemas::{Detector, Envelope, Signal};
 
 /// Fixes the session's context from the event where unknown, and judges the event
 /// against what was fixed before.
@@ -48,12 +50,20 @@ pub fn detect(
         (None, Some(now)) => context.device = Some(fingerprint(now)),
         _ => {}
     }
-    match (&context.country, country) {
-        (Some(established), Some(now)) if established != now => {
-            changes.push(format!("country {established} -> {now}"));
+    match (context.country, country) {
+        (Some(established), Some(now)) if established != fingerprint(now) as u32 => {
+            changes.push(format!("another country ({now})"));
             score = score.max(config.country_score);
         }
-        (None, Some(now)) => context.country = Some(CompactString::from(now)),
+        (None, Some(now)) => context.country = Some(fingerprint(now) as u32),
+        _ => {}
+    }
+    match (context.client, event.user_agent.as_deref()) {
+        (Some(established), Some(now)) if established != crate::client_family(now) => {
+            changes.push(format!("another client ({now})"));
+            score = score.max(config.client_score);
+        }
+        (None, Some(now)) => context.client = Some(crate::client_family(now)),
         _ => {}
     }
     match (context.asn, asn) {
@@ -129,7 +139,11 @@ mod tests {
             "{}",
             signals[0].detail
         );
-        assert!(signals[0].detail.contains("country DE -> US"));
+        assert!(
+            signals[0].detail.contains("another country (US)"),
+            "{}",
+            signals[0].detail
+        );
     }
 
     #[test]
@@ -161,6 +175,22 @@ mod tests {
         ]);
         let scores: Vec<f64> = signals.iter().map(|signal| signal.score).collect();
         assert_eq!(scores, vec![25.0, 85.0]);
+    }
+
+    #[test]
+    fn a_cookie_replayed_by_a_script_is_another_client() {
+        let mut browser = event(BERLIN, "laptop-1", 3320);
+        browser.event.user_agent = Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0".into());
+        let mut updated = event(BERLIN, "laptop-1", 3320);
+        updated.event.user_agent = Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/134.0".into());
+        let mut script = event(BERLIN, "laptop-1", 3320);
+        script.event.user_agent = Some("python-requests/2.32".into());
+        let signals = run(&[browser, updated, script]);
+        assert_eq!(signals.len(), 1, "{signals:?}");
+        assert_eq!(signals[0].score, 60.0);
+        assert!(signals[0]
+            .detail
+            .contains("another client (python-requests/2.32)"));
     }
 
     #[test]
