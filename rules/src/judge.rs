@@ -813,4 +813,138 @@ mod tests {
         );
         assert_eq!(state.profile.logins, 1);
     }
+
+    mod any_input {
+        use super::*;
+        use crate::detectors::password_spray::SprayTracker;
+        use proptest::prelude::*;
+        use vigil_schemas::{
+            AuthDetail, Event, Geo, IdentityType, IpTags, Outcome, PostureChecks, PostureDetail,
+        };
+
+        fn any_detail() -> impl Strategy<Value = Detail> {
+            let auth = (0..4u8, 0..4u8, proptest::option::of("[a-z]{1,6}")).prop_map(
+                |(action, outcome, factor)| {
+                    Detail::Auth(AuthDetail {
+                        action: [
+                            AuthAction::Login,
+                            AuthAction::Mfa,
+                            AuthAction::Logout,
+                            AuthAction::TokenRefresh,
+                        ][action as usize],
+                        outcome: [
+                            Outcome::Success,
+                            Outcome::Failure,
+                            Outcome::Denied,
+                            Outcome::Timeout,
+                        ][outcome as usize],
+                        factor: factor.map(Into::into),
+                        reason: None,
+                    })
+                },
+            );
+            let posture = (
+                any::<bool>(),
+                proptest::option::of(any::<bool>()),
+                proptest::option::of(any::<bool>()),
+                proptest::option::of(any::<u32>()),
+                proptest::option::of(any::<bool>()),
+            )
+                .prop_map(|(compliant, edr, disk, patch, jailbroken)| {
+                    Detail::Posture(PostureDetail {
+                        compliant,
+                        checks: PostureChecks {
+                            edr_running: edr,
+                            disk_encrypted: disk,
+                            os_patch_age_days: patch,
+                            jailbroken,
+                            firewall: None,
+                        },
+                    })
+                });
+            let access = (
+                "[a-z/:.]{0,12}",
+                proptest::option::of(any::<u64>()),
+                proptest::option::of("[a-z_]{1,8}"),
+                proptest::option::of("[a-z]{1,4}"),
+            )
+                .prop_map(|(resource, bytes, tool, principal)| {
+                    Detail::Access(AccessDetail {
+                        resource,
+                        action: None,
+                        bytes,
+                        status: None,
+                        tool: tool.map(Into::into),
+                        on_behalf_of: principal.map(Into::into),
+                    })
+                });
+            prop_oneof![auth, posture, access]
+        }
+
+        prop_compose! {
+            fn any_envelope()(
+                seconds in 0i64..40 * 86_400,
+                kind in 0..3u8,
+                session in proptest::option::of(0..3u8),
+                device in proptest::option::of(0..3u8),
+                ip in proptest::option::of(0..6u8),
+                geo in proptest::option::of((any::<f64>(), any::<f64>(), proptest::option::of(any::<f64>()), proptest::option::of("[A-Z]{2}"))),
+                asn in proptest::option::of(0..4u32),
+                user_agent in proptest::option::of("[a-zA-Z0-9/. ]{0,16}"),
+                detail in any_detail(),
+                tags in (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+            ) -> Envelope {
+                let mut event = Event::new(
+                    Timestamp::from_secs(1_772_409_600 + seconds),
+                    Some("alice@example.com"),
+                    detail,
+                );
+                event.identity_type = [IdentityType::User, IdentityType::Service, IdentityType::Agent][kind as usize];
+                event.session_id = session.map(|session| format!("s-{session}").into());
+                event.device_id = device.map(|device| format!("d-{device}").into());
+                event.ip = ip.map(|ip| format!("95.165.0.{ip}").parse().unwrap());
+                event.geo = geo.map(|(lat, lon, accuracy_km, country)| Geo {
+                    lat: Some(lat),
+                    lon: Some(lon),
+                    country: country.map(Into::into),
+                    city: None,
+                    accuracy_km,
+                });
+                event.asn = asn;
+                event.user_agent = user_agent;
+                Envelope {
+                    event: Box::new(event),
+                    origin: vigil_schemas::Origin::File { file: "any".into(), line: 1 },
+                    tags: IpTags { corporate: tags.0, vpn: tags.1, non_public: false, anonymizer: tags.2, threat: tags.3 },
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+            /// Whatever the events, every detector's score and confidence and every
+            /// session risk stay finite and in range, and nothing panics.
+            #[test]
+            fn scores_stay_finite_and_in_range(mut events in proptest::collection::vec(any_envelope(), 1..120)) {
+                events.sort_by_key(|envelope| envelope.event.time);
+                let judge = judge();
+                let mut state = IdentityState::default();
+                let mut spray = SprayTracker::default();
+                for envelope in &events {
+                    let across = spray.observe(envelope, &judge.rules().config.password_spray);
+                    let verdict = judge.judge_with(&mut state, envelope, across);
+                    for signal in &verdict.signals {
+                        prop_assert!(signal.score.is_finite() && (0.0..=100.0).contains(&signal.score), "{signal:?}");
+                        prop_assert!((0.0..=1.0).contains(&signal.confidence), "{signal:?}");
+                    }
+                    if let Some(risk) = verdict.risk {
+                        prop_assert!(risk.score.is_finite() && (0.0..=100.0).contains(&risk.score));
+                    }
+                    for decision in &verdict.decisions {
+                        prop_assert!((0.0..=100.0).contains(&decision.risk.score));
+                    }
+                }
+            }
+        }
+    }
 }
