@@ -7,11 +7,13 @@
 //! - [`Decision`]: what the policy concluded, with its reasons; the record sent to
 //!   enforcement points, the SOC and the archive.
 //! - [`Timestamp`]: event time in microseconds, parsed from RFC 3339 without allocation.
+//! - [`caep`]: the CAEP Security Event Tokens a decision becomes for enforcement points.
 //!
 //! The JSON Schema files of the native input and the decision output live beside this
 //! crate in `schemas/json/`; the tests validate the examples in `schemas/examples/` and
 //! every decision vigil writes against them.
 
+pub mod caep;
 mod decision;
 mod event;
 mod time;

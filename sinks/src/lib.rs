@@ -5,7 +5,12 @@
 //! - [`Reject`]: a record that could not be decoded, with its origin and the reason, as
 //!   written to the rejects file (and, on the Kafka path, the dead-letter topic).
 //!
+//! - [`caep::Signer`]: signs CAEP Security Event Tokens (RS256 or ES256) and publishes
+//!   the JWK Set receivers verify them with.
+//!
 //! Every write error names the destination.
+
+pub mod caep;
 
 use serde::Serialize;
 use std::fs::File;

@@ -1,0 +1,226 @@
+//! Signing CAEP Security Event Tokens: compact JWS with `typ` `secevent+jwt` and the
+//! configured `kid`, RS256 (the CAEP interoperability profile's algorithm; keys of 2048
+//! bits or more) or ES256, and the JWK Set receivers verify them with.
+//!
+//! Both algorithms are deterministic (RSASSA-PKCS1-v1_5; ECDSA with RFC 6979 nonces), so
+//! the same SET signed twice is the same token.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use p256::ecdsa::signature::Signer as _;
+use p256::pkcs8::DecodePrivateKey;
+use rsa::traits::PublicKeyParts;
+use vigil_schemas::caep::SecurityEventToken;
+
+/// Why a signing key could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CaepKeyError {
+    /// Neither an RSA nor a P-256 private key in PEM.
+    #[error("not an RSA or P-256 private key in PEM (PKCS#8, or PKCS#1 for RSA)")]
+    Unreadable,
+    /// An RSA key too short for the CAEP interoperability profile.
+    #[error("RSA key of {0} bits: RS256 needs at least 2048")]
+    TooShort(usize),
+}
+
+enum Key {
+    Rs256(
+        Box<rsa::pkcs1v15::SigningKey<sha2::Sha256>>,
+        rsa::RsaPublicKey,
+    ),
+    Es256(Box<p256::ecdsa::SigningKey>),
+}
+
+/// Signs SETs with one key.
+pub struct Signer {
+    key: Key,
+    kid: String,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "Signer({} {})", self.algorithm(), self.kid)
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl Signer {
+    /// A signer from a PEM private key (RSA: RS256; P-256: ES256) published as `kid`.
+    pub fn from_pem(pem: &str, kid: &str) -> Result<Signer, CaepKeyError> {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        let rsa = rsa::RsaPrivateKey::from_pkcs8_pem(pem)
+            .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(pem));
+        let key = match rsa {
+            Ok(private) => {
+                let bits = private.size() * 8;
+                if bits < 2048 {
+                    return Err(CaepKeyError::TooShort(bits));
+                }
+                let public = private.to_public_key();
+                Key::Rs256(
+                    Box::new(rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(private)),
+                    public,
+                )
+            }
+            Err(_) => Key::Es256(Box::new(
+                p256::ecdsa::SigningKey::from_pkcs8_pem(pem)
+                    .map_err(|_| CaepKeyError::Unreadable)?,
+            )),
+        };
+        Ok(Signer {
+            key,
+            kid: kid.to_string(),
+        })
+    }
+
+    /// `RS256` or `ES256`.
+    pub fn algorithm(&self) -> &'static str {
+        match self.key {
+            Key::Rs256(..) => "RS256",
+            Key::Es256(_) => "ES256",
+        }
+    }
+
+    /// The compact JWS of a SET.
+    pub fn sign(&self, set: &SecurityEventToken) -> String {
+        let header =
+            serde_json::json!({ "alg": self.algorithm(), "typ": "secevent+jwt", "kid": self.kid });
+        let claims = serde_json::to_vec(set).unwrap_or_default();
+        let mut token = format!("{}.{}", b64(header.to_string().as_bytes()), b64(&claims));
+        let signature = match &self.key {
+            Key::Rs256(key, _) => {
+                let signature: rsa::pkcs1v15::Signature = key.sign(token.as_bytes());
+                b64(&rsa::signature::SignatureEncoding::to_bytes(&signature))
+            }
+            Key::Es256(key) => {
+                let signature: p256::ecdsa::Signature = key.sign(token.as_bytes());
+                b64(&signature.to_bytes())
+            }
+        };
+        token.push('.');
+        token.push_str(&signature);
+        token
+    }
+
+    /// The JWK Set receivers verify SETs with (publish it at the transmitter's
+    /// `jwks_uri`).
+    pub fn jwks(&self) -> serde_json::Value {
+        let key = match &self.key {
+            Key::Rs256(_, public) => serde_json::json!({
+                "kty": "RSA",
+                "n": b64(&public.n().to_bytes_be()),
+                "e": b64(&public.e().to_bytes_be()),
+            }),
+            Key::Es256(key) => {
+                let point = key.verifying_key().to_encoded_point(false);
+                serde_json::json!({
+                    "kty": "EC",
+                    "crv": "P-256",
+                    "x": b64(point.x().map(|x| &x[..]).unwrap_or_default()),
+                    "y": b64(point.y().map(|y| &y[..]).unwrap_or_default()),
+                })
+            }
+        };
+        let mut key = key;
+        key["kid"] = self.kid.clone().into();
+        key["use"] = "sig".into();
+        key["alg"] = self.algorithm().into();
+        serde_json::json!({ "keys": [key] })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::ecdsa::signature::Verifier as _;
+    use std::collections::BTreeMap;
+    use vigil_schemas::caep::{event_type, SubjectId};
+
+    fn key(name: &str) -> String {
+        std::fs::read_to_string(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+    }
+
+    fn set() -> SecurityEventToken {
+        SecurityEventToken {
+            iss: "https://vigil.example.com/".into(),
+            jti: "6b1d52c1-0000-5000-8000-000000000001".into(),
+            iat: 1_772_440_021,
+            aud: "https://idp.example.com/caep".into(),
+            txn: "6b1d52c1-0000-5000-8000-000000000001".into(),
+            sub_id: SubjectId::Email {
+                email: "alice@example.com".into(),
+            },
+            events: BTreeMap::from([(
+                event_type::SESSION_REVOKED.to_string(),
+                serde_json::json!({ "event_timestamp": 1_772_440_020, "reason_admin": { "en": "x" } }),
+            )]),
+        }
+    }
+
+    fn parts(token: &str) -> (serde_json::Value, serde_json::Value, Vec<u8>, &str) {
+        let (signed, signature) = token.rsplit_once('.').unwrap();
+        let (header, claims) = signed.split_once('.').unwrap();
+        let decode =
+            |part: &str| serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap();
+        (
+            decode(header),
+            decode(claims),
+            URL_SAFE_NO_PAD.decode(signature).unwrap(),
+            signed,
+        )
+    }
+
+    #[test]
+    fn rs256_sets_verify_against_the_published_key() {
+        let signer = Signer::from_pem(&key("test-rs256.pem"), "vigil-2026").unwrap();
+        let token = signer.sign(&set());
+        assert_eq!(token, signer.sign(&set()), "deterministic");
+        let (header, claims, signature, signed) = parts(&token);
+        assert_eq!(
+            header,
+            serde_json::json!({ "alg": "RS256", "typ": "secevent+jwt", "kid": "vigil-2026" })
+        );
+        assert_eq!(claims["jti"], "6b1d52c1-0000-5000-8000-000000000001");
+        // Verify with the JWK alone, as a receiver would.
+        let jwk = &signer.jwks()["keys"][0];
+        let n = rsa::BigUint::from_bytes_be(
+            &URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap(),
+        );
+        let e = rsa::BigUint::from_bytes_be(
+            &URL_SAFE_NO_PAD.decode(jwk["e"].as_str().unwrap()).unwrap(),
+        );
+        let public = rsa::RsaPublicKey::new(n, e).unwrap();
+        assert!(public.size() * 8 >= 2048);
+        let verifying = rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(public);
+        let signature = rsa::pkcs1v15::Signature::try_from(signature.as_slice()).unwrap();
+        assert!(verifying.verify(signed.as_bytes(), &signature).is_ok());
+        assert!(verifying.verify(b"tampered", &signature).is_err());
+    }
+
+    #[test]
+    fn es256_sets_verify_against_the_published_key() {
+        let signer = Signer::from_pem(&key("test-es256.pem"), "vigil-ec").unwrap();
+        let token = signer.sign(&set());
+        let (header, _, signature, signed) = parts(&token);
+        assert_eq!(header["alg"], "ES256");
+        let jwk = &signer.jwks()["keys"][0];
+        let mut point = vec![4u8];
+        point.extend(URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap());
+        point.extend(URL_SAFE_NO_PAD.decode(jwk["y"].as_str().unwrap()).unwrap());
+        let verifying = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).unwrap();
+        let signature = p256::ecdsa::Signature::from_slice(&signature).unwrap();
+        assert!(verifying.verify(signed.as_bytes(), &signature).is_ok());
+    }
+
+    #[test]
+    fn bad_keys_are_refused_with_a_reason() {
+        assert!(matches!(
+            Signer::from_pem("not a key", "k"),
+            Err(CaepKeyError::Unreadable)
+        ));
+    }
+}
