@@ -49,6 +49,116 @@ pub struct Config {
     pub engine: EngineConfig,
     /// Tunables of the detectors, baselines and risk.
     pub rules: RulesConfig,
+    /// Kafka inputs and outputs (`vigil run`).
+    pub kafka: Option<KafkaConfig>,
+    /// CAEP Security Event Tokens to enforcement points (`vigil run`).
+    pub caep: Option<CaepConfig>,
+}
+
+/// `[kafka]`: where events come from and decisions go.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// `bootstrap.servers`.
+    pub brokers: String,
+    /// The consumer group all vigil instances share.
+    #[serde(default = "default_group")]
+    pub group_id: String,
+    /// librdkafka settings passed through as they are, for consumer and producer alike:
+    /// `security.protocol = "SASL_SSL"`, `sasl.mechanism = "SCRAM-SHA-512"`,
+    /// `sasl.username`, `sasl.password`, `ssl.ca.location`, ...
+    #[serde(default)]
+    pub properties: std::collections::BTreeMap<String, String>,
+    /// Input topics, each with its format.
+    pub inputs: Vec<InputTopic>,
+    /// Output topics.
+    #[serde(default)]
+    pub outputs: OutputTopicNames,
+    /// Most records judged together: small batches keep the event-to-decision latency
+    /// low, larger ones raise throughput under load.
+    #[serde(default = "default_max_batch")]
+    pub max_batch: usize,
+    /// Longest wait, in milliseconds, for a batch to fill once its first record arrived.
+    #[serde(default = "default_max_wait_ms")]
+    pub max_wait_ms: u64,
+}
+
+fn default_group() -> String {
+    "vigil".to_string()
+}
+
+fn default_max_batch() -> usize {
+    1024
+}
+
+fn default_max_wait_ms() -> u64 {
+    2
+}
+
+/// One input topic and the format of its records.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputTopic {
+    /// Topic name.
+    pub topic: String,
+    /// `auto`, `native`, `ocsf`, `okta`, `entra`, `cloudtrail`, `auth0` or `gws`.
+    #[serde(default = "default_format", deserialize_with = "format_name")]
+    pub format: vigil_ingest::Format,
+}
+
+fn default_format() -> vigil_ingest::Format {
+    vigil_ingest::Format::Auto
+}
+
+fn format_name<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<vigil_ingest::Format, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    name.parse().map_err(serde::de::Error::custom)
+}
+
+/// Output topic names.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputTopicNames {
+    /// Every decision (the JSON contract).
+    pub decisions: String,
+    /// Every decision with a headline, for the SOC.
+    pub alerts: String,
+    /// Signed CAEP SETs, for enforcement points.
+    pub caep: String,
+    /// Undecodable records.
+    pub dead_letter: String,
+}
+
+impl Default for OutputTopicNames {
+    fn default() -> Self {
+        OutputTopicNames {
+            decisions: "vigil.decisions".into(),
+            alerts: "vigil.alerts".into(),
+            caep: "vigil.caep".into(),
+            dead_letter: "vigil.dead-letter".into(),
+        }
+    }
+}
+
+/// `[caep]`: vigil as a Shared Signals transmitter.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaepConfig {
+    /// `iss` of every SET.
+    pub issuer: String,
+    /// `aud` of every SET.
+    pub audience: String,
+    /// Issuer of `iss_sub` subjects (the IdP).
+    pub subject_issuer: String,
+    /// Send the user alone as a simple subject, for receivers refusing complex ones.
+    #[serde(default)]
+    pub simple_subjects: bool,
+    /// PEM private key: RSA (RS256, at least 2048 bits) or P-256 (ES256).
+    pub key_file: PathBuf,
+    /// The key id published to receivers.
+    pub kid: String,
 }
 
 /// How the engine runs.
@@ -101,6 +211,13 @@ impl Config {
         resolve(&mut config.policy);
         resolve(&mut config.enrich.city_db);
         resolve(&mut config.enrich.asn_db);
+        if let Some(caep) = config
+            .caep
+            .as_mut()
+            .filter(|caep| caep.key_file.is_relative())
+        {
+            caep.key_file = base.join(&caep.key_file);
+        }
         Ok(config)
     }
 
@@ -115,6 +232,17 @@ impl Config {
     fn validate(&self) -> Result<(), String> {
         if self.engine.batch_size == 0 {
             return Err("`engine.batch_size` must be at least 1".to_string());
+        }
+        if let Some(kafka) = &self.kafka {
+            if kafka.brokers.trim().is_empty() {
+                return Err("`kafka.brokers` must name at least one broker".to_string());
+            }
+            if kafka.inputs.is_empty() {
+                return Err("`kafka.inputs` must list at least one topic".to_string());
+            }
+            if kafka.max_batch == 0 {
+                return Err("`kafka.max_batch` must be at least 1".to_string());
+            }
         }
         self.rules.validate()
     }

@@ -8,4 +8,5 @@ pub mod eval;
 pub mod labels;
 pub mod replay;
 pub mod report;
+pub mod run;
 pub mod simulate;

@@ -41,6 +41,12 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Judge events from Kafka live: decisions, SOC alerts and signed CAEP SETs to Kafka.
+    Run {
+        /// Config file (TOML) with [kafka] and, for SETs, [caep] sections.
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Judge events from files, deterministically; decisions as JSON lines.
     Replay {
         /// Input files of JSON lines (`-` for standard input).
@@ -124,6 +130,13 @@ fn main() -> ExitCode {
                 Err(error) => fail(&error.to_string(), error.exit_code()),
             }
         }
+        Command::Run { config } => match run_live(&config) {
+            Ok(summary) => {
+                eprintln!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(&error.to_string(), error.exit_code()),
+        },
         Command::Replay {
             inputs,
             format,
@@ -213,6 +226,43 @@ fn main() -> ExitCode {
             Err(error) => fail(&error.to_string(), error.exit_code()),
         },
     }
+}
+
+/// `vigil run`: validates the config and opens everything before consuming; stops on
+/// SIGTERM or Ctrl-C, flushing outputs and committing offsets.
+fn run_live(
+    config: &std::path::Path,
+) -> Result<vigil::replay::Summary, vigil::replay::ReplayError> {
+    let (loaded, rules) = vigil::replay::load_rules(Some(config), None)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            vigil::replay::ReplayError::Setup(format!("cannot start the runtime: {error}"))
+        })?;
+    runtime.block_on(async {
+        let mut runner = vigil::run::Runner::new(&loaded, rules)?;
+        let shutdown = async {
+            let mut terminate =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async {
+                    match terminate.as_mut() {
+                        Some(signal) => { signal.recv().await; }
+                        None => std::future::pending::<()>().await,
+                    }
+                } => {}
+            }
+            eprintln!("vigil run: stopping: flushing outputs and committing offsets");
+        };
+        runner
+            .run(shutdown, |decision| {
+                tracing::info!(id = %decision.id, identity = %decision.identity, action = decision.action.as_str(), rule = %decision.rule, "decision");
+            })
+            .await
+    })
 }
 
 fn fail(message: &str, code: i32) -> ExitCode {

@@ -95,7 +95,7 @@ impl Summary {
         self.skipped.values().sum()
     }
 
-    fn count_decision(&mut self, decision: &Decision) {
+    pub(crate) fn count_decision(&mut self, decision: &Decision) {
         *self
             .decisions
             .entry((
@@ -202,14 +202,14 @@ pub fn load_rules(
 }
 
 /// What decoding one record gave.
-enum Outcome {
+pub(crate) enum Outcome {
     Event(Envelope),
     Skipped(&'static str),
     Rejected(Reject),
 }
 
 /// Flattens one decoder result (a batch member may itself be a batch) into outcomes.
-fn flatten(
+pub(crate) fn flatten(
     result: Result<Decoded, vigil_ingest::DecodeError>,
     origin: &Origin,
     bytes: &[u8],

@@ -7,10 +7,12 @@
 //!
 //! - [`caep::Signer`]: signs CAEP Security Event Tokens (RS256 or ES256) and publishes
 //!   the JWK Set receivers verify them with.
+//! - [`kafka::KafkaOutputs`]: decisions, SOC alerts, signed SETs and dead letters to Kafka.
 //!
 //! Every write error names the destination.
 
 pub mod caep;
+pub mod kafka;
 
 use serde::Serialize;
 use std::fs::File;

@@ -1,0 +1,196 @@
+//! Kafka outputs: decisions, SOC alerts, CAEP Security Event Tokens and dead letters, from
+//! one idempotent producer (`enable.idempotence`: no duplicates or reordering from
+//! retries within a session), keyed by identity so one identity's records stay in order.
+//!
+//! Every send returns a [`Delivery`] to await: the caller stores its input offsets only
+//! after the outputs of the records before them are acknowledged (at-least-once). A full
+//! producer queue is waited out, never dropped (back-pressure).
+
+use crate::caep::Signer;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::util::Timeout;
+use rdkafka::ClientConfig;
+use std::time::Duration;
+use vigil_schemas::caep::{sets_for, CaepIdentity};
+use vigil_schemas::{Decision, Mode, Origin};
+
+/// Where each output goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputTopics {
+    /// Every decision, in the JSON contract of DESIGN.md.
+    pub decisions: String,
+    /// Every decision with a one-line headline, for the SOC.
+    pub alerts: String,
+    /// Signed SETs of enforce-mode decisions, for enforcement points.
+    pub caep: String,
+    /// Records that could not be decoded, with their origin and the reason.
+    pub dead_letter: String,
+}
+
+/// CAEP signing: who vigil is and the key it signs with.
+#[derive(Debug)]
+pub struct CaepOutput {
+    /// Issuer, audience, subject issuer.
+    pub identity: CaepIdentity,
+    /// The signing key.
+    pub signer: Signer,
+}
+
+/// A send in flight.
+pub struct Delivery(DeliveryFuture);
+
+impl Delivery {
+    /// Waits for the broker's acknowledgement.
+    pub async fn acknowledged(self) -> Result<(), KafkaError> {
+        match self.0.await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err((error, _))) => Err(error),
+            Err(_) => Err(KafkaError::Canceled),
+        }
+    }
+}
+
+/// The producer and where it sends.
+pub struct KafkaOutputs {
+    producer: FutureProducer,
+    topics: OutputTopics,
+    caep: Option<CaepOutput>,
+}
+
+/// One line a SOC analyst reads first.
+pub fn headline(decision: &Decision) -> String {
+    let mode = if decision.mode == Mode::Monitor {
+        " (monitor)"
+    } else {
+        ""
+    };
+    let reason = decision
+        .reasons
+        .first()
+        .map_or_else(String::new, |reason| format!(": {}", reason.detail));
+    format!(
+        "{} {}{mode} — risk {:.1} {} — rule {}{reason}",
+        decision.action.as_str(),
+        decision.identity,
+        decision.risk.score,
+        decision.risk.level.as_str(),
+        decision.rule
+    )
+}
+
+impl KafkaOutputs {
+    /// An idempotent producer over `client` (brokers and security settings already set).
+    pub fn new(
+        client: &ClientConfig,
+        topics: OutputTopics,
+        caep: Option<CaepOutput>,
+    ) -> Result<KafkaOutputs, KafkaError> {
+        let producer: FutureProducer = client
+            .clone()
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "1")
+            .create()?;
+        Ok(KafkaOutputs {
+            producer,
+            topics,
+            caep,
+        })
+    }
+
+    /// Enqueues one record, waiting while the local queue is full.
+    async fn enqueue(
+        &self,
+        topic: &str,
+        key: &[u8],
+        payload: &[u8],
+        headers: Option<OwnedHeaders>,
+    ) -> Result<Delivery, KafkaError> {
+        loop {
+            let mut record = FutureRecord::to(topic).key(key).payload(payload);
+            if let Some(headers) = headers.clone() {
+                record = record.headers(headers);
+            }
+            match self.producer.send_result(record) {
+                Ok(future) => return Ok(Delivery(future)),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err((error, _)) => return Err(error),
+            }
+        }
+    }
+
+    /// Sends a decision to the decisions and alerts topics and, for enforce-mode actions
+    /// other than alerts, its signed SETs to the CAEP topic; `now` is `iat`.
+    pub async fn send_decision(
+        &self,
+        decision: &Decision,
+        now: i64,
+    ) -> Result<Vec<Delivery>, KafkaError> {
+        let key = decision.identity.as_bytes();
+        let json = serde_json::to_vec(decision).unwrap_or_default();
+        let mut deliveries = vec![
+            self.enqueue(&self.topics.decisions, key, &json, None)
+                .await?,
+        ];
+        let mut alert = serde_json::to_value(decision).unwrap_or_default();
+        alert["headline"] = headline(decision).into();
+        let alert = serde_json::to_vec(&alert).unwrap_or_default();
+        deliveries.push(self.enqueue(&self.topics.alerts, key, &alert, None).await?);
+        if let Some(caep) = &self.caep {
+            for set in sets_for(decision, &caep.identity, now) {
+                let token = caep.signer.sign(&set);
+                let headers = OwnedHeaders::new().insert(Header {
+                    key: "content-type",
+                    value: Some("application/secevent+jwt"),
+                });
+                deliveries.push(
+                    self.enqueue(&self.topics.caep, key, token.as_bytes(), Some(headers))
+                        .await?,
+                );
+            }
+        }
+        Ok(deliveries)
+    }
+
+    /// Sends an undecodable record to the dead-letter topic: its original bytes and
+    /// headers, plus `vigil.origin` (topic/partition@offset) and `vigil.reason`.
+    pub async fn send_dead_letter(
+        &self,
+        payload: &[u8],
+        original: Option<&rdkafka::message::BorrowedHeaders>,
+        origin: &Origin,
+        reason: &str,
+    ) -> Result<Delivery, KafkaError> {
+        let mut headers = OwnedHeaders::new();
+        if let Some(original) = original {
+            for header in original.iter() {
+                headers = headers.insert(header);
+            }
+        }
+        let origin_text = origin.to_string();
+        headers = headers
+            .insert(Header {
+                key: "vigil.origin",
+                value: Some(origin_text.as_str()),
+            })
+            .insert(Header {
+                key: "vigil.reason",
+                value: Some(reason),
+            });
+        self.enqueue(
+            &self.topics.dead_letter,
+            origin_text.as_bytes(),
+            payload,
+            Some(headers),
+        )
+        .await
+    }
+
+    /// Waits until everything sent is acknowledged (or `timeout` passes).
+    pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
+        self.producer.flush(Timeout::After(timeout))
+    }
+}

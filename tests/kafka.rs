@@ -1,0 +1,236 @@
+//! The Kafka path on librdkafka's in-process mock cluster (no broker needed): events in on
+//! three topics, decisions, signed SETs and dead letters out.
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use vigil::config::{CaepConfig, Config, InputTopic, KafkaConfig, OutputTopicNames};
+use vigil::run::Runner;
+use vigil_ingest::Format;
+
+fn login(
+    day: u32,
+    hour: u32,
+    minute: u32,
+    city: (&str, &str, f64, f64),
+    ip: &str,
+    session: &str,
+    device: &str,
+) -> String {
+    format!(
+        r#"{{"kind":"auth","time":"2026-02-{day:02}T{hour:02}:{minute:02}:00Z","identity":"alice@example.com","action":"login","outcome":"success","session_id":"{session}","device_id":"{device}","ip":"{ip}","geo":{{"city":"{}","country":"{}","lat":{},"lon":{}}},"asn":{}}}"#,
+        city.0,
+        city.1,
+        city.2,
+        city.3,
+        if city.1 == "DE" { 3320 } else { 7922 }
+    )
+}
+
+const BERLIN: (&str, &str, f64, f64) = ("Berlin", "DE", 52.52, 13.405);
+const NEW_YORK: (&str, &str, f64, f64) = ("New York", "US", 40.713, -74.006);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attacks_over_kafka_yield_decisions_sets_and_dead_letters() {
+    let cluster = MockCluster::new(1).unwrap();
+    for topic in [
+        "vigil.auth",
+        "vigil.posture",
+        "vigil.decisions",
+        "vigil.alerts",
+        "vigil.caep",
+        "vigil.dead-letter",
+    ] {
+        cluster.create_topic(topic, 1, 1).unwrap();
+    }
+    let brokers = cluster.bootstrap_servers();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .create()
+        .unwrap();
+    let mut auth = Vec::new();
+    for day in 1..=12 {
+        auth.push(login(
+            day,
+            8,
+            0,
+            BERLIN,
+            "85.214.1.1",
+            &format!("s-{day}"),
+            "laptop-1",
+        ));
+    }
+    // Day 13: a session in Berlin, then the same identity in New York 40 minutes later.
+    auth.push(login(13, 8, 0, BERLIN, "85.214.1.1", "s-13", "laptop-1"));
+    auth.push(login(
+        13,
+        8,
+        40,
+        NEW_YORK,
+        "23.1.1.1",
+        "s-stolen",
+        "unknown-9",
+    ));
+    auth.push("{not json".to_string());
+    let posture = vec![
+        // Day 14: a session on the laptop, then its EDR stops mid-session.
+        r#"{"kind":"posture","time":"2026-02-14T10:00:00Z","device_id":"laptop-1","compliant":false,"checks":{"edr_running":false}}"#.to_string(),
+    ];
+    auth.push(login(14, 8, 0, BERLIN, "85.214.1.1", "s-14", "laptop-1"));
+    for (topic, records) in [("vigil.auth", &auth), ("vigil.posture", &posture)] {
+        for record in records {
+            producer
+                .send(
+                    FutureRecord::to(topic)
+                        .key("alice")
+                        .payload(record.as_str()),
+                    Duration::from_secs(5),
+                )
+                .await
+                .unwrap();
+        }
+    }
+    let total = (auth.len() + posture.len()) as u64;
+
+    let config = Config {
+        kafka: Some(KafkaConfig {
+            brokers: brokers.clone(),
+            group_id: "vigil-test".into(),
+            properties: Default::default(),
+            inputs: vec![
+                InputTopic {
+                    topic: "vigil.auth".into(),
+                    format: Format::Auto,
+                },
+                InputTopic {
+                    topic: "vigil.posture".into(),
+                    format: Format::Native,
+                },
+            ],
+            outputs: OutputTopicNames::default(),
+            max_batch: 64,
+            max_wait_ms: 2,
+        }),
+        caep: Some(CaepConfig {
+            issuer: "https://vigil.example.com/".into(),
+            audience: "https://idp.example.com/caep".into(),
+            subject_issuer: "https://idp.example.com/".into(),
+            simple_subjects: false,
+            key_file: concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/sinks/tests/keys/test-rs256.pem"
+            )
+            .into(),
+            kid: "vigil-test".into(),
+        }),
+        ..Config::default()
+    };
+    let (config, rules) = (
+        config.clone(),
+        vigil::replay::load_rules(None, None).unwrap().1,
+    );
+    let mut runner = Runner::new(&config, rules).unwrap();
+    let handled = runner.handled();
+    let shutdown = async move {
+        let started = std::time::Instant::now();
+        while handled.load(Ordering::Relaxed) < total && started.elapsed() < Duration::from_secs(60)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let mut seen = Vec::new();
+    let summary = runner
+        .run(shutdown, |decision| seen.push(decision.clone()))
+        .await
+        .unwrap();
+    assert_eq!(summary.read, total);
+    assert_eq!(summary.rejected, 1);
+    let rules: Vec<&str> = seen.iter().map(|decision| decision.rule.as_str()).collect();
+    assert!(rules.contains(&"revoke-impossible-travel"), "{rules:?}");
+    assert!(
+        rules.contains(&"revoke-session-on-compromised-device"),
+        "{rules:?}"
+    );
+    assert!(rules.contains(&"monitor-new-network"), "{rules:?}");
+
+    // Read the outputs back.
+    let reader: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", "reader")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    reader
+        .subscribe(&["vigil.decisions", "vigil.caep", "vigil.dead-letter"])
+        .unwrap();
+    let expected_sets = seen
+        .iter()
+        .filter(|decision| {
+            decision.mode == vigil_schemas::Mode::Enforce
+                && decision.action != vigil_schemas::Action::Alert
+        })
+        .count();
+    let (mut decisions, mut sets, mut dead) = (Vec::new(), Vec::new(), Vec::new());
+    let started = std::time::Instant::now();
+    while (decisions.len() < seen.len() || dead.is_empty() || sets.len() < expected_sets)
+        && started.elapsed() < Duration::from_secs(30)
+    {
+        let Some(Ok(message)) = reader.poll(Duration::from_millis(100)) else {
+            continue;
+        };
+        let payload = message.payload().unwrap_or_default().to_vec();
+        match message.topic() {
+            "vigil.decisions" => {
+                decisions.push(serde_json::from_slice::<serde_json::Value>(&payload).unwrap())
+            }
+            "vigil.caep" => sets.push(String::from_utf8(payload).unwrap()),
+            _ => {
+                let headers = message.headers().unwrap();
+                let header = |name: &str| {
+                    headers
+                        .iter()
+                        .find(|header| header.key == name)
+                        .and_then(|header| header.value)
+                        .map(|value| String::from_utf8_lossy(value).into_owned())
+                };
+                dead.push((payload, header("vigil.origin"), header("vigil.reason")));
+            }
+        }
+    }
+    assert_eq!(decisions.len(), seen.len());
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].0, b"{not json");
+    assert_eq!(dead[0].1.as_deref(), Some("vigil.auth/0@14"));
+    assert!(dead[0]
+        .2
+        .as_deref()
+        .is_some_and(|reason| !reason.is_empty()));
+    // One SET per enforce-mode decision (the monitor-mode one has none), each with the
+    // decision's id as jti.
+    let enforced: Vec<&serde_json::Value> = decisions
+        .iter()
+        .filter(|decision| decision["mode"] == "enforce" && decision["action"] != "alert")
+        .collect();
+    assert_eq!(sets.len(), enforced.len(), "{sets:?}");
+    let jtis: Vec<String> = sets
+        .iter()
+        .map(|token| {
+            use base64::Engine as _;
+            let claims = token.split('.').nth(1).unwrap();
+            let claims: serde_json::Value = serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(claims)
+                    .unwrap(),
+            )
+            .unwrap();
+            claims["jti"].as_str().unwrap().to_string()
+        })
+        .collect();
+    for decision in enforced {
+        assert!(jtis.contains(&decision["id"].as_str().unwrap().to_string()));
+    }
+}
