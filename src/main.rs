@@ -242,7 +242,12 @@ fn run_live(
             vigil::replay::ReplayError::Setup(format!("cannot start the runtime: {error}"))
         })?;
     runtime.block_on(async {
-        let mut runner = vigil::run::Runner::new(&loaded, rules)?;
+        let mut runner = vigil::run::Runner::new(&loaded, rules).map_err(|error| match error {
+            vigil::replay::ReplayError::Setup(message) => vigil::replay::ReplayError::Setup(
+                format!("invalid config `{}`: {message}", config.display()),
+            ),
+            other => other,
+        })?;
         let shutdown = async {
             let mut terminate =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
