@@ -1,20 +1,35 @@
 //! `vigil demo`: the main job on embedded defaults, no server and no file needed.
 //!
-//! Simulates three weeks of traffic for a few hundred identities with attacks woven in,
-//! runs it through the same decode -> enrich -> engine -> policy pipeline as `vigil
-//! replay`, prints the decisions as they are made, and ends with a summary and the
-//! commands to try next.
+//! Starts librdkafka's in-process mock cluster, simulates three weeks of traffic for a few
+//! hundred identities with attacks woven in, produces it day by day onto three topics
+//! (`vigil.auth`, `vigil.posture`, `vigil.access`), runs the full engine over Kafka exactly
+//! as `vigil run` does (decisions, SOC alerts, signed CAEP SETs and dead letters out),
+//! prints each enforcement decision as a SOC analyst reads it once its outputs are
+//! acknowledged, and ends with a summary and the commands to try next.
 
-use crate::config::Config;
-use crate::replay::{load_rules, Pipeline, ReplayError, Summary};
+use crate::config::{Config, InputTopic, KafkaConfig, OutputTopicNames};
+use crate::replay::{load_rules, ReplayError, Summary};
 use crate::report::render;
-use crate::simulate::{simulate_to, SimulateOptions};
+use crate::run::Runner;
+use crate::simulate::{simulate, SimulateOptions};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
 use std::io::Write;
-use std::time::Instant;
-use vigil_ingest::enrich::Enricher;
-use vigil_ingest::file::LineReader;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 use vigil_ingest::Format;
-use vigil_schemas::{Action, Mode};
+use vigil_schemas::caep::CaepIdentity;
+use vigil_schemas::{Action, Detail, Event, Mode};
+use vigil_sinks::caep::Signer;
+use vigil_sinks::kafka::CaepOutput;
+
+/// A P-256 key for the demo's SETs only (the same test key the sinks' tests use); never
+/// use it for anything real.
+const DEMO_KEY: &str = include_str!("../sinks/tests/keys/test-es256.pem");
+
+/// The demo's input topics, by event kind.
+const INPUTS: [&str; 3] = ["vigil.auth", "vigil.posture", "vigil.access"];
 
 /// What the demo runs.
 #[derive(Debug, Clone)]
@@ -29,12 +44,34 @@ pub struct DemoOptions {
     pub all: bool,
 }
 
+fn setup(error: impl std::fmt::Display) -> ReplayError {
+    ReplayError::Setup(format!("cannot start the embedded Kafka cluster: {error}"))
+}
+
+fn topic_of(event: &Event) -> &'static str {
+    match event.detail {
+        Detail::Auth(_) => INPUTS[0],
+        Detail::Posture(_) => INPUTS[1],
+        Detail::Access(_) => INPUTS[2],
+    }
+}
+
 /// Runs the demo, writing to `out`.
 pub fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<Summary, ReplayError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(setup)?;
+    runtime.block_on(run_on_kafka(options, out))
+}
+
+async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summary, ReplayError> {
     let io_error = |error: std::io::Error| {
         ReplayError::Run(format!("failed to write the demo output: {error}"))
     };
-    let simulate = SimulateOptions {
+    // Simulated traffic, grouped by day (each day in event-time order).
+    let simulate_options = SimulateOptions {
         identities: options.identities,
         days: options.days,
         seed: options.seed,
@@ -42,47 +79,151 @@ pub fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<Summary, Replay
         attack_rate: 0.2,
         ..SimulateOptions::default()
     };
-    let mut traffic = Vec::new();
-    let generated = simulate_to(&simulate, &mut traffic).map_err(io_error)?;
+    let mut days: Vec<Vec<(String, &'static str, Vec<u8>)>> = Vec::new();
+    let mut day_of = None;
+    let simulation = simulate(&simulate_options, |event| {
+        let day = event.time.as_secs().div_euclid(86_400);
+        if day_of != Some(day) {
+            day_of = Some(day);
+            days.push(Vec::new());
+        }
+        let key = event
+            .identity
+            .as_deref()
+            .or(event.device_id.as_deref())
+            .unwrap_or_default()
+            .to_string();
+        let payload = serde_json::to_vec(event).map_err(std::io::Error::other)?;
+        if let Some(today) = days.last_mut() {
+            today.push((key, topic_of(event), payload));
+        }
+        Ok(())
+    })
+    .map_err(|error| ReplayError::Run(format!("simulation failed: {error}")))?;
+    let total: u64 = days.iter().map(|day| day.len() as u64).sum();
     writeln!(
         out,
         "vigil demo: {} identities, {} days: {}\n",
-        options.identities, options.days, generated.stats
+        options.identities, options.days, simulation.stats
     )
     .map_err(io_error)?;
+
+    let cluster = MockCluster::new(1).map_err(setup)?;
+    for topic in INPUTS {
+        cluster.create_topic(topic, 3, 1).map_err(setup)?;
+    }
+    let outputs = OutputTopicNames::default();
+    for topic in [
+        &outputs.decisions,
+        &outputs.alerts,
+        &outputs.caep,
+        &outputs.dead_letter,
+    ] {
+        cluster.create_topic(topic, 3, 1).map_err(setup)?;
+    }
+    let brokers = cluster.bootstrap_servers();
     let (config, rules) = load_rules(None, None)?;
-    let config = Config { ..config };
+    let config = Config {
+        kafka: Some(KafkaConfig {
+            brokers: brokers.clone(),
+            group_id: "vigil-demo".into(),
+            properties: Default::default(),
+            inputs: INPUTS
+                .iter()
+                .map(|topic| InputTopic {
+                    topic: (*topic).to_string(),
+                    format: Format::Native,
+                })
+                .collect(),
+            outputs,
+            max_batch: 2048,
+            max_wait_ms: 2,
+        }),
+        ..config
+    };
+    let caep = CaepOutput {
+        identity: CaepIdentity {
+            issuer: "https://vigil.demo.invalid/".into(),
+            audience: "https://idp.demo.invalid/caep".into(),
+            subject_issuer: "https://idp.demo.invalid/".into(),
+            simple_subjects: false,
+        },
+        signer: Signer::from_pem(DEMO_KEY, "vigil-demo").map_err(setup)?,
+    };
+    let mut runner = Runner::with_caep(&config, rules, Some(caep))?;
+    let handled = runner.handled();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("linger.ms", "5")
+        .create()
+        .map_err(setup)?;
     let started = Instant::now();
-    let mut pipeline = Pipeline::new(&config, rules, Enricher::default(), Format::Native);
-    let mut reader = LineReader::new("demo".into(), Box::new(std::io::Cursor::new(traffic)));
-    let mut summary = Summary::default();
+    // Day by day, as a live stream would bring them: the next day is produced once the
+    // engine has caught up, so the three topics stay in step.
+    let produce = {
+        let handled = handled.clone();
+        async move {
+            let mut produced = 0u64;
+            for day in &days {
+                let mut deliveries = Vec::with_capacity(day.len());
+                for (key, topic, payload) in day {
+                    loop {
+                        match producer
+                            .send_result(FutureRecord::to(topic).key(key).payload(payload))
+                        {
+                            Ok(delivery) => {
+                                deliveries.push(delivery);
+                                break;
+                            }
+                            Err(_) => tokio::time::sleep(Duration::from_millis(2)).await,
+                        }
+                    }
+                }
+                for delivery in deliveries {
+                    let _ = delivery.await;
+                }
+                produced += day.len() as u64;
+                while handled.load(Ordering::Relaxed) < produced {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        }
+    };
+    let shutdown = async {
+        produce.await;
+        while handled.load(Ordering::Relaxed) < total {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
     let mut hidden_alerts = 0u64;
-    pipeline.run(
-        &mut reader,
-        &mut summary,
-        |decision| {
+    let mut write_error = None;
+    let mut summary = runner
+        .run(shutdown, |decision| {
             let quiet = decision.action == Action::Alert || decision.mode == Mode::Monitor;
             if quiet && !options.all {
                 hidden_alerts += 1;
-                return Ok(());
+            } else if let Err(error) = out.write_all(render(decision).as_bytes()) {
+                write_error.get_or_insert(error);
             }
-            out.write_all(render(decision).as_bytes()).map_err(io_error)
-        },
-        |reject| {
-            Err(ReplayError::Run(format!(
-                "simulated record rejected: {}",
-                reject.reason
-            )))
-        },
-    )?;
+        })
+        .await?;
+    if let Some(error) = write_error {
+        return Err(io_error(error));
+    }
     summary.seconds = started.elapsed().as_secs_f64();
     writeln!(out, "\n{summary}").map_err(io_error)?;
+    writeln!(
+        out,
+        "over Kafka (librdkafka's in-process mock cluster): {total} records consumed from {}, decisions to vigil.decisions and vigil.alerts, signed CAEP SETs (ES256, demo key) to vigil.caep",
+        INPUTS.join(", ")
+    )
+    .map_err(io_error)?;
     if hidden_alerts > 0 {
         writeln!(out, "({hidden_alerts} alerts and monitor-mode decisions not shown: `vigil demo --all` shows them)").map_err(io_error)?;
     }
     writeln!(
         out,
-        "\nnext (`vigil` is target/release/vigil after `cargo build --release`):\n  vigil simulate --identities 2000 --days 30 --output events.jsonl --labels labels.jsonl\n  vigil replay --input events.jsonl --output decisions.jsonl\n  vigil eval --decisions decisions.jsonl --labels labels.jsonl\n  vigil replay --input ../shared/data/elastic-integrations/okta/test-okta-system-events.log --format auto --output -"
+        "\nnext (`vigil` is target/release/vigil after `cargo build --release`):\n  vigil simulate --identities 2000 --days 30 --output events.jsonl --labels labels.jsonl\n  vigil replay --input events.jsonl --output decisions.jsonl\n  vigil eval --decisions decisions.jsonl --labels labels.jsonl\n  vigil replay --input ../shared/data/elastic-integrations/okta/test-okta-system-events.log --format auto --output -\n  vigil run --config vigil.toml     # against your Kafka (see README)"
     )
     .map_err(io_error)?;
     Ok(summary)

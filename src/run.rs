@@ -91,10 +91,19 @@ fn kafka_error(what: &str) -> impl Fn(rdkafka::error::KafkaError) -> ReplayError
 impl Runner {
     /// Builds consumer, producer, engine and enrichment from a validated config.
     pub fn new(config: &Config, rules: Arc<Rules>) -> Result<Runner, ReplayError> {
+        let caep = config.caep.as_ref().map(caep_output).transpose()?;
+        Runner::with_caep(config, rules, caep)
+    }
+
+    /// As [`Runner::new`], with the CAEP signer given instead of read from `[caep]`.
+    pub fn with_caep(
+        config: &Config,
+        rules: Arc<Rules>,
+        caep: Option<CaepOutput>,
+    ) -> Result<Runner, ReplayError> {
         let kafka = config.kafka.clone().ok_or_else(|| {
             ReplayError::Setup("`kafka`: the config has no [kafka] section".to_string())
         })?;
-        let caep = config.caep.as_ref().map(caep_output).transpose()?;
         let enricher = Enricher::open(&config.enrich)
             .map_err(|error| ReplayError::Setup(error.to_string()))?;
         let client = client_config(&kafka);
@@ -105,6 +114,9 @@ impl Runner {
             .set("enable.auto.commit", "true")
             .set("auto.commit.interval.ms", "1000")
             .set("auto.offset.reset", "earliest")
+            // Revocations are only useful while the session is live: never let the
+            // broker hold a fetch for long waiting for more bytes.
+            .set("fetch.wait.max.ms", "5")
             .create()
             .map_err(kafka_error("cannot create the Kafka consumer"))?;
         let topics: Vec<&str> = kafka
