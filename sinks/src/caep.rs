@@ -132,6 +132,83 @@ impl Signer {
     }
 }
 
+/// Why a SET did not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// Not three base64url parts with JSON header and claims.
+    #[error("not a compact JWS with JSON header and claims")]
+    Malformed,
+    /// No key in the set has the token's `kid` and `alg`.
+    #[error("no key `{0}` for the token's algorithm in the JWK Set")]
+    UnknownKey(String),
+    /// The signature does not match.
+    #[error("the signature does not verify")]
+    BadSignature,
+}
+
+/// Verifies a compact SET against a JWK Set (as [`Signer::jwks`] publishes it) and returns
+/// its claims: what a receiver does with every SET it gets.
+pub fn verify(token: &str, jwks: &serde_json::Value) -> Result<serde_json::Value, VerifyError> {
+    use p256::ecdsa::signature::Verifier as _;
+    let (signed, signature) = token.rsplit_once('.').ok_or(VerifyError::Malformed)?;
+    let (header, claims) = signed.split_once('.').ok_or(VerifyError::Malformed)?;
+    let decode = |part: &str| {
+        URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| VerifyError::Malformed)
+    };
+    let header: serde_json::Value =
+        serde_json::from_slice(&decode(header)?).map_err(|_| VerifyError::Malformed)?;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&decode(claims)?).map_err(|_| VerifyError::Malformed)?;
+    let signature = decode(signature)?;
+    let kid = header["kid"].as_str().unwrap_or_default();
+    let alg = header["alg"].as_str().unwrap_or_default();
+    let key = jwks["keys"]
+        .as_array()
+        .and_then(|keys| {
+            keys.iter()
+                .find(|key| key["kid"] == kid && key["alg"] == alg)
+        })
+        .ok_or_else(|| VerifyError::UnknownKey(kid.to_string()))?;
+    let member = |name: &str| {
+        key[name]
+            .as_str()
+            .and_then(|value| URL_SAFE_NO_PAD.decode(value).ok())
+            .ok_or_else(|| VerifyError::UnknownKey(kid.to_string()))
+    };
+    let verified = match alg {
+        "RS256" => {
+            let public = rsa::RsaPublicKey::new(
+                rsa::BigUint::from_bytes_be(&member("n")?),
+                rsa::BigUint::from_bytes_be(&member("e")?),
+            )
+            .map_err(|_| VerifyError::UnknownKey(kid.to_string()))?;
+            let signature = rsa::pkcs1v15::Signature::try_from(signature.as_slice())
+                .map_err(|_| VerifyError::BadSignature)?;
+            rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(public)
+                .verify(signed.as_bytes(), &signature)
+                .is_ok()
+        }
+        "ES256" => {
+            let mut point = vec![4u8];
+            point.extend(member("x")?);
+            point.extend(member("y")?);
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point)
+                .map_err(|_| VerifyError::UnknownKey(kid.to_string()))?;
+            let signature = p256::ecdsa::Signature::from_slice(&signature)
+                .map_err(|_| VerifyError::BadSignature)?;
+            key.verify(signed.as_bytes(), &signature).is_ok()
+        }
+        _ => return Err(VerifyError::UnknownKey(kid.to_string())),
+    };
+    if verified {
+        Ok(claims)
+    } else {
+        Err(VerifyError::BadSignature)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +291,24 @@ mod tests {
         let verifying = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).unwrap();
         let signature = p256::ecdsa::Signature::from_slice(&signature).unwrap();
         assert!(verifying.verify(signed.as_bytes(), &signature).is_ok());
+    }
+
+    #[test]
+    fn receivers_verify_with_the_jwk_set_and_catch_tampering() {
+        for (file, kid) in [("test-rs256.pem", "r"), ("test-es256.pem", "e")] {
+            let signer = Signer::from_pem(&key(file), kid).unwrap();
+            let token = signer.sign(&set());
+            let claims = verify(&token, &signer.jwks()).unwrap();
+            assert_eq!(claims["iss"], "https://vigil.example.com/");
+            let mut tampered = token.clone();
+            tampered.insert(token.find('.').unwrap() + 3, 'x');
+            assert!(verify(&tampered, &signer.jwks()).is_err());
+            let other = Signer::from_pem(&key(file), "other").unwrap();
+            assert!(matches!(
+                verify(&token, &other.jwks()),
+                Err(VerifyError::UnknownKey(_))
+            ));
+        }
     }
 
     #[test]
