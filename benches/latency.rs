@@ -1,0 +1,315 @@
+//! `engine/latency`: event-to-SET latency through Kafka. Background traffic (simulated,
+//! native) is produced at a paced rate while impossible-travel attacks are mixed in; for
+//! each attack, the time from producing its triggering sign-in to reading the revocation
+//! SET from the CAEP topic is measured (wall clock), and the end-to-end rate is reported.
+//!
+//! Runs against `VIGIL_KAFKA_BROKERS` when set (a real broker on loopback, e.g. Tansu),
+//! else against librdkafka's in-process mock cluster (loopback sockets, no disk).
+//!
+//! Run: `cargo bench --bench latency` (`VIGIL_BENCH_ATTACKS`, `VIGIL_BENCH_RATE` change
+//! the number of attacks and the background events per second).
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::ClientConfig;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use vigil::config::{Config, InputTopic, KafkaConfig, OutputTopicNames};
+use vigil::run::Runner;
+use vigil::simulate::{simulate, SimulateOptions};
+use vigil_ingest::Format;
+use vigil_schemas::caep::CaepIdentity;
+use vigil_sinks::caep::Signer;
+use vigil_sinks::kafka::CaepOutput;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+fn login(
+    identity: &str,
+    minute: u32,
+    (city, country, lat, lon, asn): (&str, &str, f64, f64, u32),
+    ip: &str,
+) -> String {
+    format!(
+        r#"{{"kind":"auth","time":"2026-03-20T08:{minute:02}:00Z","identity":"{identity}","action":"login","outcome":"success","session_id":"s-{identity}-{minute}","device_id":"d-{identity}","ip":"{ip}","geo":{{"city":"{city}","country":"{country}","lat":{lat},"lon":{lon}}},"asn":{asn}}}"#
+    )
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+fn main() {
+    let attacks = env_or("VIGIL_BENCH_ATTACKS", 1000);
+    let rate = env_or("VIGIL_BENCH_RATE", 10_000);
+    let (_cluster, brokers, prefix) = match std::env::var("VIGIL_KAFKA_BROKERS") {
+        Ok(brokers) => (None, brokers, format!("bench{}.", std::process::id())),
+        Err(_) => {
+            let cluster = MockCluster::new(1).expect("mock cluster");
+            let brokers = cluster.bootstrap_servers();
+            (Some(cluster), brokers, "bench.".to_string())
+        }
+    };
+    let topic = |name: &str| format!("{prefix}{name}");
+    if let Some(cluster) = &_cluster {
+        for name in [
+            "auth",
+            "access",
+            "posture",
+            "decisions",
+            "alerts",
+            "caep",
+            "dead-letter",
+        ] {
+            cluster.create_topic(&topic(name), 1, 1).expect("topic");
+        }
+    }
+    // Background: simulated native events, oldest first.
+    let mut background: Vec<(String, Vec<u8>)> = Vec::new();
+    simulate(
+        &SimulateOptions {
+            identities: 2000,
+            days: 8,
+            seed: 17,
+            attack_rate: 0.0,
+            ..SimulateOptions::default()
+        },
+        |event| {
+            let name = match event.kind() {
+                vigil_schemas::EventKind::Auth => "auth",
+                vigil_schemas::EventKind::Posture => "posture",
+                vigil_schemas::EventKind::Access => "access",
+            };
+            background.push((
+                topic(name),
+                serde_json::to_vec(event).map_err(std::io::Error::other)?,
+            ));
+            Ok(())
+        },
+    )
+    .expect("simulate");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (config, rules) = vigil::replay::load_rules(None, None).expect("rules");
+    let config = Config {
+        kafka: Some(KafkaConfig {
+            brokers: brokers.clone(),
+            group_id: format!("{prefix}vigil"),
+            properties: Default::default(),
+            inputs: ["auth", "access", "posture"]
+                .iter()
+                .map(|name| InputTopic {
+                    topic: topic(name),
+                    format: Format::Native,
+                })
+                .collect(),
+            outputs: OutputTopicNames {
+                decisions: topic("decisions"),
+                alerts: topic("alerts"),
+                caep: topic("caep"),
+                dead_letter: topic("dead-letter"),
+            },
+            max_batch: 1024,
+            max_wait_ms: 2,
+        }),
+        ..config
+    };
+    let caep = CaepOutput {
+        identity: CaepIdentity {
+            issuer: "https://vigil.bench/".into(),
+            audience: "https://idp.bench/".into(),
+            subject_issuer: "https://idp.bench/".into(),
+            simple_subjects: true,
+        },
+        signer: Signer::from_pem(include_str!("../sinks/tests/keys/test-es256.pem"), "bench")
+            .expect("key"),
+    };
+    let mut runner = runtime
+        .block_on(async { Runner::with_caep(&config, rules, Some(caep)) })
+        .expect("runner");
+    let handled = runner.handled();
+
+    // Reader of SETs on its own thread: identity -> when its SET was read.
+    let received: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (received, done, brokers, caep_topic, group) = (
+            received.clone(),
+            done.clone(),
+            brokers.clone(),
+            topic("caep"),
+            format!("{prefix}reader"),
+        );
+        std::thread::spawn(move || {
+            let consumer: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", &brokers)
+                .set("group.id", &group)
+                .set("auto.offset.reset", "earliest")
+                .set("fetch.wait.max.ms", "1")
+                .create()
+                .expect("reader");
+            consumer
+                .subscribe(&[caep_topic.as_str()])
+                .expect("subscribe");
+            while !done.load(Ordering::Relaxed) {
+                if let Some(Ok(message)) = consumer.poll(Duration::from_millis(5)) {
+                    let now = Instant::now();
+                    let token =
+                        String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned();
+                    let claims = token.split('.').nth(1).unwrap_or_default();
+                    use base64::Engine as _;
+                    let claims: serde_json::Value =
+                        base64::engine::general_purpose::URL_SAFE_NO_PAD
+                            .decode(claims)
+                            .ok()
+                            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                            .unwrap_or_default();
+                    if let Some(email) = claims["sub_id"]["email"].as_str() {
+                        received
+                            .lock()
+                            .expect("lock")
+                            .entry(email.to_string())
+                            .or_insert(now);
+                    }
+                }
+            }
+        })
+    };
+
+    // Producer thread: background at `rate` per second, one attack pair every
+    // `background / attacks` records; the trigger's send time is recorded.
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let total = background.len().min(rate * 20) + 2 * attacks;
+    let producer_thread = {
+        let (sent, brokers, auth) = (sent.clone(), brokers.clone(), topic("auth"));
+        background.truncate(total - 2 * attacks);
+        std::thread::spawn(move || {
+            let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+                .set("bootstrap.servers", &brokers)
+                .set("linger.ms", "1")
+                .create()
+                .expect("producer");
+            let every = (background.len() / attacks.max(1)).max(1);
+            let started = Instant::now();
+            let mut attack = 0;
+            for (index, (topic, payload)) in background.iter().enumerate() {
+                let due = started + Duration::from_secs_f64(index as f64 / rate as f64);
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                while producer
+                    .send(BaseRecord::<[u8], [u8]>::to(topic).payload(payload))
+                    .is_err()
+                {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                if index % every == every - 1 && attack < attacks {
+                    let identity = format!("victim{attack:05}@bench.example");
+                    let home = login(
+                        &identity,
+                        0,
+                        ("Berlin", "DE", 52.52, 13.405, 3320),
+                        "85.214.1.1",
+                    );
+                    let away = login(
+                        &identity,
+                        10,
+                        ("New York", "US", 40.713, -74.006, 7922),
+                        "23.1.1.1",
+                    );
+                    let _ = producer.send(
+                        BaseRecord::<str, [u8]>::to(&auth)
+                            .key(&identity)
+                            .payload(home.as_bytes()),
+                    );
+                    let at = Instant::now();
+                    while producer
+                        .send(
+                            BaseRecord::<str, [u8]>::to(&auth)
+                                .key(&identity)
+                                .payload(away.as_bytes()),
+                        )
+                        .is_err()
+                    {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    sent.lock().expect("lock").insert(identity, at);
+                    attack += 1;
+                }
+            }
+            producer.flush(Duration::from_secs(10)).ok();
+            started.elapsed()
+        })
+    };
+    let started = Instant::now();
+    let expected = total as u64;
+    let summary = runtime
+        .block_on(runner.run(
+            async {
+                while handled.load(Ordering::Relaxed) < expected
+                    && started.elapsed() < Duration::from_secs(300)
+                {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+            |_| {},
+        ))
+        .expect("run");
+    let elapsed = started.elapsed();
+    let produce_time = producer_thread.join().expect("producer");
+    std::thread::sleep(Duration::from_millis(500));
+    done.store(true, Ordering::Relaxed);
+    reader.join().expect("reader");
+    let sent = sent.lock().expect("lock");
+    let received = received.lock().expect("lock");
+    let mut latencies: Vec<f64> = sent
+        .iter()
+        .filter_map(|(identity, at)| {
+            received
+                .get(identity)
+                .map(|got| got.duration_since(*at).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let where_ = if _cluster.is_some() {
+        "librdkafka mock cluster"
+    } else {
+        "broker at VIGIL_KAFKA_BROKERS"
+    };
+    println!(
+        "engine/latency ({where_}): {} of {} attacks revoked; event-to-SET median {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        latencies.len(),
+        sent.len(),
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 95.0),
+        percentile(&latencies, 99.0),
+        latencies.last().copied().unwrap_or(f64::NAN)
+    );
+    println!(
+        "engine/latency: {} records in {:.2} s end to end ({:.0} events/s; produced at {:.0}/s)",
+        summary.read,
+        elapsed.as_secs_f64(),
+        summary.read as f64 / elapsed.as_secs_f64(),
+        total as f64 / produce_time.as_secs_f64()
+    );
+}
