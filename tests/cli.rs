@@ -341,40 +341,27 @@ fn simulate_replay_eval_meets_the_detection_bar() {
 #[test]
 fn run_names_the_config_file_and_field_before_connecting() {
     let folder = tempfile::tempdir().unwrap();
-    std::fs::write(
-        folder.path().join("no-kafka.toml"),
-        "[engine]\nshards = 1\n",
-    )
-    .unwrap();
-    let output = vigil(&["run", "--config", "no-kafka.toml"], folder.path());
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("no-kafka.toml") && stderr(&output).contains("`kafka`"),
-        "{}",
-        stderr(&output)
-    );
-    std::fs::write(
-        folder.path().join("bad-key.toml"),
-        "[kafka]\nbrokers = \"127.0.0.1:1\"\ninputs = [{ topic = \"t\", format = \"okta\" }]\n\n[caep]\nissuer = \"i\"\naudience = \"a\"\nsubject_issuer = \"s\"\nkey_file = \"missing.pem\"\nkid = \"k\"\n",
-    )
-    .unwrap();
-    let output = vigil(&["run", "--config", "bad-key.toml"], folder.path());
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("`caep.key_file`") && stderr(&output).contains("missing.pem"),
-        "{}",
-        stderr(&output)
-    );
-    std::fs::write(
-        folder.path().join("bad-format.toml"),
-        "[kafka]\nbrokers = \"127.0.0.1:1\"\ninputs = [{ topic = \"t\", format = \"syslog\" }]\n",
-    )
-    .unwrap();
-    let output = vigil(&["run", "--config", "bad-format.toml"], folder.path());
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("bad-format.toml") && stderr(&output).contains("syslog"),
-        "{}",
-        stderr(&output)
-    );
+    let cases = [
+        ("no-kafka.toml", "[engine]\nshards = 1\n", ["no-kafka.toml", "`kafka`"]),
+        (
+            "bad-key.toml",
+            "[kafka]\nbrokers = \"127.0.0.1:1\"\ninputs = [{ topic = \"t\", format = \"okta\" }]\n\n[caep]\nissuer = \"i\"\naudience = \"a\"\nsubject_issuer = \"s\"\nkey_file = \"missing.pem\"\nkid = \"k\"\n",
+            ["`caep.key_file`", "missing.pem"],
+        ),
+        (
+            "bad-format.toml",
+            "[kafka]\nbrokers = \"127.0.0.1:1\"\ninputs = [{ topic = \"t\", format = \"syslog\" }]\n",
+            ["bad-format.toml", "syslog"],
+        ),
+    ];
+    for (file, text, expected) in cases {
+        std::fs::write(folder.path().join(file), text).unwrap();
+        let output = vigil(&["run", "--config", file], folder.path());
+        assert_eq!(output.status.code(), Some(2), "{file}");
+        let message = stderr(&output);
+        assert!(
+            expected.iter().all(|part| message.contains(part)),
+            "{file}: {message}"
+        );
+    }
 }
