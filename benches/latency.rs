@@ -67,17 +67,42 @@ fn main() {
         }
     };
     let topic = |name: &str| format!("{prefix}{name}");
-    if let Some(cluster) = &_cluster {
-        for name in [
-            "auth",
-            "access",
-            "posture",
-            "decisions",
-            "alerts",
-            "caep",
-            "dead-letter",
-        ] {
-            cluster.create_topic(&topic(name), 1, 1).expect("topic");
+    let names = [
+        "auth",
+        "access",
+        "posture",
+        "decisions",
+        "alerts",
+        "caep",
+        "dead-letter",
+    ];
+    match &_cluster {
+        Some(cluster) => {
+            for name in names {
+                cluster.create_topic(&topic(name), 1, 1).expect("topic");
+            }
+        }
+        None => {
+            use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+            let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
+                .set("bootstrap.servers", &brokers)
+                .create()
+                .expect("admin");
+            let topics: Vec<String> = names.iter().map(|name| topic(name)).collect();
+            let new: Vec<NewTopic> = topics
+                .iter()
+                .map(|name| NewTopic::new(name, 1, TopicReplication::Fixed(1)))
+                .collect();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            for result in runtime
+                .block_on(admin.create_topics(&new, &AdminOptions::new()))
+                .expect("create topics")
+            {
+                result.expect("topic");
+            }
         }
     }
     // Background: simulated native events, oldest first.
