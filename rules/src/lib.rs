@@ -22,6 +22,7 @@ pub mod risk;
 pub mod slim;
 #[cfg(test)]
 mod testing;
+pub mod window;
 
 pub use config::{Duration, RulesConfig};
 

@@ -26,13 +26,7 @@ pub struct FailureWindow {
 
 impl FailureWindow {
     fn record(&mut self, time: Timestamp, ip: Option<IpAddr>) {
-        let position = self
-            .failures
-            .partition_point(|(existing, _)| *existing <= time);
-        self.failures.insert(position, (time, ip));
-        if self.failures.len() > MAX_REMEMBERED_FAILURES {
-            self.failures.pop_front();
-        }
+        crate::window::insert_sorted(&mut self.failures, (time, ip), MAX_REMEMBERED_FAILURES);
     }
 
     fn prune(&mut self, now: Timestamp, window_micros: i64) {

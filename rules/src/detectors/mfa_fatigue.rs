@@ -27,11 +27,7 @@ pub struct PromptWindow {
 
 impl PromptWindow {
     fn record(&mut self, time: Timestamp) {
-        let position = self.refused.partition_point(|existing| *existing <= time);
-        self.refused.insert(position, time);
-        if self.refused.len() > MAX_REMEMBERED_PROMPTS {
-            self.refused.pop_front();
-        }
+        crate::window::insert_sorted(&mut self.refused, time, MAX_REMEMBERED_PROMPTS);
     }
 
     /// Refused prompts in the `window` ending at `end`.

@@ -17,6 +17,7 @@
 
 use crate::config::PasswordSprayConfig;
 use crate::fingerprint;
+use crate::window::insert_sorted;
 use rustc_hash::FxHashMap;
 use serde_json::json;
 use std::collections::VecDeque;
@@ -40,14 +41,6 @@ struct AddressWindow {
 }
 
 impl AddressWindow {
-    fn insert_sorted<T: Ord + Copy>(list: &mut VecDeque<T>, value: T) {
-        let position = list.partition_point(|existing| *existing <= value);
-        list.insert(position, value);
-        if list.len() > MAX_REMEMBERED_FAILURES {
-            list.pop_front();
-        }
-    }
-
     fn distinct_failing(&self, end: Timestamp, window: i64) -> usize {
         Self::distinct(&self.failures, end, window)
     }
@@ -152,9 +145,10 @@ impl SprayTracker {
         }
         let threshold = config.min_identities.max(2) as usize;
         if failed {
-            AddressWindow::insert_sorted(
+            insert_sorted(
                 &mut address.failures,
                 (event.time, fingerprint(identity)),
+                MAX_REMEMBERED_FAILURES,
             );
             let failing = address.distinct_failing(event.time, window);
             let successes = address.successes(event.time, window);
@@ -179,7 +173,11 @@ impl SprayTracker {
         if auth.outcome != Outcome::Success {
             return None;
         }
-        AddressWindow::insert_sorted(&mut address.successes, (event.time, fingerprint(identity)));
+        insert_sorted(
+            &mut address.successes,
+            (event.time, fingerprint(identity)),
+            MAX_REMEMBERED_FAILURES,
+        );
         let failing = address.distinct_failing(event.time, window);
         let successes = address.successes(event.time, window);
         if failing < threshold || failing <= successes {
