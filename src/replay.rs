@@ -208,6 +208,16 @@ pub(crate) enum Outcome {
     Rejected(Reject),
 }
 
+/// The rejection of a record longer than [`vigil_ingest::MAX_RECORD_BYTES`] (files and
+/// Kafka alike).
+pub(crate) fn oversized(origin: Origin, length: u64, bytes: &[u8]) -> Outcome {
+    let reason = format!(
+        "record of {length} bytes exceeds the limit of {} bytes",
+        vigil_ingest::MAX_RECORD_BYTES
+    );
+    Outcome::Rejected(Reject::new(origin, reason, bytes))
+}
+
 /// Flattens one decoder result (a batch member may itself be a batch) into outcomes.
 pub(crate) fn flatten(
     result: Result<Decoded, vigil_ingest::DecodeError>,
@@ -253,11 +263,7 @@ fn decode_one(
     };
     let bytes = batch.bytes(span);
     if let Some(length) = span.oversized {
-        let reason = format!(
-            "record of {length} bytes exceeds the limit of {} bytes",
-            vigil_ingest::MAX_RECORD_BYTES
-        );
-        outcomes.push(Outcome::Rejected(Reject::new(origin, reason, bytes)));
+        outcomes.push(oversized(origin, length, bytes));
         return;
     }
     flatten(

@@ -12,7 +12,7 @@
 //! instead of dropping anything.
 
 use crate::config::{CaepConfig, Config, KafkaConfig};
-use crate::replay::{flatten, Outcome, ReplayError, Summary};
+use crate::replay::{flatten, oversized, Outcome, ReplayError, Summary};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -238,15 +238,7 @@ impl Runner {
                 .unwrap_or(Format::Auto);
             let mut outcomes = Vec::new();
             if payload.len() > vigil_ingest::MAX_RECORD_BYTES {
-                outcomes.push(Outcome::Rejected(vigil_sinks::Reject::new(
-                    origin.clone(),
-                    format!(
-                        "record of {} bytes exceeds the limit of {} bytes",
-                        payload.len(),
-                        vigil_ingest::MAX_RECORD_BYTES
-                    ),
-                    payload,
-                )));
+                outcomes.push(oversized(origin.clone(), payload.len() as u64, payload));
             } else {
                 flatten(
                     vigil_ingest::decode(format, payload),
