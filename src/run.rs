@@ -78,7 +78,8 @@ pub struct Runner {
     kafka: KafkaConfig,
     consumer: StreamConsumer,
     outputs: KafkaOutputs,
-    formats: HashMap<String, Format>,
+    /// Each input topic's format, and its name shared by every origin read from it.
+    formats: HashMap<String, (Format, Arc<str>)>,
     engine: Engine,
     enricher: Enricher,
     handled: Arc<std::sync::atomic::AtomicU64>,
@@ -141,7 +142,10 @@ impl Runner {
         let formats = kafka
             .inputs
             .iter()
-            .map(|input| (input.topic.clone(), input.format))
+            .map(|input| {
+                let name: Arc<str> = Arc::from(input.topic.as_str());
+                (input.topic.clone(), (input.format, name))
+            })
             .collect();
         Ok(Runner {
             engine: Engine::new(rules, config.engine.shard_count()),
@@ -220,8 +224,12 @@ impl Runner {
         let mut offsets = TopicPartitionList::new();
         for message in batch {
             summary.read += 1;
+            let (format, topic) = match self.formats.get(message.topic()) {
+                Some((format, name)) => (*format, name.clone()),
+                None => (Format::Auto, Arc::from(message.topic())),
+            };
             let origin = Origin::Kafka {
-                topic: Arc::from(message.topic()),
+                topic,
                 partition: message.partition(),
                 offset: message.offset(),
             };
@@ -231,11 +239,6 @@ impl Runner {
                 Offset::Offset(message.offset() + 1),
             );
             let payload = message.payload().unwrap_or_default();
-            let format = self
-                .formats
-                .get(message.topic())
-                .copied()
-                .unwrap_or(Format::Auto);
             let mut outcomes = Vec::new();
             if payload.len() > vigil_ingest::MAX_RECORD_BYTES {
                 outcomes.push(oversized(origin.clone(), payload.len() as u64, payload));
