@@ -1,7 +1,7 @@
 //! The Kafka path end to end: events in on two topics, decisions, signed SETs and dead
 //! letters out. Runs on librdkafka's in-process mock cluster (no broker needed) and, when
-//! `VIGIL_KAFKA_BROKERS` names one (`.ci/run` starts Tansu on loopback and sets it), on a
-//! real Kafka-compatible broker (not yet started by `.ci/run`: issue 4 is open).
+//! `VIGIL_KAFKA_BROKERS` names one, on a real Kafka-compatible broker: `.ci/run` starts
+//! Tansu on loopback and sets it, and in CI (`CI` set) a missing broker fails the test.
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
@@ -57,12 +57,25 @@ async fn on_the_mock_cluster() {
     scenario(cluster.bootstrap_servers(), "vigil.").await;
 }
 
+/// The broker named by `VIGIL_KAFKA_BROKERS`; without one the test is skipped outside CI
+/// and fails in CI.
+fn real_broker() -> Option<String> {
+    match std::env::var("VIGIL_KAFKA_BROKERS") {
+        Ok(brokers) => Some(brokers),
+        Err(_) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but VIGIL_KAFKA_BROKERS is not: .ci/run starts the broker"
+            );
+            eprintln!("VIGIL_KAFKA_BROKERS not set: the real-broker test is skipped");
+            None
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_real_broker() {
-    let Ok(brokers) = std::env::var("VIGIL_KAFKA_BROKERS") else {
-        // `.ci/run` does not start Tansu yet (issue 4 is open): until it does, this test
-        // runs only where a broker is named.
-        eprintln!("VIGIL_KAFKA_BROKERS not set: the real-broker test is skipped");
+    let Some(brokers) = real_broker() else {
         return;
     };
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
