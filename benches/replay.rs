@@ -67,6 +67,7 @@ fn bench_replay(criterion: &mut Criterion) {
         config: None,
         output: folder.path().join("decisions.jsonl"),
         rejects: None,
+        state: None,
     };
     let mut group = criterion.benchmark_group("engine");
     group

@@ -18,6 +18,13 @@
 //! shards = 2                        # default: one per core
 //! batch_size = 16384
 //!
+//! [state]                           # durable state (redb); `vigil replay --state` too
+//! dir = "/var/lib/vigil"            # default: none (state lives in memory only)
+//! checkpoint_interval_ms = 5000
+//! checkpoint_events = 100000
+//! max_identities_in_memory = 1000000
+//! idle_minutes = 120
+//!
 //! [rules.impossible_travel]
 //! max_speed_kmh = 900.0
 //! ```
@@ -53,6 +60,54 @@ pub struct Config {
     pub kafka: Option<KafkaConfig>,
     /// CAEP Security Event Tokens to enforcement points (`vigil run`).
     pub caep: Option<CaepConfig>,
+    /// Durable state.
+    pub state: StateConfig,
+}
+
+/// `[state]`: where state is kept and how often it is checkpointed.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StateConfig {
+    /// The state folder (redb file `state.redb` inside); none keeps state in memory only
+    /// and a restart relearns every baseline.
+    pub dir: Option<PathBuf>,
+    /// Longest time between checkpoints, in milliseconds. 5 s: after a crash at most 5 s
+    /// of input is judged again (its decisions repeat, with the same ids), and a
+    /// checkpoint of 10k events/s of changes stays a few megabytes.
+    pub checkpoint_interval_ms: u64,
+    /// Most events judged between checkpoints: bounds the work redone after a crash when
+    /// input arrives fast (a backlog, a replay).
+    pub checkpoint_events: u64,
+    /// Most identities held in memory; the least recently active clean ones leave
+    /// first. About 1 KB each: the default needs about 1 GB.
+    pub max_identities_in_memory: usize,
+    /// Identities idle this long (event time) leave memory at the next checkpoint, and
+    /// are loaded again from the store on their next event.
+    pub idle_minutes: u64,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        let limits = vigil_engine::MemoryLimits::default();
+        StateConfig {
+            dir: None,
+            checkpoint_interval_ms: 5_000,
+            checkpoint_events: 100_000,
+            max_identities_in_memory: limits.max_identities,
+            idle_minutes: (limits.idle_after_micros / 60_000_000) as u64,
+        }
+    }
+}
+
+impl StateConfig {
+    /// The engine's memory limits.
+    pub fn limits(&self) -> vigil_engine::MemoryLimits {
+        vigil_engine::MemoryLimits {
+            max_identities: self.max_identities_in_memory,
+            idle_after_micros: i64::try_from(self.idle_minutes.saturating_mul(60_000_000))
+                .unwrap_or(i64::MAX),
+        }
+    }
 }
 
 /// `[kafka]`: where events come from and decisions go.
@@ -209,6 +264,7 @@ impl Config {
             }
         };
         resolve(&mut config.policy);
+        resolve(&mut config.state.dir);
         resolve(&mut config.enrich.city_db);
         resolve(&mut config.enrich.asn_db);
         if let Some(caep) = config
@@ -232,6 +288,15 @@ impl Config {
     fn validate(&self) -> Result<(), String> {
         if self.engine.batch_size == 0 {
             return Err("`engine.batch_size` must be at least 1".to_string());
+        }
+        if self.state.checkpoint_events == 0 {
+            return Err("`state.checkpoint_events` must be at least 1".to_string());
+        }
+        if self.state.checkpoint_interval_ms == 0 {
+            return Err("`state.checkpoint_interval_ms` must be at least 1".to_string());
+        }
+        if self.state.max_identities_in_memory == 0 {
+            return Err("`state.max_identities_in_memory` must be at least 1".to_string());
         }
         if let Some(kafka) = &self.kafka {
             if kafka.brokers.trim().is_empty() {

@@ -10,3 +10,4 @@ pub mod replay;
 pub mod report;
 pub mod run;
 pub mod simulate;
+pub mod state;

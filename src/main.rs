@@ -67,6 +67,15 @@ enum Command {
         /// Where rejected records go; default `<output>.rejects.jsonl`.
         #[arg(long)]
         rejects: Option<PathBuf>,
+        /// State folder: resume from it and checkpoint to it (a killed or finished replay
+        /// goes on where it stopped); overrides `[state] dir`.
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Look into a stopped engine's state folder.
+    State {
+        #[command(subcommand)]
+        action: StateAction,
     },
     /// Generate realistic traffic with attacks woven in, as native JSON lines.
     Simulate {
@@ -101,6 +110,26 @@ enum Command {
         /// Print one JSON object instead of tables.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum StateAction {
+    /// Print what vigil believes is normal for an identity, as JSON.
+    Inspect {
+        /// The identity.
+        identity: String,
+        /// The state folder.
+        #[arg(long)]
+        state: PathBuf,
+    },
+    /// Drop an identity's state (re-provisioned user, privacy request).
+    Forget {
+        /// The identity.
+        identity: String,
+        /// The state folder.
+        #[arg(long)]
+        state: PathBuf,
     },
 }
 
@@ -144,6 +173,7 @@ fn main() -> ExitCode {
             config,
             output,
             rejects,
+            state,
         } => {
             let options = ReplayOptions {
                 inputs,
@@ -152,12 +182,28 @@ fn main() -> ExitCode {
                 config,
                 output,
                 rejects,
+                state,
             };
             match replay(&options) {
                 Ok(summary) => {
                     eprintln!("{summary}");
                     ExitCode::SUCCESS
                 }
+                Err(error) => fail(&error.to_string(), error.exit_code()),
+            }
+        }
+        Command::State { action } => {
+            let result = match &action {
+                StateAction::Inspect { identity, state } => vigil::state::inspect(state, identity)
+                    .and_then(|text| {
+                        std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())
+                            .map_err(|error| vigil::replay::ReplayError::Run(error.to_string()))
+                    }),
+                StateAction::Forget { identity, state } => vigil::state::forget(state, identity)
+                    .map(|()| eprintln!("forgot `{identity}` in `{}`", state.display())),
+            };
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
                 Err(error) => fail(&error.to_string(), error.exit_code()),
             }
         }

@@ -5,8 +5,14 @@
 //! malformed record goes to the rejects file with its file, line and reason, and the run
 //! goes on; a missing input, a bad config or a bad policy stops the run before anything is
 //! written.
+//!
+//! With a state folder (`--state DIR` or `[state] dir`), the engine's state is
+//! checkpointed to redb with the lines of each input it reflects, and a later run with the
+//! same folder resumes after them: a backtest can go on day by day, and a killed replay
+//! started again judges every event exactly once into its state. Decisions made after the
+//! last checkpoint of a killed run are made again (same ids) and appended.
 
-use crate::config::Config;
+use crate::config::{Config, StateConfig};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -36,6 +42,8 @@ pub struct ReplayOptions {
     pub output: PathBuf,
     /// Where rejected records go; default: beside the output, `<output>.rejects.jsonl`.
     pub rejects: Option<PathBuf>,
+    /// A state folder to resume from and checkpoint to (overrides `[state] dir`).
+    pub state: Option<PathBuf>,
 }
 
 /// Why a replay could not run.
@@ -304,6 +312,24 @@ fn decode_batch(
         .collect()
 }
 
+/// Where a replay's results go.
+pub trait ReplaySink {
+    /// One decision, in order.
+    fn decision(&mut self, decision: &Decision) -> Result<(), ReplayError>;
+    /// One rejected record.
+    fn reject(&mut self, reject: &Reject) -> Result<(), ReplayError>;
+    /// Hands everything so far to the operating system: called before each checkpoint,
+    /// so a decision is never covered by a checkpoint without having been written.
+    fn flush(&mut self) -> Result<(), ReplayError>;
+}
+
+/// When a replay with a state folder checkpoints.
+#[derive(Debug, Clone, Copy)]
+struct Checkpoints {
+    every_events: u64,
+    interval: std::time::Duration,
+}
+
 /// The replay pipeline over already-loaded rules: usable by the CLI, tests and benches.
 pub struct Pipeline {
     engine: Engine,
@@ -311,6 +337,14 @@ pub struct Pipeline {
     format: Format,
     threads: usize,
     batch_size: usize,
+    checkpoints: Option<Checkpoints>,
+}
+
+/// The key of a file's position in the state store.
+fn position_key(name: &str) -> String {
+    let path = Path::new(name);
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    format!("file:{}", absolute.display())
 }
 
 impl Pipeline {
@@ -323,7 +357,35 @@ impl Pipeline {
             format,
             threads,
             batch_size: config.engine.batch_size,
+            checkpoints: None,
         }
+    }
+
+    /// A pipeline whose engine keeps its state in `dir`, resuming from it.
+    pub fn with_state(
+        config: &Config,
+        rules: Arc<Rules>,
+        enricher: Enricher,
+        format: Format,
+        dir: &Path,
+        state: &StateConfig,
+    ) -> Result<Pipeline, ReplayError> {
+        let threads = config.engine.shard_count();
+        let store = vigil_engine::store::Store::open(dir)
+            .map_err(|error| ReplayError::Setup(error.to_string()))?;
+        let engine = Engine::with_store(rules, threads, Arc::new(store), state.limits())
+            .map_err(|error| ReplayError::Setup(error.to_string()))?;
+        Ok(Pipeline {
+            engine,
+            enricher,
+            format,
+            threads,
+            batch_size: config.engine.batch_size,
+            checkpoints: Some(Checkpoints {
+                every_events: state.checkpoint_events,
+                interval: std::time::Duration::from_millis(state.checkpoint_interval_ms),
+            }),
+        })
     }
 
     /// The engine, for inspection.
@@ -331,23 +393,55 @@ impl Pipeline {
         &self.engine
     }
 
-    /// Replays one reader to the end, calling `on_decision` and `on_reject` in order.
-    pub fn run<D, R>(
+    /// Whether the state folder already holds a position for any input (a resumed run).
+    pub fn resuming(&self) -> bool {
+        !self.engine.restored_positions().is_empty()
+    }
+
+    /// Checkpoints the state with `position` lines of the input `key` consumed.
+    fn checkpoint(
+        &mut self,
+        key: &str,
+        position: u64,
+        sink: &mut dyn ReplaySink,
+    ) -> Result<(), ReplayError> {
+        sink.flush()?;
+        self.engine
+            .checkpoint(vec![(key.to_string(), position)])
+            .map_err(|error| ReplayError::Run(error.to_string()))?;
+        Ok(())
+    }
+
+    /// Replays one reader to the end (with a state folder: from where the state says it
+    /// was left), handing decisions and rejects to `sink` in order.
+    pub fn run(
         &mut self,
         reader: &mut LineReader,
         summary: &mut Summary,
-        mut on_decision: D,
-        mut on_reject: R,
-    ) -> Result<(), ReplayError>
-    where
-        D: FnMut(&Decision) -> Result<(), ReplayError>,
-        R: FnMut(&Reject) -> Result<(), ReplayError>,
-    {
+        sink: &mut dyn ReplaySink,
+    ) -> Result<(), ReplayError> {
+        let name = reader.name().to_string();
+        let key = self.checkpoints.map(|_| position_key(&name));
+        if let Some(key) = &key {
+            let done = self
+                .engine
+                .restored_positions()
+                .get(key)
+                .copied()
+                .unwrap_or(0);
+            if done > 0 {
+                tracing::info!(input = %name, lines = done, "resuming after the lines already judged");
+                reader.skip_lines(done).map_err(|error| {
+                    ReplayError::Run(format!("failed to read `{name}`: {error}"))
+                })?;
+            }
+        }
         // The reader runs one batch ahead on its own thread, so reading overlaps decoding
         // and judging; two batches circulate between it and the pipeline (bounded: the
         // reader waits when the pipeline is behind, nothing is dropped).
         let batch_size = self.batch_size;
-        let name = reader.name().to_string();
+        let mut last_checkpoint = Instant::now();
+        let mut end_line = 0;
         std::thread::scope(|scope| {
             let (filled_sender, filled) =
                 std::sync::mpsc::sync_channel::<std::io::Result<LineBatch>>(1);
@@ -375,7 +469,7 @@ impl Pipeline {
             });
             // Decoding batch N+1 overlaps judging batch N: both halves are parallel
             // inside, and rayon's work stealing keeps both cores busy across the seam.
-            let mut pending: Option<Vec<Envelope>> = None;
+            let mut pending: Option<(Vec<Envelope>, u64)> = None;
             for received in filled {
                 let batch = received.map_err(|error| {
                     ReplayError::Run(format!("failed to read `{name}`: {error}"))
@@ -384,33 +478,50 @@ impl Pipeline {
                 let (format, threads) = (self.format, self.threads);
                 let (enricher, engine) = (&self.enricher, &mut self.engine);
                 let judging = pending.take();
+                let batch_end = batch.end_line;
                 let (outcomes, judged) = rayon::join(
                     || decode_batch(&batch, format, enricher, threads),
-                    || judging.map(|envelopes| engine.process(envelopes)),
+                    || judging.map(|(envelopes, end)| (engine.process(envelopes), end)),
                 );
                 let _ = recycle.try_send(batch);
-                if let Some(output) = judged {
-                    record_output(output, summary, &mut on_decision)?;
+                if let Some((output, end)) = judged {
+                    record_output(output, summary, sink)?;
+                    end_line = end;
+                    if let (Some(key), Some(every)) = (&key, self.checkpoints) {
+                        if self.engine.events_since_checkpoint() >= every.every_events
+                            || last_checkpoint.elapsed() >= every.interval
+                        {
+                            self.checkpoint(key, end_line, sink)?;
+                            last_checkpoint = Instant::now();
+                        }
+                    }
                 }
-                pending = Some(sort_outcomes(outcomes, summary, &mut on_reject)?);
+                pending = Some((sort_outcomes(outcomes, summary, sink)?, batch_end));
             }
-            if let Some(envelopes) = pending {
-                record_output(self.engine.process(envelopes), summary, &mut on_decision)?;
+            if let Some((envelopes, end)) = pending {
+                record_output(self.engine.process(envelopes), summary, sink)?;
+                end_line = end;
             }
-            Ok(())
-        })
+            Ok::<(), ReplayError>(())
+        })?;
+        if let Some(key) = &key {
+            if end_line > 0 {
+                self.checkpoint(key, end_line, sink)?;
+            }
+            self.engine
+                .finish_checkpoint()
+                .map_err(|error| ReplayError::Run(error.to_string()))?;
+        }
+        Ok(())
     }
 }
 
 /// Splits decoded outcomes: events to judge, skips counted, rejects handed on.
-fn sort_outcomes<R>(
+fn sort_outcomes(
     outcomes: Vec<Vec<Outcome>>,
     summary: &mut Summary,
-    on_reject: &mut R,
-) -> Result<Vec<Envelope>, ReplayError>
-where
-    R: FnMut(&Reject) -> Result<(), ReplayError>,
-{
+    sink: &mut dyn ReplaySink,
+) -> Result<Vec<Envelope>, ReplayError> {
     let mut envelopes = Vec::with_capacity(outcomes.iter().map(Vec::len).sum());
     for outcome in outcomes.into_iter().flatten() {
         match outcome {
@@ -420,7 +531,7 @@ where
             }
             Outcome::Rejected(reject) => {
                 summary.rejected += 1;
-                on_reject(&reject)?;
+                sink.reject(&reject)?;
             }
         }
     }
@@ -428,20 +539,59 @@ where
 }
 
 /// Counts a judged batch and hands on its decisions, in order.
-fn record_output<D>(
+fn record_output(
     output: vigil_engine::BatchOutput,
     summary: &mut Summary,
-    on_decision: &mut D,
-) -> Result<(), ReplayError>
-where
-    D: FnMut(&Decision) -> Result<(), ReplayError>,
-{
+    sink: &mut dyn ReplaySink,
+) -> Result<(), ReplayError> {
     summary.engine.merge(output.stats);
     for decision in &output.decisions {
         summary.count_decision(decision);
-        on_decision(decision)?;
+        sink.decision(decision)?;
     }
     Ok(())
+}
+
+/// Decisions and rejects to JSON-lines files; the rejects file is created at the first
+/// reject.
+struct FileSinks {
+    decisions: JsonLines,
+    rejects: Option<JsonLines>,
+    rejects_path: PathBuf,
+    append: bool,
+}
+
+fn run_error(error: vigil_sinks::SinkError) -> ReplayError {
+    ReplayError::Run(error.to_string())
+}
+
+impl ReplaySink for FileSinks {
+    fn decision(&mut self, decision: &Decision) -> Result<(), ReplayError> {
+        self.decisions.write(decision).map_err(run_error)
+    }
+
+    fn reject(&mut self, reject: &Reject) -> Result<(), ReplayError> {
+        let sink = match &mut self.rejects {
+            Some(sink) => sink,
+            None => {
+                let opened = if self.append {
+                    JsonLines::append(&self.rejects_path)
+                } else {
+                    JsonLines::create(&self.rejects_path)
+                };
+                self.rejects.insert(opened.map_err(run_error)?)
+            }
+        };
+        sink.write(reject).map_err(run_error)
+    }
+
+    fn flush(&mut self) -> Result<(), ReplayError> {
+        self.decisions.flush().map_err(run_error)?;
+        if let Some(rejects) = &mut self.rejects {
+            rejects.flush().map_err(run_error)?;
+        }
+        Ok(())
+    }
 }
 
 /// The default rejects path: `decisions.jsonl` -> `decisions.rejects.jsonl`.
@@ -475,49 +625,46 @@ pub fn replay(options: &ReplayOptions) -> Result<Summary, ReplayError> {
     let enricher =
         Enricher::open(&config.enrich).map_err(|error| ReplayError::Setup(error.to_string()))?;
     let started = Instant::now();
-    let mut pipeline = Pipeline::new(&config, rules, enricher, options.format);
-    let mut decisions = JsonLines::create(&options.output)
-        .map_err(|error| ReplayError::Setup(error.to_string()))?;
-    let rejects_path = options
-        .rejects
-        .clone()
-        .unwrap_or_else(|| default_rejects_path(&options.output));
-    let mut rejects: Option<JsonLines> = None;
+    let state_dir = options.state.as_ref().or(config.state.dir.as_ref());
+    let mut pipeline = match state_dir {
+        Some(dir) => {
+            if options.inputs.iter().any(|input| input == Path::new("-")) {
+                return Err(ReplayError::Setup(
+                    "`--state` needs input files: standard input has no position to resume from"
+                        .into(),
+                ));
+            }
+            Pipeline::with_state(&config, rules, enricher, options.format, dir, &config.state)?
+        }
+        None => Pipeline::new(&config, rules, enricher, options.format),
+    };
+    // A resumed run adds to what the interrupted one wrote.
+    let append = pipeline.resuming();
+    let decisions = if append {
+        JsonLines::append(&options.output)
+    } else {
+        JsonLines::create(&options.output)
+    }
+    .map_err(|error| ReplayError::Setup(error.to_string()))?;
+    let mut sinks = FileSinks {
+        decisions,
+        rejects: None,
+        rejects_path: options
+            .rejects
+            .clone()
+            .unwrap_or_else(|| default_rejects_path(&options.output)),
+        append,
+    };
     let mut summary = Summary::default();
     for input in &options.inputs {
         let mut reader = LineReader::open(input).map_err(|error| {
             ReplayError::Setup(format!("cannot open input `{}`: {error}", input.display()))
         })?;
-        pipeline.run(
-            &mut reader,
-            &mut summary,
-            |decision| {
-                decisions
-                    .write(decision)
-                    .map_err(|error| ReplayError::Run(error.to_string()))
-            },
-            |reject| {
-                if rejects.is_none() {
-                    rejects = Some(
-                        JsonLines::create(&rejects_path)
-                            .map_err(|error| ReplayError::Run(error.to_string()))?,
-                    );
-                }
-                match rejects.as_mut() {
-                    Some(sink) => sink
-                        .write(reject)
-                        .map_err(|error| ReplayError::Run(error.to_string())),
-                    None => Ok(()),
-                }
-            },
-        )?;
+        pipeline.run(&mut reader, &mut summary, &mut sinks)?;
     }
-    decisions
-        .finish()
-        .map_err(|error| ReplayError::Run(error.to_string()))?;
-    if let Some(sink) = rejects {
-        sink.finish()
-            .map_err(|error| ReplayError::Run(error.to_string()))?;
+    sinks.decisions.finish().map_err(run_error)?;
+    if let Some(sink) = sinks.rejects {
+        sink.finish().map_err(run_error)?;
     }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)

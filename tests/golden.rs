@@ -59,6 +59,7 @@ fn run_case(case_dir: &Path, output_dir: &Path) -> Vec<serde_json::Value> {
         config: config.exists().then_some(config),
         output: output.clone(),
         rejects: None,
+        state: None,
     };
     let summary =
         replay(&options).unwrap_or_else(|error| panic!("{}: {error}", case_dir.display()));
@@ -347,6 +348,7 @@ fn real_vendor_logs_replay_end_to_end_with_auto_detection() {
             config: None,
             output: output_dir.path().join("decisions.jsonl"),
             rejects: Some(output_dir.path().join("rejects.jsonl")),
+            state: None,
         };
         let summary = replay(&options).unwrap_or_else(|error| panic!("{relative}: {error}"));
         let got = (

@@ -13,11 +13,20 @@
 //!   over each batch's sign-ins in event-time order before the shards, and its signals
 //!   travel with their events to the identities' shards.
 //!
+//! - with a state store ([`Engine::with_store`]), identities are loaded from redb on
+//!   their first event, every change is written by the next [`Engine::checkpoint`]
+//!   together with the input positions it reflects, and identities idle in event time
+//!   (or beyond the in-memory bound) leave memory at a checkpoint once their state is
+//!   durable.
+//!
 //! The engine knows nothing of Kafka, files or HTTP: it takes events and gives decisions.
 
+pub mod store;
+
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
+use store::{Checkpoint, DeviceChanges, Store, StoreError, Writer};
 use vigil_rules::detectors::password_spray::SprayTracker;
 use vigil_rules::{fingerprint, IdentityState, Judge, Rules, Verdict};
 use vigil_schemas::{CompactString, Decision, Detector, Envelope, Signal};
@@ -52,6 +61,9 @@ pub struct BatchStats {
     pub signals: FxHashMap<Detector, u64>,
     /// Policy conditions that failed to evaluate, by rule name.
     pub policy_errors: FxHashMap<String, PolicyErrors>,
+    /// Identities whose stored state could not be read (they start afresh; each is
+    /// logged).
+    pub state_errors: u64,
 }
 
 impl BatchStats {
@@ -59,6 +71,7 @@ impl BatchStats {
     pub fn merge(&mut self, other: BatchStats) {
         self.judged += other.judged;
         self.unowned += other.unowned;
+        self.state_errors += other.state_errors;
         for (detector, count) in other.signals {
             *self.signals.entry(detector).or_default() += count;
         }
@@ -87,6 +100,10 @@ struct Shard {
     /// bytes each instead of a whole state.
     identities: FxHashMap<CompactString, Box<IdentityState>>,
     judge: Judge,
+    /// The state store identities are loaded from, when the engine has one.
+    store: Option<Arc<Store>>,
+    /// Identities changed since the last checkpoint (kept only with a store).
+    dirty: FxHashSet<CompactString>,
 }
 
 /// A decision with the position of its trigger, for a deterministic merge.
@@ -96,6 +113,47 @@ struct Ordered {
 }
 
 impl Shard {
+    /// Drops from memory the identities that are not dirty (so durable) and idle, then
+    /// the least recently active clean ones beyond `max`.
+    fn evict(&mut self, watermark: vigil_schemas::Timestamp, idle_after: i64, max: usize) {
+        let dirty = &self.dirty;
+        self.identities.retain(|identity, state| {
+            dirty.contains(identity) || watermark.0.saturating_sub(state.latest.0) <= idle_after
+        });
+        if self.identities.len() > max {
+            let mut clean: Vec<(vigil_schemas::Timestamp, CompactString)> = self
+                .identities
+                .iter()
+                .filter(|(identity, _)| !dirty.contains(*identity))
+                .map(|(identity, state)| (state.latest, identity.clone()))
+                .collect();
+            let excess = (self.identities.len() - max).min(clean.len());
+            if excess > 0 {
+                clean.select_nth_unstable(excess - 1);
+                for (_, identity) in &clean[..excess] {
+                    self.identities.remove(identity);
+                }
+            }
+        }
+        if self.identities.capacity() > 2 * self.identities.len().max(1024) {
+            self.identities.shrink_to_fit();
+        }
+    }
+
+    /// Encodes and clears the identities changed since the last checkpoint.
+    fn encode_dirty(&mut self) -> Vec<(CompactString, Vec<u8>)> {
+        let mut encoded = Vec::with_capacity(self.dirty.len());
+        for identity in self.dirty.drain() {
+            if let Some(state) = self.identities.get(&identity) {
+                encoded.push((identity, store::encode(&**state)));
+            }
+        }
+        if self.dirty.capacity() > 4096 {
+            self.dirty.shrink_to(4096);
+        }
+        encoded
+    }
+
     fn process(&mut self, mut work: Vec<Work>) -> (Vec<Ordered>, BatchStats) {
         // Sort small keys, not the events: an envelope is a few hundred bytes.
         let mut order: Vec<(vigil_schemas::Timestamp, usize, usize)> = work
@@ -106,18 +164,28 @@ impl Shard {
         order.sort_unstable();
         let mut decisions = Vec::new();
         let mut stats = BatchStats::default();
+        let store = self.store.clone();
+        let mut reader = None;
         for (_, sequence, index) in order {
             let across = work[index].2.take().map(|signal| *signal);
             let envelope = &work[index].1;
             let Some(identity) = envelope.event.identity.as_deref() else {
                 continue;
             };
+            if store.is_some() && !self.dirty.contains(identity) {
+                self.dirty.insert(CompactString::from(identity));
+            }
             let state = match self.identities.get_mut(identity) {
                 Some(state) => state,
-                None => self
-                    .identities
-                    .entry(CompactString::from(identity))
-                    .or_default(),
+                None => {
+                    let loaded = match &store {
+                        Some(store) => load(store, &mut reader, identity, &mut stats),
+                        None => Box::default(),
+                    };
+                    self.identities
+                        .entry(CompactString::from(identity))
+                        .or_insert(loaded)
+                }
             };
             let Verdict {
                 signals,
@@ -149,6 +217,76 @@ impl Shard {
     }
 }
 
+/// An identity's stored state, or a fresh one when none is stored or it cannot be read
+/// (logged and counted: the engine goes on).
+fn load<'a>(
+    store: &'a Store,
+    reader: &mut Option<store::Reader<'a>>,
+    identity: &str,
+    stats: &mut BatchStats,
+) -> Box<IdentityState> {
+    if reader.is_none() {
+        match store.reader() {
+            Ok(opened) => *reader = Some(opened),
+            Err(error) => {
+                tracing::error!(%error, identity, "cannot read the state store");
+                stats.state_errors += 1;
+                return Box::default();
+            }
+        }
+    }
+    let Some(reader) = reader.as_ref() else {
+        return Box::default();
+    };
+    match reader.identity(identity) {
+        Ok(state) => Box::new(state.unwrap_or_default()),
+        Err(error) => {
+            tracing::error!(%error, identity, "stored state unreadable; the identity starts afresh");
+            stats.state_errors += 1;
+            Box::default()
+        }
+    }
+}
+
+/// How much state stays in memory when the engine has a store; the rest is in redb and
+/// loaded on an identity's next event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MemoryLimits {
+    /// Most identities held in memory (over all shards).
+    pub max_identities: usize,
+    /// Identities with no event for this long (event time, microseconds) behind the
+    /// newest event leave memory.
+    pub idle_after_micros: i64,
+}
+
+impl Default for MemoryLimits {
+    /// One million identities (under 1 GiB at about 1 KB each), and two hours idle: a
+    /// user back from lunch is still in memory, a user back the next morning costs one
+    /// read of a few kilobytes.
+    fn default() -> Self {
+        MemoryLimits {
+            max_identities: 1_000_000,
+            idle_after_micros: 2 * 3600 * 1_000_000,
+        }
+    }
+}
+
+/// The engine's link to its state store.
+struct Durable {
+    store: Arc<Store>,
+    writer: Writer,
+    limits: MemoryLimits,
+    /// Device owners changed since the last checkpoint.
+    devices: DeviceChanges,
+    /// Events judged since the state was created, and since the last checkpoint.
+    events: u64,
+    events_since: u64,
+    /// The newest event time judged.
+    watermark: vigil_schemas::Timestamp,
+    /// Positions restored at start.
+    positions: std::collections::BTreeMap<String, u64>,
+}
+
 /// The engine: shards with their identities' state, and the device-owner map.
 pub struct Engine {
     shards: Vec<Shard>,
@@ -157,6 +295,7 @@ pub struct Engine {
     device_owners: FxHashMap<u64, CompactString>,
     spray: SprayTracker,
     rules: Arc<Rules>,
+    durable: Option<Durable>,
 }
 
 /// Whether the event is a sign-in attempt from a known address (what spray looks at).
@@ -180,6 +319,8 @@ impl Engine {
             .map(|_| Shard {
                 identities: FxHashMap::default(),
                 judge: Judge::new(rules.clone()),
+                store: None,
+                dirty: FxHashSet::default(),
             })
             .collect();
         Engine {
@@ -187,7 +328,110 @@ impl Engine {
             device_owners: FxHashMap::default(),
             spray: SprayTracker::default(),
             rules,
+            durable: None,
         }
+    }
+
+    /// An engine over a state store: device owners, the spray tracker and input
+    /// positions are restored now, identities on their first event.
+    pub fn with_store(
+        rules: Arc<Rules>,
+        shards: usize,
+        store: Arc<Store>,
+        limits: MemoryLimits,
+    ) -> Result<Engine, StoreError> {
+        let restored = store.restore()?;
+        let mut engine = Engine::new(rules, shards);
+        for shard in &mut engine.shards {
+            shard.store = Some(store.clone());
+        }
+        engine.device_owners = restored.devices;
+        engine.spray = restored.spray.unwrap_or_default();
+        engine.durable = Some(Durable {
+            writer: Writer::new(store.clone()),
+            store,
+            limits,
+            devices: DeviceChanges::default(),
+            events: restored.events,
+            events_since: 0,
+            watermark: vigil_schemas::Timestamp(i64::MIN),
+            positions: restored.positions,
+        });
+        Ok(engine)
+    }
+
+    /// The input positions restored from the store at start (empty without one).
+    pub fn restored_positions(&self) -> std::collections::BTreeMap<String, u64> {
+        self.durable
+            .as_ref()
+            .map(|durable| durable.positions.clone())
+            .unwrap_or_default()
+    }
+
+    /// Events judged since the last checkpoint (0 without a store).
+    pub fn events_since_checkpoint(&self) -> u64 {
+        self.durable
+            .as_ref()
+            .map_or(0, |durable| durable.events_since)
+    }
+
+    /// Writes a checkpoint of everything changed since the last one, with the input
+    /// `positions` the state now reflects, on the writer thread (the engine goes on).
+    /// Waits first for the previous checkpoint, and returns its positions once durable:
+    /// those are safe to commit to a broker. Identities idle or beyond the memory bound
+    /// leave memory here, once their state is known to be durable. Without a store it
+    /// does nothing.
+    pub fn checkpoint(
+        &mut self,
+        positions: Vec<(String, u64)>,
+    ) -> Result<Option<Vec<(String, u64)>>, StoreError> {
+        let Some(durable) = self.durable.as_mut() else {
+            return Ok(None);
+        };
+        // Everything not dirty now is durable (the previous checkpoint is committed).
+        let previous = durable.writer.wait()?;
+        let limits = durable.limits;
+        let watermark = durable.watermark;
+        let per_shard = limits.max_identities.div_ceil(self.shards.len()).max(1);
+        let encoded: Vec<Vec<(CompactString, Vec<u8>)>> = self
+            .shards
+            .par_iter_mut()
+            .map(|shard| {
+                shard.evict(watermark, limits.idle_after_micros, per_shard);
+                shard.encode_dirty()
+            })
+            .collect();
+        let checkpoint = Checkpoint {
+            identities: encoded.into_iter().flatten().collect(),
+            devices: std::mem::take(&mut durable.devices),
+            spray: store::encode(&self.spray),
+            positions,
+            events: durable.events,
+        };
+        durable.events_since = 0;
+        durable.writer.submit(checkpoint)?;
+        Ok(previous)
+    }
+
+    /// The positions of the checkpoint in flight once it is durable, without waiting.
+    pub fn poll_checkpoint(&mut self) -> Result<Option<Vec<(String, u64)>>, StoreError> {
+        match self.durable.as_mut() {
+            Some(durable) => durable.writer.poll(),
+            None => Ok(None),
+        }
+    }
+
+    /// Waits for the checkpoint in flight; its positions once durable.
+    pub fn finish_checkpoint(&mut self) -> Result<Option<Vec<(String, u64)>>, StoreError> {
+        match self.durable.as_mut() {
+            Some(durable) => durable.writer.wait(),
+            None => Ok(None),
+        }
+    }
+
+    /// The state store, when the engine has one.
+    pub fn store(&self) -> Option<&Arc<Store>> {
+        self.durable.as_ref().map(|durable| &durable.store)
     }
 
     /// Identities held in memory.
@@ -227,6 +471,14 @@ impl Engine {
             work[shard].push((sequence, envelope, None));
         }
         self.spray_pass(sign_ins, &mut work);
+        if let Some(durable) = self.durable.as_mut() {
+            let judged: usize = work.iter().map(Vec::len).sum();
+            durable.events += judged as u64;
+            durable.events_since += judged as u64;
+            if let Some(newest) = work.iter().flatten().map(|item| item.1.event.time).max() {
+                durable.watermark = durable.watermark.max(newest);
+            }
+        }
         // Shards run on rayon's persistent workers: threads (and their allocator caches)
         // live across batches instead of being spawned for each.
         let results: Vec<(Vec<Ordered>, BatchStats)> = if shard_count == 1 {
@@ -291,8 +543,15 @@ impl Engine {
                 if self.device_owners.get(&device) != Some(identity) {
                     if self.device_owners.len() >= MAX_DEVICE_OWNERS {
                         self.device_owners.clear();
+                        if let Some(durable) = self.durable.as_mut() {
+                            durable.devices.cleared = true;
+                            durable.devices.set.clear();
+                        }
                     }
                     self.device_owners.insert(device, identity.clone());
+                    if let Some(durable) = self.durable.as_mut() {
+                        durable.devices.set.push((device, identity.clone()));
+                    }
                 }
                 true
             }

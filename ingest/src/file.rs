@@ -31,6 +31,9 @@ pub struct LineBatch {
     data: Vec<u8>,
     /// The lines, in file order.
     pub lines: Vec<LineSpan>,
+    /// Lines of the file read once this batch was filled (blank ones included): where a
+    /// resumed read starts after it.
+    pub end_line: u64,
 }
 
 impl LineBatch {
@@ -125,7 +128,28 @@ impl LineReader {
                 self.done = true;
             }
         }
+        batch.end_line = self.line;
         Ok(!batch.lines.is_empty())
+    }
+
+    /// Reads past the first `lines` lines (a resumed replay's position); false when the
+    /// input has fewer.
+    pub fn skip_lines(&mut self, lines: u64) -> io::Result<bool> {
+        let mut discard = Vec::new();
+        while self.line < lines {
+            discard.clear();
+            let (length, reached_end) = self.read_line(&mut discard)?;
+            if reached_end && length == 0 {
+                self.done = true;
+                return Ok(false);
+            }
+            self.line += 1;
+            if reached_end {
+                self.done = true;
+                return Ok(self.line >= lines);
+            }
+        }
+        Ok(true)
     }
 
     /// Appends one line (kept to at most `MAX_RECORD_BYTES` + newline) to `buffer`;
@@ -181,6 +205,24 @@ mod tests {
             (5, &b"{\"c\":3}"[..])
         );
         assert!(lines.next_batch(2).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_resumed_read_starts_after_the_skipped_lines() {
+        let mut lines = reader(b"{\"a\":1}\n\n{\"b\":2}\n{\"c\":3}\n");
+        let first = lines.next_batch(1).unwrap().unwrap();
+        assert_eq!(first.end_line, 1);
+        let second = lines.next_batch(1).unwrap().unwrap();
+        assert_eq!(second.end_line, 3, "the blank line is counted");
+        let mut resumed = reader(b"{\"a\":1}\n\n{\"b\":2}\n{\"c\":3}\n");
+        assert!(resumed.skip_lines(3).unwrap());
+        let rest = resumed.next_batch(10).unwrap().unwrap();
+        assert_eq!(rest.lines.len(), 1);
+        assert_eq!(
+            (rest.lines[0].line, rest.bytes(&rest.lines[0])),
+            (4, &b"{\"c\":3}"[..])
+        );
+        assert!(!reader(b"{}\n").skip_lines(5).unwrap());
     }
 
     #[test]

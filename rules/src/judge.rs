@@ -28,7 +28,7 @@ const DECISION_NAMESPACE: uuid::Uuid =
     uuid::Uuid::from_u128(0x6b1d_52c1_8f4e_4a0b_9d2e_7c3f_1a5b_0e97);
 
 /// Everything vigil keeps about one identity.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct IdentityState {
     /// What is normal for it.
     pub profile: Profile,
@@ -51,7 +51,7 @@ pub struct IdentityState {
 }
 
 /// An identity's windows of failed sign-ins and refused MFA prompts.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct AuthWindows {
     /// Recent failed sign-ins.
     pub failures: brute_force::FailureWindow,
@@ -59,7 +59,7 @@ pub struct AuthWindows {
     pub prompts: mfa_fatigue::PromptWindow,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Cooldown {
     rule: usize,
     session: vigil_schemas::CompactString,

@@ -8,7 +8,7 @@ use crate::slim::SlimVec;
 use vigil_schemas::{CompactString, IdentityType, Timestamp};
 
 /// How often and how recently one value (a country, a device) was seen.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Seen<K> {
     /// The value.
     pub key: K,
@@ -37,7 +37,7 @@ impl<K: Copy> OwnedKey<K> for K {
 }
 
 /// A small bounded set of seen values with counts, least recently seen evicted first.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SeenSet<K> {
     entries: SlimVec<Seen<K>>,
 }
@@ -110,7 +110,7 @@ impl<K: PartialEq> SeenSet<K> {
 }
 
 /// What vigil believes is normal for one identity.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Profile {
     /// Human, service or agent, as last reported.
     pub identity_type: IdentityType,

@@ -13,7 +13,7 @@ pub const NO_SESSION: &str = "";
 
 /// Where a session was established: the first device, network and country its events
 /// carried (location-exempt addresses leave network and country unknown).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SessionContext {
     /// Fingerprint of the device id ([`crate::fingerprint`]).
     pub device: Option<u64>,
@@ -26,7 +26,7 @@ pub struct SessionContext {
 }
 
 /// The risk of one session of an identity.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SessionRisk {
     /// Session id, else device id, else [`NO_SESSION`].
     pub key: CompactString,
@@ -87,7 +87,7 @@ fn finite_or_zero(value: f64) -> f64 {
 }
 
 /// The sessions of one identity, bounded.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SessionRisks {
     sessions: crate::slim::SlimVec<SessionRisk>,
 }

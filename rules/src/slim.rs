@@ -7,7 +7,8 @@
 use std::ops::{Deref, DerefMut};
 
 /// A boxed slice that can grow and shrink by one element.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct SlimVec<T>(Box<[T]>);
 
 impl<T> Default for SlimVec<T> {

@@ -72,6 +72,32 @@ impl JsonLines {
         Ok(JsonLines::new(path.to_path_buf(), destination))
     }
 
+    /// Opens a file for appending (creating it when absent): a resumed replay adds to
+    /// what the interrupted one wrote.
+    pub fn append(path: &Path) -> Result<JsonLines, SinkError> {
+        if path == Path::new("-") {
+            return JsonLines::create(path);
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|source| SinkError::Create {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(JsonLines::new(path.to_path_buf(), Box::new(file)))
+    }
+
+    /// Hands everything written so far to the operating system (it then survives the
+    /// process being killed).
+    pub fn flush(&mut self) -> Result<(), SinkError> {
+        self.writer.flush().map_err(|source| SinkError::Write {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
     /// Writes to any destination, naming it `path` in errors.
     pub fn new(path: PathBuf, destination: Box<dyn Write + Send>) -> JsonLines {
         JsonLines {

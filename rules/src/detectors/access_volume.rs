@@ -34,7 +34,7 @@ const PRIOR_LOG_BYTES: f32 = 14.5;
 const PRIOR_LOG_BYTES_VARIANCE: f32 = 4.0;
 
 /// One class's baseline and its open bucket.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct ClassBaseline {
     class: u16,
     /// Bucket index (hours since 1970 with the default bucket; years 1-9999 fit).
@@ -159,7 +159,7 @@ impl ClassBaseline {
 }
 
 /// One identity's access baselines.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct AccessBaselines {
     classes: crate::slim::SlimVec<ClassBaseline>,
 }

@@ -28,7 +28,7 @@ pub const MAX_SCOPES: usize = 32;
 pub const MAX_PRINCIPALS: usize = 16;
 
 /// What one agent or service identity was seen doing.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct AgentScope {
     first_call: Option<Timestamp>,
     calls: u32,

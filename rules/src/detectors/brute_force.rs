@@ -16,7 +16,7 @@ use vigil_schemas::{AuthAction, Detector, Envelope, Outcome, Signal, Timestamp};
 pub const MAX_REMEMBERED_FAILURES: usize = 256;
 
 /// One identity's recent failed sign-ins, sorted by event time.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct FailureWindow {
     failures: VecDeque<(Timestamp, Option<IpAddr>)>,
     /// Event time of the last burst signal: one signal per window while a burst lasts,

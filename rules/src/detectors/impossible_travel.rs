@@ -14,7 +14,7 @@ use vigil_schemas::{CompactString, Detector, Envelope, Outcome, Signal, Timestam
 
 /// Where an identity was, from one located event or a run of events at one place from at
 /// most two addresses (home Wi-Fi and the phone's carrier in the same city).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Fix {
     /// Event time of the first event of the run.
     pub time: Timestamp,
@@ -36,7 +36,7 @@ pub struct Fix {
 }
 
 /// An identity's recent located events, sorted by event time, bounded.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct TravelHistory {
     fixes: crate::slim::SlimVec<Fix>,
 }

@@ -19,7 +19,7 @@ use vigil_schemas::{AuthAction, Detector, Envelope, Outcome, Signal, Timestamp};
 pub const MAX_REMEMBERED_PROMPTS: usize = 64;
 
 /// One identity's recent denied or unanswered MFA prompts, sorted by event time.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct PromptWindow {
     refused: VecDeque<Timestamp>,
     signalled: Option<Timestamp>,

@@ -30,7 +30,7 @@ pub const MAX_REMEMBERED_FAILURES: usize = 256;
 /// recently active half.
 pub const MAX_ADDRESSES: usize = 1 << 16;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct AddressWindow {
     /// (time, identity fingerprint) of failures, sorted by time.
     failures: VecDeque<(Timestamp, u64)>,
@@ -64,7 +64,7 @@ impl AddressWindow {
 }
 
 /// Spray state of all addresses: engine-wide, fed in event-time order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct SprayTracker {
     addresses: FxHashMap<IpAddr, AddressWindow>,
 }

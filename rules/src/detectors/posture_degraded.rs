@@ -30,7 +30,7 @@ const PATCH: u8 = 16;
 const UNSPECIFIED: u8 = 32;
 
 /// One non-compliant device.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Degraded {
     device: CompactString,
     failing: u8,
@@ -38,7 +38,7 @@ struct Degraded {
 }
 
 /// An identity's devices that are out of compliance.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DevicePostures {
     degraded: crate::slim::SlimVec<Degraded>,
 }

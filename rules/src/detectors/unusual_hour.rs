@@ -33,10 +33,36 @@ const KERNEL_MASS: f64 =
 /// Sign-ins per hour of the week (UTC, Monday 00:00 first), one byte per slot: when a
 /// slot would pass 255, every slot is halved, which keeps the shares and lets old habits
 /// fade (168 bytes per person).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HourHistogram {
+    #[serde(with = "slots")]
     counts: [u8; SLOTS],
     total: u32,
+}
+
+/// The slots as a sequence of bytes (serde has no fixed arrays this long).
+mod slots {
+    use super::SLOTS;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        counts: &[u8; SLOTS],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(counts.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<[u8; SLOTS], D::Error> {
+        let counts = Vec::<u8>::deserialize(deserializer)?;
+        let found = counts.len();
+        counts.try_into().map_err(|_| {
+            serde::de::Error::custom(format!(
+                "an hour histogram has {SLOTS} slots, found {found}"
+            ))
+        })
+    }
 }
 
 impl Default for HourHistogram {

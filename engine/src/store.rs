@@ -1,0 +1,506 @@
+//! Durable state: identities, device owners, the password-spray tracker and the input
+//! positions they reflect, in one redb file (`<dir>/state.redb`).
+//!
+//! A checkpoint is one write transaction holding the identities changed since the last
+//! one, the device owners learned since, the whole spray tracker and the positions of the
+//! inputs (Kafka topic/partition -> next offset, file -> lines consumed). redb commits a
+//! transaction atomically and durably, so after any crash the file holds the state of
+//! exactly one checkpoint and the positions that state reflects: resuming from those
+//! positions counts no event twice and misses none (state is exactly-once).
+//!
+//! Encoding: one version byte, then postcard (varints, fields in declaration order). An
+//! incompatible change to the state types bumps [`FORMAT_VERSION`] and keeps a decoder
+//! for the previous version; `tests/fixtures/state-v1.bin` is decoded by a test so the
+//! old format cannot be broken by accident.
+
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use vigil_rules::detectors::password_spray::SprayTracker;
+use vigil_rules::IdentityState;
+use vigil_schemas::CompactString;
+
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
+
+/// The version byte written before every encoded value.
+pub const FORMAT_VERSION: u8 = 1;
+
+/// The state file inside a state folder.
+pub const STATE_FILE: &str = "state.redb";
+
+const IDENTITIES: TableDefinition<&str, &[u8]> = TableDefinition::new("identities");
+const DEVICE_OWNERS: TableDefinition<u64, &str> = TableDefinition::new("device_owners");
+const GLOBALS: TableDefinition<&str, &[u8]> = TableDefinition::new("globals");
+const POSITIONS: TableDefinition<&str, u64> = TableDefinition::new("positions");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+const SPRAY: &str = "password_spray";
+const CHECKPOINTS: &str = "checkpoints";
+const EVENTS: &str = "events";
+
+/// Why the state store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// redb failed (IO, a corrupt file, a lock held by another process).
+    #[error("state store `{path}`: {source}")]
+    Database {
+        /// The state file.
+        path: PathBuf,
+        /// What redb said.
+        source: Box<redb::Error>,
+    },
+    /// A stored value could not be decoded.
+    #[error("state store: {what} cannot be decoded: {reason}")]
+    Decode {
+        /// Which value.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// The checkpoint writer thread is gone.
+    #[error("state store: the checkpoint writer stopped: {0}")]
+    Writer(String),
+}
+
+/// Encodes a value with the version byte.
+pub fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    let bytes = vec![FORMAT_VERSION];
+    // Serialising into a Vec cannot fail for these types (no maps with non-string keys
+    // are refused by postcard, and no custom serialiser errors).
+    match postcard::to_extend(value, bytes) {
+        Ok(bytes) => bytes,
+        Err(error) => unreachable_encoding(error),
+    }
+}
+
+#[cold]
+fn unreachable_encoding(error: postcard::Error) -> Vec<u8> {
+    // postcard only fails to serialise into a growable buffer on a custom serialiser
+    // error, and the state types have none; an empty value decodes as an error later
+    // instead of bringing the engine down.
+    tracing::error!(%error, "state encoding failed");
+    Vec::new()
+}
+
+/// Decodes a value written by [`encode`] (any supported version).
+pub fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    let error = |reason: String| StoreError::Decode {
+        what: what.to_string(),
+        reason,
+    };
+    match bytes.split_first() {
+        Some((&FORMAT_VERSION, rest)) => {
+            let (value, unread) =
+                postcard::take_from_bytes(rest).map_err(|error_| error(error_.to_string()))?;
+            if unread.is_empty() {
+                Ok(value)
+            } else {
+                Err(error(format!("{} bytes left over", unread.len())))
+            }
+        }
+        Some((version, _)) => Err(error(format!(
+            "format version {version} is not known (this build reads {FORMAT_VERSION})"
+        ))),
+        None => Err(error("empty value".to_string())),
+    }
+}
+
+/// Changes to the device-owner map since the last checkpoint.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct DeviceChanges {
+    /// The map was cleared (it outgrew its bound) before `set`.
+    pub cleared: bool,
+    /// Owners learned or changed.
+    pub set: Vec<(u64, CompactString)>,
+}
+
+/// Everything one checkpoint writes, in one transaction.
+#[derive(Debug, Default)]
+pub struct Checkpoint {
+    /// Identities changed since the last checkpoint, encoded.
+    pub identities: Vec<(CompactString, Vec<u8>)>,
+    /// Device owners changed since.
+    pub devices: DeviceChanges,
+    /// The spray tracker, encoded.
+    pub spray: Vec<u8>,
+    /// Input positions this state reflects.
+    pub positions: Vec<(String, u64)>,
+    /// Events judged since the state was created.
+    pub events: u64,
+}
+
+/// What a state folder holds besides identities, loaded at start.
+#[derive(Debug, Default)]
+pub struct Restored {
+    /// Device fingerprint -> owner.
+    pub devices: FxHashMap<u64, CompactString>,
+    /// The spray tracker, when one was stored.
+    pub spray: Option<SprayTracker>,
+    /// Input positions.
+    pub positions: BTreeMap<String, u64>,
+    /// Checkpoints written so far.
+    pub checkpoints: u64,
+    /// Events judged since the state was created.
+    pub events: u64,
+}
+
+/// The redb state file.
+pub struct Store {
+    db: redb::Database,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Store")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating when absent) the state in folder `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let path = dir.join(STATE_FILE);
+        let fail = |source: redb::Error| StoreError::Database {
+            path: path.clone(),
+            source: Box::new(source),
+        };
+        std::fs::create_dir_all(dir).map_err(|error| fail(redb::Error::Io(error)))?;
+        let db = redb::Database::create(&path).map_err(|error| fail(error.into()))?;
+        // Create the tables so readers never meet a missing one.
+        let txn = db.begin_write().map_err(|error| fail(error.into()))?;
+        {
+            txn.open_table(IDENTITIES)
+                .map_err(|error| fail(error.into()))?;
+            txn.open_table(DEVICE_OWNERS)
+                .map_err(|error| fail(error.into()))?;
+            txn.open_table(GLOBALS)
+                .map_err(|error| fail(error.into()))?;
+            txn.open_table(POSITIONS)
+                .map_err(|error| fail(error.into()))?;
+            txn.open_table(META).map_err(|error| fail(error.into()))?;
+        }
+        txn.commit().map_err(|error| fail(error.into()))?;
+        Ok(Store { db, path })
+    }
+
+    /// The state file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn fail(&self) -> impl Fn(redb::Error) -> StoreError + '_ {
+        move |source| StoreError::Database {
+            path: self.path.clone(),
+            source: Box::new(source),
+        }
+    }
+
+    /// Writes one checkpoint in one durable transaction.
+    pub fn write(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        let fail = self.fail();
+        let txn = self.db.begin_write().map_err(|error| fail(error.into()))?;
+        {
+            let mut identities = txn.open_table(IDENTITIES).map_err(|e| fail(e.into()))?;
+            for (identity, bytes) in &checkpoint.identities {
+                identities
+                    .insert(identity.as_str(), bytes.as_slice())
+                    .map_err(|e| fail(e.into()))?;
+            }
+            let mut devices = txn.open_table(DEVICE_OWNERS).map_err(|e| fail(e.into()))?;
+            if checkpoint.devices.cleared {
+                devices.retain(|_, _| false).map_err(|e| fail(e.into()))?;
+            }
+            for (device, owner) in &checkpoint.devices.set {
+                devices
+                    .insert(*device, owner.as_str())
+                    .map_err(|e| fail(e.into()))?;
+            }
+            let mut globals = txn.open_table(GLOBALS).map_err(|e| fail(e.into()))?;
+            globals
+                .insert(SPRAY, checkpoint.spray.as_slice())
+                .map_err(|e| fail(e.into()))?;
+            let mut positions = txn.open_table(POSITIONS).map_err(|e| fail(e.into()))?;
+            for (source, position) in &checkpoint.positions {
+                positions
+                    .insert(source.as_str(), *position)
+                    .map_err(|e| fail(e.into()))?;
+            }
+            let mut meta = txn.open_table(META).map_err(|e| fail(e.into()))?;
+            let count = meta
+                .get(CHECKPOINTS)
+                .map_err(|e| fail(e.into()))?
+                .map_or(0, |value| value.value());
+            meta.insert(CHECKPOINTS, count + 1)
+                .map_err(|e| fail(e.into()))?;
+            meta.insert(EVENTS, checkpoint.events)
+                .map_err(|e| fail(e.into()))?;
+        }
+        txn.commit().map_err(|error| fail(error.into()))
+    }
+
+    /// Loads what is kept in memory from the start: device owners, spray tracker,
+    /// positions, counters.
+    pub fn restore(&self) -> Result<Restored, StoreError> {
+        let fail = self.fail();
+        let txn = self.db.begin_read().map_err(|error| fail(error.into()))?;
+        let mut restored = Restored::default();
+        let devices = txn.open_table(DEVICE_OWNERS).map_err(|e| fail(e.into()))?;
+        restored
+            .devices
+            .reserve(devices.len().map_err(|e| fail(e.into()))? as usize);
+        for entry in devices.iter().map_err(|e| fail(e.into()))? {
+            let (device, owner) = entry.map_err(|e| fail(e.into()))?;
+            restored
+                .devices
+                .insert(device.value(), CompactString::from(owner.value()));
+        }
+        let globals = txn.open_table(GLOBALS).map_err(|e| fail(e.into()))?;
+        if let Some(spray) = globals.get(SPRAY).map_err(|e| fail(e.into()))? {
+            restored.spray = Some(decode("the password-spray tracker", spray.value())?);
+        }
+        let positions = txn.open_table(POSITIONS).map_err(|e| fail(e.into()))?;
+        for entry in positions.iter().map_err(|e| fail(e.into()))? {
+            let (source, position) = entry.map_err(|e| fail(e.into()))?;
+            restored
+                .positions
+                .insert(source.value().to_string(), position.value());
+        }
+        let meta = txn.open_table(META).map_err(|e| fail(e.into()))?;
+        let get = |key: &str| -> Result<u64, StoreError> {
+            Ok(meta
+                .get(key)
+                .map_err(|e| fail(e.into()))?
+                .map_or(0, |value| value.value()))
+        };
+        restored.checkpoints = get(CHECKPOINTS)?;
+        restored.events = get(EVENTS)?;
+        Ok(restored)
+    }
+
+    /// A reader over the last committed checkpoint.
+    pub fn reader(&self) -> Result<Reader<'_>, StoreError> {
+        let fail = self.fail();
+        let txn = self.db.begin_read().map_err(|error| fail(error.into()))?;
+        let table = txn.open_table(IDENTITIES).map_err(|e| fail(e.into()))?;
+        Ok(Reader { table, store: self })
+    }
+
+    /// Drops one identity's state and the device ownerships pointing at it; false when
+    /// the identity was not stored.
+    pub fn forget(&self, identity: &str) -> Result<bool, StoreError> {
+        let fail = self.fail();
+        let txn = self.db.begin_write().map_err(|error| fail(error.into()))?;
+        let removed = {
+            let mut identities = txn.open_table(IDENTITIES).map_err(|e| fail(e.into()))?;
+            let removed = identities
+                .remove(identity)
+                .map_err(|e| fail(e.into()))?
+                .is_some();
+            let mut devices = txn.open_table(DEVICE_OWNERS).map_err(|e| fail(e.into()))?;
+            devices
+                .retain(|_, owner| owner != identity)
+                .map_err(|e| fail(e.into()))?;
+            removed
+        };
+        txn.commit().map_err(|error| fail(error.into()))?;
+        Ok(removed)
+    }
+
+    /// Identities stored.
+    pub fn identity_count(&self) -> Result<u64, StoreError> {
+        let fail = self.fail();
+        let txn = self.db.begin_read().map_err(|error| fail(error.into()))?;
+        let table = txn.open_table(IDENTITIES).map_err(|e| fail(e.into()))?;
+        table.len().map_err(|e| fail(e.into()))
+    }
+
+    /// Every stored identity with its encoded state, in key order (for tests and
+    /// comparisons of whole states).
+    pub fn identities(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let fail = self.fail();
+        let txn = self.db.begin_read().map_err(|error| fail(error.into()))?;
+        let table = txn.open_table(IDENTITIES).map_err(|e| fail(e.into()))?;
+        let mut all = Vec::new();
+        for entry in table.iter().map_err(|e| fail(e.into()))? {
+            let (identity, bytes) = entry.map_err(|e| fail(e.into()))?;
+            all.push((identity.value().to_string(), bytes.value().to_vec()));
+        }
+        Ok(all)
+    }
+}
+
+/// Reads identities from one committed checkpoint.
+pub struct Reader<'a> {
+    table: redb::ReadOnlyTable<&'static str, &'static [u8]>,
+    store: &'a Store,
+}
+
+impl Reader<'_> {
+    /// One identity's stored state, if any.
+    pub fn identity(&self, identity: &str) -> Result<Option<IdentityState>, StoreError> {
+        let fail = self.store.fail();
+        match self.table.get(identity).map_err(|e| fail(e.into()))? {
+            Some(bytes) => decode(&format!("the state of `{identity}`"), bytes.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Writes checkpoints on its own thread, one at a time, so the engine goes on judging
+/// while a checkpoint is committed.
+pub struct Writer {
+    submit: Option<std::sync::mpsc::SyncSender<Checkpoint>>,
+    done: std::sync::mpsc::Receiver<Result<Vec<(String, u64)>, String>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    in_flight: bool,
+}
+
+impl Writer {
+    /// A writer thread over `store`.
+    pub fn new(store: std::sync::Arc<Store>) -> Writer {
+        let (submit, work) = std::sync::mpsc::sync_channel::<Checkpoint>(1);
+        let (report, done) = std::sync::mpsc::sync_channel(1);
+        let thread = std::thread::Builder::new()
+            .name("vigil-checkpoint".into())
+            .spawn(move || {
+                for checkpoint in work {
+                    let result = store
+                        .write(&checkpoint)
+                        .map(|()| checkpoint.positions)
+                        .map_err(|error| error.to_string());
+                    if report.send(result).is_err() {
+                        return;
+                    }
+                }
+            })
+            .ok();
+        Writer {
+            submit: Some(submit),
+            done,
+            thread,
+            in_flight: false,
+        }
+    }
+
+    /// Whether a checkpoint is being written.
+    pub fn in_flight(&self) -> bool {
+        self.in_flight
+    }
+
+    /// Starts writing `checkpoint`; the previous one must be finished ([`Writer::wait`]).
+    pub fn submit(&mut self, checkpoint: Checkpoint) -> Result<(), StoreError> {
+        if self.in_flight {
+            return Err(StoreError::Writer(
+                "a checkpoint was submitted while one is in flight".into(),
+            ));
+        }
+        let sender = self
+            .submit
+            .as_ref()
+            .ok_or_else(|| StoreError::Writer("closed".into()))?;
+        sender
+            .send(checkpoint)
+            .map_err(|_| StoreError::Writer("the writer thread is gone".into()))?;
+        self.in_flight = true;
+        Ok(())
+    }
+
+    /// Waits for the checkpoint in flight; its positions once durable (None when nothing
+    /// was in flight).
+    pub fn wait(&mut self) -> Result<Option<Vec<(String, u64)>>, StoreError> {
+        if !self.in_flight {
+            return Ok(None);
+        }
+        self.in_flight = false;
+        match self.done.recv() {
+            Ok(result) => result.map(Some).map_err(StoreError::Writer),
+            Err(_) => Err(StoreError::Writer("the writer thread is gone".into())),
+        }
+    }
+
+    /// The positions of the checkpoint in flight if it has become durable, without
+    /// waiting.
+    pub fn poll(&mut self) -> Result<Option<Vec<(String, u64)>>, StoreError> {
+        if !self.in_flight {
+            return Ok(None);
+        }
+        match self.done.try_recv() {
+            Ok(result) => {
+                self.in_flight = false;
+                result.map(Some).map_err(StoreError::Writer)
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => Ok(None),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                self.in_flight = false;
+                Err(StoreError::Writer("the writer thread is gone".into()))
+            }
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.submit.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_trip_and_bad_bytes_are_errors() {
+        let mut state = IdentityState::default();
+        state.latest = vigil_schemas::Timestamp::from_secs(1_772_409_600);
+        let bytes = encode(&state);
+        assert_eq!(bytes[0], FORMAT_VERSION);
+        let back: IdentityState = decode("test", &bytes).unwrap();
+        assert_eq!(back, state);
+        assert!(decode::<IdentityState>("test", &[]).is_err());
+        assert!(decode::<IdentityState>("test", &[99, 0]).is_err());
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(decode::<IdentityState>("test", &long).is_err());
+        assert!(decode::<IdentityState>("test", &bytes[..bytes.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn checkpoints_are_restored_and_identities_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut state = IdentityState::default();
+        state.latest = vigil_schemas::Timestamp::from_secs(5);
+        store
+            .write(&Checkpoint {
+                identities: vec![("alice".into(), encode(&state))],
+                devices: DeviceChanges {
+                    cleared: false,
+                    set: vec![(7, "alice".into()), (8, "bob".into())],
+                },
+                spray: encode(&SprayTracker::default()),
+                positions: vec![("file:a".into(), 10)],
+                events: 10,
+            })
+            .unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let restored = store.restore().unwrap();
+        assert_eq!(restored.devices.len(), 2);
+        assert_eq!(restored.positions["file:a"], 10);
+        assert_eq!((restored.checkpoints, restored.events), (1, 10));
+        assert_eq!(
+            store.reader().unwrap().identity("alice").unwrap(),
+            Some(state)
+        );
+        assert!(store.forget("alice").unwrap());
+        assert!(!store.forget("alice").unwrap());
+        assert_eq!(store.reader().unwrap().identity("alice").unwrap(), None);
+        assert_eq!(store.restore().unwrap().devices.len(), 1);
+    }
+}
