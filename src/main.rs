@@ -288,17 +288,13 @@ fn run_live(
             vigil::replay::ReplayError::Setup(format!("cannot start the runtime: {error}"))
         })?;
     runtime.block_on(async {
-        let mut runner = vigil::run::Runner::new(&loaded, rules).map_err(|error| match error {
-            vigil::replay::ReplayError::Setup(message) => vigil::replay::ReplayError::Setup(
-                format!("invalid config `{}`: {message}", config.display()),
-            ),
-            other => other,
-        })?;
-        let shutdown = async {
-            let mut terminate =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        // Signals are caught from the start: a SIGTERM while connecting stops cleanly too.
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let interrupt = tokio::signal::ctrl_c();
+        let shutdown = async move {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = interrupt => {}
                 _ = async {
                     match terminate.as_mut() {
                         Some(signal) => { signal.recv().await; }
@@ -306,8 +302,14 @@ fn run_live(
                     }
                 } => {}
             }
-            eprintln!("vigil run: stopping: flushing outputs and committing offsets");
+            eprintln!("vigil run: stopping: flushing outputs, checkpointing and committing offsets");
         };
+        let mut runner = vigil::run::Runner::new(&loaded, rules).map_err(|error| match error {
+            vigil::replay::ReplayError::Setup(message) => vigil::replay::ReplayError::Setup(
+                format!("invalid config `{}`: {message}", config.display()),
+            ),
+            other => other,
+        })?;
         runner
             .run(shutdown, |decision| {
                 tracing::info!(id = %decision.id, identity = %decision.identity, action = decision.action.as_str(), rule = %decision.rule, "decision");

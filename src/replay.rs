@@ -76,6 +76,9 @@ pub struct Summary {
     pub skipped: BTreeMap<String, u64>,
     /// Records rejected.
     pub rejected: u64,
+    /// Records passed over because the restored state already reflects them (`vigil
+    /// run` after a restart).
+    pub resumed: u64,
     /// Decisions by action and mode.
     pub decisions: BTreeMap<(String, String), u64>,
     /// Decisions by detector among their reasons.
@@ -137,6 +140,16 @@ impl fmt::Display for Summary {
             writeln!(formatter, "  {count:>8}  {reason}")?;
         }
         writeln!(formatter, "rejected          {:>10}", self.rejected)?;
+        if self.resumed > 0 {
+            writeln!(formatter, "already in state  {:>10}", self.resumed)?;
+        }
+        if self.engine.state_errors > 0 {
+            writeln!(
+                formatter,
+                "state unreadable  {:>10}",
+                self.engine.state_errors
+            )?;
+        }
         if self.engine.unowned > 0 {
             writeln!(formatter, "posture, no owner {:>10}", self.engine.unowned)?;
         }

@@ -10,13 +10,20 @@
 //! The loop finishes a batch before it polls again, so a rebalance never gives away a
 //! partition with work in flight, and a slow broker slows consumption (back-pressure)
 //! instead of dropping anything.
+//!
+//! With a state folder (`[state] dir`), the engine's state is checkpointed to redb with
+//! the next offset of every input partition it reflects, and offsets are stored for the
+//! broker only once the checkpoint that covers them is durable. After a restart (or a
+//! SIGKILL) the group resumes at or before the checkpoint, and records the state already
+//! reflects are passed over unjudged: no baseline counts an event twice. Decisions of
+//! records after the last checkpoint are made again, with the same ids.
 
 use crate::config::{CaepConfig, Config, KafkaConfig};
 use crate::replay::{flatten, oversized, Outcome, ReplayError, Summary};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vigil_engine::Engine;
@@ -83,6 +90,34 @@ pub struct Runner {
     engine: Engine,
     enricher: Enricher,
     handled: Arc<std::sync::atomic::AtomicU64>,
+    /// With a state folder: when to checkpoint, and the positions judged since the last
+    /// checkpoint.
+    durable: Option<DurableInputs>,
+}
+
+/// Input positions against the state store.
+struct DurableInputs {
+    every_events: u64,
+    interval: Duration,
+    last: Instant,
+    /// Next offset per (topic, partition) reflected by the state at start: records
+    /// before it were judged before the restart.
+    restored: HashMap<(String, i32), i64>,
+    /// Next offset per (topic, partition) judged since start.
+    judged: BTreeMap<(String, i32), i64>,
+    /// Whether anything was judged since the last checkpoint.
+    changed: bool,
+}
+
+/// The state-store key of a partition's position.
+fn position_key(topic: &str, partition: i32) -> String {
+    format!("kafka:{topic}:{partition}")
+}
+
+fn parse_position_key(key: &str) -> Option<(String, i32)> {
+    let rest = key.strip_prefix("kafka:")?;
+    let (topic, partition) = rest.rsplit_once(':')?;
+    Some((topic.to_string(), partition.parse().ok()?))
 }
 
 fn kafka_error(what: &str) -> impl Fn(rdkafka::error::KafkaError) -> ReplayError + '_ {
@@ -147,15 +182,106 @@ impl Runner {
                 (input.topic.clone(), (input.format, name))
             })
             .collect();
+        let (engine, durable) = match &config.state.dir {
+            Some(dir) => {
+                let store = vigil_engine::store::Store::open(dir)
+                    .map_err(|error| ReplayError::Setup(format!("`state.dir`: {error}")))?;
+                let engine = Engine::with_store(
+                    rules,
+                    config.engine.shard_count(),
+                    Arc::new(store),
+                    config.state.limits(),
+                )
+                .map_err(|error| ReplayError::Setup(format!("`state.dir`: {error}")))?;
+                let restored = engine
+                    .restored_positions()
+                    .iter()
+                    .filter_map(|(key, offset)| {
+                        Some((parse_position_key(key)?, i64::try_from(*offset).ok()?))
+                    })
+                    .collect();
+                let durable = DurableInputs {
+                    every_events: config.state.checkpoint_events,
+                    interval: Duration::from_millis(config.state.checkpoint_interval_ms),
+                    last: Instant::now(),
+                    restored,
+                    judged: BTreeMap::new(),
+                    changed: false,
+                };
+                (engine, Some(durable))
+            }
+            None => (Engine::new(rules, config.engine.shard_count()), None),
+        };
         Ok(Runner {
-            engine: Engine::new(rules, config.engine.shard_count()),
+            engine,
             kafka,
             consumer,
             outputs,
             formats,
             enricher,
             handled: Arc::default(),
+            durable,
         })
+    }
+
+    /// Checkpoints the state with the positions judged so far, and stores for the broker
+    /// the offsets of the previous checkpoint, now durable.
+    fn checkpoint(&mut self) -> Result<(), ReplayError> {
+        let Some(durable) = self.durable.as_mut() else {
+            return Ok(());
+        };
+        let positions = durable
+            .judged
+            .iter()
+            .map(|((topic, partition), offset)| {
+                (position_key(topic, *partition), (*offset).max(0) as u64)
+            })
+            .collect();
+        durable.changed = false;
+        durable.last = Instant::now();
+        let previous = self
+            .engine
+            .checkpoint(positions)
+            .map_err(|error| ReplayError::Run(format!("checkpoint failed: {error}")))?;
+        self.store_durable(previous)
+    }
+
+    /// Stores for the broker the offsets of a checkpoint known to be durable.
+    fn store_durable(&self, positions: Option<Vec<(String, u64)>>) -> Result<(), ReplayError> {
+        let Some(positions) = positions else {
+            return Ok(());
+        };
+        let mut offsets = TopicPartitionList::new();
+        for (key, offset) in positions {
+            if let Some((topic, partition)) = parse_position_key(&key) {
+                let _ = offsets.add_partition_offset(
+                    &topic,
+                    partition,
+                    Offset::Offset(i64::try_from(offset).unwrap_or(i64::MAX)),
+                );
+            }
+        }
+        if offsets.count() > 0 {
+            if let Err(error) = self.consumer.store_offsets(&offsets) {
+                // A partition given away in a rebalance cannot be stored; its new owner
+                // resumes from the last commit.
+                tracing::debug!(%error, "cannot store checkpointed offsets");
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes the checkpoint in flight and writes a last one (shutdown).
+    fn final_checkpoint(&mut self) -> Result<(), ReplayError> {
+        if self.durable.is_none() {
+            return Ok(());
+        }
+        self.checkpoint()?;
+        let last = self
+            .engine
+            .finish_checkpoint()
+            .map_err(|error| ReplayError::Run(format!("checkpoint failed: {error}")))?;
+        self.store_durable(last)
     }
 
     /// Records whose outputs are acknowledged and offsets stored, as the loop goes.
@@ -178,9 +304,32 @@ impl Runner {
         let mut summary = Summary::default();
         tokio::pin!(shutdown);
         loop {
+            let checkpoint_due = self
+                .durable
+                .as_ref()
+                .map(|durable| tokio::time::Instant::from_std(durable.last + durable.interval));
             let first = tokio::select! {
                 biased;
                 () = &mut shutdown => break,
+                () = async {
+                    match checkpoint_due {
+                        Some(due) => tokio::time::sleep_until(due).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    // Quiet input: checkpoint what was judged, and let the last
+                    // checkpoint's offsets be committed.
+                    if self.durable.as_ref().is_some_and(|durable| durable.changed) {
+                        self.checkpoint()?;
+                    } else if let Some(durable) = self.durable.as_mut() {
+                        durable.last = Instant::now();
+                        let done = self.engine.poll_checkpoint().map_err(|error| {
+                            ReplayError::Run(format!("checkpoint failed: {error}"))
+                        })?;
+                        self.store_durable(done)?;
+                    }
+                    continue;
+                }
                 received = self.consumer.recv() => received,
             };
             let first = match first {
@@ -201,10 +350,24 @@ impl Runner {
                 }
             }
             self.process(&batch, &mut summary, &mut on_decision).await?;
+            if let Some(durable) = &self.durable {
+                if self.engine.events_since_checkpoint() >= durable.every_events
+                    || durable.last.elapsed() >= durable.interval
+                {
+                    self.checkpoint()?;
+                } else {
+                    let done = self
+                        .engine
+                        .poll_checkpoint()
+                        .map_err(|error| ReplayError::Run(format!("checkpoint failed: {error}")))?;
+                    self.store_durable(done)?;
+                }
+            }
         }
         self.outputs
             .flush(Duration::from_secs(30))
             .map_err(kafka_error("cannot flush the outputs"))?;
+        self.final_checkpoint()?;
         if let Err(error) = self.consumer.commit_consumer_state(CommitMode::Sync) {
             // Nothing stored yet (no records) is not an error worth failing on.
             tracing::debug!(%error, "final commit");
@@ -224,6 +387,21 @@ impl Runner {
         let mut offsets = TopicPartitionList::new();
         for message in batch {
             summary.read += 1;
+            if let Some(durable) = self.durable.as_mut() {
+                let key = (message.topic().to_string(), message.partition());
+                if durable
+                    .restored
+                    .get(&key)
+                    .is_some_and(|next| message.offset() < *next)
+                {
+                    // Judged into the state before the restart; its outputs were
+                    // acknowledged before that checkpoint.
+                    summary.resumed += 1;
+                    continue;
+                }
+                durable.judged.insert(key, message.offset() + 1);
+                durable.changed = true;
+            }
             let (format, topic) = match self.formats.get(message.topic()) {
                 Some((format, name)) => (*format, name.clone()),
                 None => (Format::Auto, Arc::from(message.topic())),
@@ -294,9 +472,13 @@ impl Runner {
             summary.count_decision(decision);
             on_decision(decision);
         }
-        self.consumer
-            .store_offsets(&offsets)
-            .map_err(kafka_error("cannot store input offsets"))?;
+        // With a state store, offsets are stored once the checkpoint covering them is
+        // durable (`store_durable`); without one, as soon as the outputs are acknowledged.
+        if self.durable.is_none() {
+            self.consumer
+                .store_offsets(&offsets)
+                .map_err(kafka_error("cannot store input offsets"))?;
+        }
         self.handled
             .fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(())
