@@ -271,9 +271,9 @@ fn main() {
         let handled = handled.clone();
         background.truncate(total - 2 * attacks - 1);
         std::thread::spawn(move || {
+            // librdkafka's default batching (linger.ms 5), as event shippers produce.
             let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
                 .set("bootstrap.servers", &brokers)
-                .set("linger.ms", "1")
                 .create()
                 .expect("producer");
             let warm_up = login(

@@ -24,7 +24,7 @@ use vigil_ingest::enrich::Enricher;
 use vigil_ingest::file::{LineBatch, LineReader};
 use vigil_ingest::{Decoded, Format};
 use vigil_rules::{Policy, Rules};
-use vigil_schemas::{Decision, Envelope, Origin};
+use vigil_schemas::{Decision, Envelope, Origin, Timestamp};
 use vigil_sinks::{JsonLines, Reject};
 
 /// What to replay and where to write.
@@ -239,6 +239,31 @@ pub(crate) fn oversized(origin: Origin, length: u64, bytes: &[u8]) -> Outcome {
     Outcome::Rejected(Reject::new(origin, reason, bytes))
 }
 
+/// Events before this (2000-01-01) are not logs of a live system: a broken or hostile
+/// timestamp.
+pub const EARLIEST_EVENT: Timestamp = Timestamp(946_684_800_000_000);
+
+/// How far ahead of this machine's clock an event may be (clock skew between sources).
+pub const MAX_AHEAD_SECS: i64 = 86_400;
+
+/// Why an event's time cannot be judged, if it cannot: one event stamped in the year 9000
+/// would move its identity's clock so far that every later event looks years late, and
+/// one from 1900 would sit in every baseline as the oldest sighting.
+fn implausible_time(time: Timestamp) -> Option<String> {
+    if time < EARLIEST_EVENT {
+        return Some(format!(
+            "event time {time} is before {EARLIEST_EVENT}: not a log of a live system"
+        ));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(i64::MAX, |since| since.as_secs() as i64);
+    let latest = Timestamp::from_secs(now.saturating_add(MAX_AHEAD_SECS));
+    (time > latest).then(|| {
+        format!("event time {time} is more than {MAX_AHEAD_SECS} s ahead of this machine's clock")
+    })
+}
+
 /// Flattens one decoder result (a batch member may itself be a batch) into outcomes.
 pub(crate) fn flatten(
     result: Result<Decoded, vigil_ingest::DecodeError>,
@@ -249,6 +274,14 @@ pub(crate) fn flatten(
 ) {
     match result {
         Ok(Decoded::Event(mut event)) => {
+            if let Some(reason) = implausible_time(event.time) {
+                outcomes.push(Outcome::Rejected(Reject::new(
+                    origin.clone(),
+                    reason,
+                    bytes,
+                )));
+                return;
+            }
             let tags = enricher.enrich(&mut event);
             outcomes.push(Outcome::Event(Envelope {
                 event,

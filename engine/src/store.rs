@@ -28,6 +28,12 @@ pub const FORMAT_VERSION: u8 = 1;
 /// The state file inside a state folder.
 pub const STATE_FILE: &str = "state.redb";
 
+/// redb's page cache. Its default (1 GiB) would sit beside the identities already held in
+/// memory; the B-tree's interior pages (what every lookup touches) of a million
+/// identities fit in a few megabytes, and a lookup of an evicted identity reads its leaf
+/// once.
+pub const CACHE_BYTES: usize = 64 << 20;
+
 const IDENTITIES: TableDefinition<&str, &[u8]> = TableDefinition::new("identities");
 const DEVICE_OWNERS: TableDefinition<u64, &str> = TableDefinition::new("device_owners");
 const GLOBALS: TableDefinition<&str, &[u8]> = TableDefinition::new("globals");
@@ -168,7 +174,10 @@ impl Store {
             source: Box::new(source),
         };
         std::fs::create_dir_all(dir).map_err(|error| fail(redb::Error::Io(error)))?;
-        let db = redb::Database::create(&path).map_err(|error| fail(error.into()))?;
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|error| fail(error.into()))?;
         // Create the tables so readers never meet a missing one.
         let txn = db.begin_write().map_err(|error| fail(error.into()))?;
         {
@@ -204,7 +213,11 @@ impl Store {
         let txn = self.db.begin_write().map_err(|error| fail(error.into()))?;
         {
             let mut identities = txn.open_table(IDENTITIES).map_err(|e| fail(e.into()))?;
-            for (identity, bytes) in &checkpoint.identities {
+            // In key order: the B-tree then fills each leaf once instead of touching
+            // leaves at random (several times faster for a large checkpoint).
+            let mut sorted: Vec<&(CompactString, Vec<u8>)> = checkpoint.identities.iter().collect();
+            sorted.sort_unstable_by(|left, right| left.0.cmp(&right.0));
+            for (identity, bytes) in sorted {
                 identities
                     .insert(identity.as_str(), bytes.as_slice())
                     .map_err(|e| fail(e.into()))?;
