@@ -365,3 +365,59 @@ fn run_names_the_config_file_and_field_before_connecting() {
         );
     }
 }
+
+#[test]
+fn state_inspect_and_forget() {
+    let folder = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (1..=3)
+        .map(|day| GOOD.replace("2026-03-02", &format!("2026-03-0{day}")))
+        .collect();
+    std::fs::write(folder.path().join("events.jsonl"), lines.join("\n")).unwrap();
+    let replay = vigil(
+        &[
+            "replay",
+            "--input",
+            "events.jsonl",
+            "--state",
+            "st",
+            "--output",
+            "d.jsonl",
+        ],
+        folder.path(),
+    );
+    assert!(replay.status.success(), "{}", stderr(&replay));
+    let inspect = vigil(
+        &["state", "inspect", "alice@example.com", "--state", "st"],
+        folder.path(),
+    );
+    assert!(inspect.status.success(), "{}", stderr(&inspect));
+    let document: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(document["identity"], "alice@example.com");
+    assert_eq!(document["state"]["latest"], "2026-03-03T08:00:00Z");
+    assert_eq!(
+        document["state"]["profile"]["first_seen"],
+        "2026-03-01T08:00:00Z"
+    );
+
+    let forget = vigil(
+        &["state", "forget", "alice@example.com", "--state", "st"],
+        folder.path(),
+    );
+    assert!(forget.status.success(), "{}", stderr(&forget));
+    let gone = vigil(
+        &["state", "inspect", "alice@example.com", "--state", "st"],
+        folder.path(),
+    );
+    assert_eq!(gone.status.code(), Some(2));
+    assert!(stderr(&gone).contains("no state for identity `alice@example.com`"));
+    let nowhere = vigil(
+        &["state", "inspect", "alice", "--state", "missing"],
+        folder.path(),
+    );
+    assert_eq!(nowhere.status.code(), Some(2));
+    assert!(
+        stderr(&nowhere).contains("holds no vigil state"),
+        "{}",
+        stderr(&nowhere)
+    );
+}
