@@ -9,6 +9,9 @@
 //! Run: `cargo bench --bench latency` (`VIGIL_BENCH_ATTACKS`, `VIGIL_BENCH_RATE` change
 //! the number of attacks and the background events per second).
 
+mod common;
+use common::env_or;
+
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
@@ -28,13 +31,6 @@ use vigil_sinks::kafka::CaepOutput;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
 
 fn login(
     identity: &str,

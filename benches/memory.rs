@@ -7,6 +7,9 @@
 //! Run: `cargo bench --bench memory` (`VIGIL_BENCH_IDENTITIES` and `VIGIL_BENCH_DAYS`
 //! change the size).
 
+mod common;
+use common::{env_or, live};
+
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 use std::alloc::System;
 use std::sync::Arc;
@@ -19,19 +22,6 @@ use vigil_schemas::{Envelope, IpTags, Origin};
 /// Counts requested bytes (the figure does not depend on the allocator underneath).
 #[global_allocator]
 static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
-
-/// Bytes allocated and not freed since the region began.
-fn live(region: &Region<System>) -> isize {
-    let change = region.change();
-    change.bytes_allocated as isize - change.bytes_deallocated as isize + change.bytes_reallocated
-}
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let identities = env_or("VIGIL_BENCH_IDENTITIES", 100_000);

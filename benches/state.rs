@@ -10,6 +10,9 @@
 //! `VIGIL_BENCH_IN_MEMORY` bounds the identities held in memory, default all of them;
 //! `VIGIL_BENCH_CHECKPOINT_EVENTS` the events between checkpoints, default 100,000).
 
+mod common;
+use common::{env_or, live};
+
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 use std::alloc::System;
 use std::sync::Arc;
@@ -25,19 +28,6 @@ use vigil_schemas::{
 /// Counts heap bytes (what the engine holds) besides the resident set the kernel reports.
 #[global_allocator]
 static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
-
-/// Bytes allocated and not freed since the region began.
-fn live(region: &Region<System>) -> isize {
-    let change = region.change();
-    change.bytes_allocated as isize - change.bytes_deallocated as isize + change.bytes_reallocated
-}
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Resident and peak resident memory of this process, in bytes.
 fn memory() -> (u64, u64) {
