@@ -6,8 +6,9 @@
 //! Runs against `VIGIL_KAFKA_BROKERS` when set (a real broker on loopback, e.g. Tansu),
 //! else against librdkafka's in-process mock cluster (loopback sockets, no disk).
 //!
-//! Run: `cargo bench --bench latency` (`VIGIL_BENCH_ATTACKS`, `VIGIL_BENCH_RATE` change
-//! the number of attacks and the background events per second).
+//! Run: `cargo bench --bench latency` (`VIGIL_BENCH_ATTACKS`, `VIGIL_BENCH_RATE` and
+//! `VIGIL_BENCH_PARTITIONS` change the number of attacks, the background events per second
+//! and the partitions of each input topic).
 
 mod common;
 use common::env_or;
@@ -124,6 +125,10 @@ fn since_sent(sent: &HashMap<String, Instant>, arrived: &HashMap<String, Instant
 fn main() {
     let attacks = env_or("VIGIL_BENCH_ATTACKS", 1000);
     let rate = env_or("VIGIL_BENCH_RATE", 10_000);
+    // Partitions of each input topic (outputs have one). Attack pairs are keyed by
+    // identity, so an identity's sign-ins stay in order on one partition.
+    let partitions = env_or("VIGIL_BENCH_PARTITIONS", 1) as i32;
+    let is_input = |name: &str| matches!(name, "auth" | "access" | "posture");
     let (_cluster, brokers, prefix) = match std::env::var("VIGIL_KAFKA_BROKERS") {
         Ok(brokers) => (None, brokers, format!("bench{}.", std::process::id())),
         Err(_) => {
@@ -145,7 +150,8 @@ fn main() {
     match &_cluster {
         Some(cluster) => {
             for name in names {
-                cluster.create_topic(&topic(name), 1, 1).expect("topic");
+                let count = if is_input(name) { partitions } else { 1 };
+                cluster.create_topic(&topic(name), count, 1).expect("topic");
             }
         }
         None => {
@@ -154,10 +160,13 @@ fn main() {
                 .set("bootstrap.servers", &brokers)
                 .create()
                 .expect("admin");
-            let topics: Vec<String> = names.iter().map(|name| topic(name)).collect();
+            let topics: Vec<(String, i32)> = names
+                .iter()
+                .map(|name| (topic(name), if is_input(name) { partitions } else { 1 }))
+                .collect();
             let new: Vec<NewTopic> = topics
                 .iter()
-                .map(|name| NewTopic::new(name, 1, TopicReplication::Fixed(1)))
+                .map(|(name, count)| NewTopic::new(name, *count, TopicReplication::Fixed(1)))
                 .collect();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -375,7 +384,7 @@ fn main() {
         "broker at VIGIL_KAFKA_BROKERS"
     };
     println!(
-        "engine/latency ({where_}): {} of {} attacks revoked; event-to-SET median {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "engine/latency ({where_}, {partitions} partition(s) per input topic): {} of {} attacks revoked; event-to-SET median {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         latencies.len(),
         sent.len(),
         percentile(&latencies, 50.0),

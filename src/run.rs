@@ -35,6 +35,17 @@ use vigil_schemas::{Decision, Origin, Timestamp};
 use vigil_sinks::caep::Signer;
 use vigil_sinks::kafka::{CaepOutput, KafkaOutputs, OutputTopics};
 
+/// Most batches whose outputs may be awaiting acknowledgement at once.
+pub const MAX_IN_FLIGHT: usize = 64;
+
+/// A judged batch whose outputs are on their way.
+struct InFlight {
+    acknowledged: tokio::task::JoinHandle<Result<(), rdkafka::error::KafkaError>>,
+    decisions: Vec<Decision>,
+    offsets: TopicPartitionList,
+    records: u64,
+}
+
 /// Now, for `decided_at` and `iat` (the rules never read a clock; the live path stamps
 /// when it decided).
 fn wall_clock() -> Timestamp {
@@ -93,6 +104,8 @@ pub struct Runner {
     /// With a state folder: when to checkpoint, and the positions judged since the last
     /// checkpoint.
     durable: Option<DurableInputs>,
+    /// Batches whose outputs await acknowledgement, oldest first.
+    in_flight: std::collections::VecDeque<InFlight>,
 }
 
 /// Input positions against the state store.
@@ -221,6 +234,7 @@ impl Runner {
             enricher,
             handled: Arc::default(),
             durable,
+            in_flight: std::collections::VecDeque::new(),
         })
     }
 
@@ -303,7 +317,9 @@ impl Runner {
         let started = Instant::now();
         let mut summary = Summary::default();
         tokio::pin!(shutdown);
+        self.outputs.warm_up(Duration::from_secs(10)).await;
         loop {
+            let waiting = !self.in_flight.is_empty();
             let checkpoint_due = self
                 .durable
                 .as_ref()
@@ -319,6 +335,7 @@ impl Runner {
                 } => {
                     // Quiet input: checkpoint what was judged, and let the last
                     // checkpoint's offsets be committed.
+                    self.settle(true, &mut summary, &mut on_decision).await?;
                     if self.durable.as_ref().is_some_and(|durable| durable.changed) {
                         self.checkpoint()?;
                     } else if let Some(durable) = self.durable.as_mut() {
@@ -331,6 +348,17 @@ impl Runner {
                     continue;
                 }
                 received = self.consumer.recv() => received,
+                // Quiet input with outputs in flight: settle them as they are acknowledged.
+                () = async {
+                    if waiting {
+                        tokio::time::sleep(Duration::from_millis(1)).await
+                    } else {
+                        std::future::pending().await
+                    }
+                } => {
+                    self.settle(false, &mut summary, &mut on_decision).await?;
+                    continue;
+                }
             };
             let first = match first {
                 Ok(message) => message.detach(),
@@ -349,11 +377,14 @@ impl Runner {
                     Err(_) => break,
                 }
             }
-            self.process(&batch, &mut summary, &mut on_decision).await?;
+            self.process(&batch, &mut summary).await?;
+            self.settle(false, &mut summary, &mut on_decision).await?;
             if let Some(durable) = &self.durable {
                 if self.engine.events_since_checkpoint() >= durable.every_events
                     || durable.last.elapsed() >= durable.interval
                 {
+                    // A checkpoint covers only positions whose outputs are acknowledged.
+                    self.settle(true, &mut summary, &mut on_decision).await?;
                     self.checkpoint()?;
                 } else {
                     let done = self
@@ -364,6 +395,7 @@ impl Runner {
                 }
             }
         }
+        self.settle(true, &mut summary, &mut on_decision).await?;
         self.outputs
             .flush(Duration::from_secs(30))
             .map_err(kafka_error("cannot flush the outputs"))?;
@@ -376,11 +408,49 @@ impl Runner {
         Ok(summary)
     }
 
-    async fn process<D: FnMut(&Decision)>(
+    /// Settles the batches whose outputs are acknowledged, oldest first (all of them when
+    /// `all`, and the oldest while more than [`MAX_IN_FLIGHT`] are out): counts and hands
+    /// on their decisions and stores their offsets.
+    async fn settle<D: FnMut(&Decision)>(
+        &mut self,
+        all: bool,
+        summary: &mut Summary,
+        on_decision: &mut D,
+    ) -> Result<(), ReplayError> {
+        while let Some(front) = self.in_flight.front() {
+            let must_wait = all || self.in_flight.len() > MAX_IN_FLIGHT;
+            if !must_wait && !front.acknowledged.is_finished() {
+                break;
+            }
+            let Some(done) = self.in_flight.pop_front() else {
+                break;
+            };
+            done.acknowledged
+                .await
+                .map_err(|error| ReplayError::Run(format!("output task failed: {error}")))?
+                .map_err(kafka_error("an output was not acknowledged"))?;
+            for decision in &done.decisions {
+                summary.count_decision(decision);
+                on_decision(decision);
+            }
+            // With a state store, offsets are stored once the checkpoint covering them is
+            // durable (`store_durable`); without one, as soon as the outputs are
+            // acknowledged.
+            if self.durable.is_none() {
+                self.consumer
+                    .store_offsets(&done.offsets)
+                    .map_err(kafka_error("cannot store input offsets"))?;
+            }
+            self.handled
+                .fetch_add(done.records, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    async fn process(
         &mut self,
         batch: &[rdkafka::message::OwnedMessage],
         summary: &mut Summary,
-        on_decision: &mut D,
     ) -> Result<(), ReplayError> {
         let mut envelopes = Vec::with_capacity(batch.len());
         let mut deliveries = Vec::new();
@@ -462,25 +532,18 @@ impl Runner {
                     .map_err(kafka_error("cannot send a decision"))?,
             );
         }
-        for delivery in deliveries {
-            delivery
-                .acknowledged()
-                .await
-                .map_err(kafka_error("an output was not acknowledged"))?;
-        }
-        for decision in &decisions {
-            summary.count_decision(decision);
-            on_decision(decision);
-        }
-        // With a state store, offsets are stored once the checkpoint covering them is
-        // durable (`store_durable`); without one, as soon as the outputs are acknowledged.
-        if self.durable.is_none() {
-            self.consumer
-                .store_offsets(&offsets)
-                .map_err(kafka_error("cannot store input offsets"))?;
-        }
-        self.handled
-            .fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let acknowledged = tokio::spawn(async move {
+            for delivery in deliveries {
+                delivery.acknowledged().await?;
+            }
+            Ok(())
+        });
+        self.in_flight.push_back(InFlight {
+            acknowledged,
+            decisions,
+            offsets,
+            records: batch.len() as u64,
+        });
         Ok(())
     }
 }
