@@ -68,6 +68,7 @@ fn bench_replay(criterion: &mut Criterion) {
         output: folder.path().join("decisions.jsonl"),
         rejects: None,
         state: None,
+        archive: None,
     };
     let mut group = criterion.benchmark_group("engine");
     group

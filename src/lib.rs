@@ -10,4 +10,5 @@ pub mod replay;
 pub mod report;
 pub mod run;
 pub mod simulate;
+pub mod sql;
 pub mod state;

@@ -71,6 +71,21 @@ enum Command {
         /// goes on where it stopped); overrides `[state] dir`.
         #[arg(long)]
         state: Option<PathBuf>,
+        /// Archive folder: events, signals and decisions as Parquet, for `vigil sql`.
+        #[arg(long)]
+        archive: Option<PathBuf>,
+    },
+    /// SQL over the archive (DataFusion): tables `events`, `signals`, `decisions`, each
+    /// with a `date` partition column.
+    Sql {
+        /// The query.
+        query: String,
+        /// The archive folder.
+        #[arg(long, default_value = "archive")]
+        archive: PathBuf,
+        /// Output: table, csv, json (one object per line) or parquet.
+        #[arg(long, default_value = "table")]
+        format: vigil::sql::Format,
     },
     /// Look into a stopped engine's state folder.
     State {
@@ -174,6 +189,7 @@ fn main() -> ExitCode {
             output,
             rejects,
             state,
+            archive,
         } => {
             let options = ReplayOptions {
                 inputs,
@@ -183,12 +199,34 @@ fn main() -> ExitCode {
                 output,
                 rejects,
                 state,
+                archive,
             };
             match replay(&options) {
                 Ok(summary) => {
                     eprintln!("{summary}");
                     ExitCode::SUCCESS
                 }
+                Err(error) => fail(&error.to_string(), error.exit_code()),
+            }
+        }
+        Command::Sql {
+            query,
+            archive,
+            format,
+        } => {
+            let result = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|error| vigil::sql::SqlError::Output(error.to_string()))
+                .and_then(|runtime| {
+                    runtime.block_on(async {
+                        let context = vigil::sql::open(&archive).await?;
+                        let batches = vigil::sql::query(&context, &query).await?;
+                        vigil::sql::write(&batches, format, &mut std::io::stdout().lock())
+                    })
+                });
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
                 Err(error) => fail(&error.to_string(), error.exit_code()),
             }
         }

@@ -44,6 +44,8 @@ pub struct ReplayOptions {
     pub rejects: Option<PathBuf>,
     /// A state folder to resume from and checkpoint to (overrides `[state] dir`).
     pub state: Option<PathBuf>,
+    /// An archive folder: events, signals and decisions as Parquet for `vigil sql`.
+    pub archive: Option<PathBuf>,
 }
 
 /// Why a replay could not run.
@@ -367,6 +369,18 @@ pub trait ReplaySink {
     /// Hands everything so far to the operating system: called before each checkpoint,
     /// so a decision is never covered by a checkpoint without having been written.
     fn flush(&mut self) -> Result<(), ReplayError>;
+    /// Whether events and signals are wanted too (the archive).
+    fn wants_history(&self) -> bool {
+        false
+    }
+    /// One decoded event, before it is judged (when [`ReplaySink::wants_history`]).
+    fn event(&mut self, _envelope: &Envelope) -> Result<(), ReplayError> {
+        Ok(())
+    }
+    /// One detector hit (when [`ReplaySink::wants_history`]).
+    fn signal(&mut self, _signal: &vigil_engine::SignalRecord) -> Result<(), ReplayError> {
+        Ok(())
+    }
 }
 
 /// When a replay with a state folder checkpoints.
@@ -468,6 +482,8 @@ impl Pipeline {
     ) -> Result<(), ReplayError> {
         let name = reader.name().to_string();
         let key = self.checkpoints.map(|_| position_key(&name));
+        let history = sink.wants_history();
+        self.engine.keep_signals(history);
         if let Some(key) = &key {
             let done = self
                 .engine
@@ -542,7 +558,13 @@ impl Pipeline {
                         }
                     }
                 }
-                pending = Some((sort_outcomes(outcomes, summary, sink)?, batch_end));
+                let envelopes = sort_outcomes(outcomes, summary, sink)?;
+                if history {
+                    for envelope in &envelopes {
+                        sink.event(envelope)?;
+                    }
+                }
+                pending = Some((envelopes, batch_end));
             }
             if let Some((envelopes, end)) = pending {
                 record_output(self.engine.process(envelopes), summary, sink)?;
@@ -591,6 +613,9 @@ fn record_output(
     sink: &mut dyn ReplaySink,
 ) -> Result<(), ReplayError> {
     summary.engine.merge(output.stats);
+    for signal in &output.signals {
+        sink.signal(signal)?;
+    }
     for decision in &output.decisions {
         summary.count_decision(decision);
         sink.decision(decision)?;
@@ -598,13 +623,18 @@ fn record_output(
     Ok(())
 }
 
-/// Decisions and rejects to JSON-lines files; the rejects file is created at the first
-/// reject.
+/// Decisions and rejects to JSON-lines files (the rejects file is created at the first
+/// reject), and events, signals and decisions to the archive when there is one.
 struct FileSinks {
     decisions: JsonLines,
     rejects: Option<JsonLines>,
     rejects_path: PathBuf,
     append: bool,
+    archive: Option<vigil_sinks::archive::Archive>,
+}
+
+fn archive_error(error: vigil_sinks::archive::ArchiveError) -> ReplayError {
+    ReplayError::Run(error.to_string())
 }
 
 fn run_error(error: vigil_sinks::SinkError) -> ReplayError {
@@ -613,7 +643,36 @@ fn run_error(error: vigil_sinks::SinkError) -> ReplayError {
 
 impl ReplaySink for FileSinks {
     fn decision(&mut self, decision: &Decision) -> Result<(), ReplayError> {
+        if let Some(archive) = &mut self.archive {
+            archive.decision(decision).map_err(archive_error)?;
+        }
         self.decisions.write(decision).map_err(run_error)
+    }
+
+    fn wants_history(&self) -> bool {
+        self.archive.is_some()
+    }
+
+    fn event(&mut self, envelope: &Envelope) -> Result<(), ReplayError> {
+        match &mut self.archive {
+            Some(archive) => archive.event(envelope).map_err(archive_error),
+            None => Ok(()),
+        }
+    }
+
+    fn signal(&mut self, record: &vigil_engine::SignalRecord) -> Result<(), ReplayError> {
+        match &mut self.archive {
+            Some(archive) => archive
+                .signal(
+                    record.time,
+                    &record.identity,
+                    record.session_id.as_deref(),
+                    &record.signal,
+                    &record.origin,
+                )
+                .map_err(archive_error),
+            None => Ok(()),
+        }
     }
 
     fn reject(&mut self, reject: &Reject) -> Result<(), ReplayError> {
@@ -700,6 +759,12 @@ pub fn replay(options: &ReplayOptions) -> Result<Summary, ReplayError> {
             .clone()
             .unwrap_or_else(|| default_rejects_path(&options.output)),
         append,
+        archive: options
+            .archive
+            .as_deref()
+            .map(vigil_sinks::archive::Archive::open)
+            .transpose()
+            .map_err(|error| ReplayError::Setup(error.to_string()))?,
     };
     let mut summary = Summary::default();
     for input in &options.inputs {
@@ -709,6 +774,9 @@ pub fn replay(options: &ReplayOptions) -> Result<Summary, ReplayError> {
         pipeline.run(&mut reader, &mut summary, &mut sinks)?;
     }
     sinks.decisions.finish().map_err(run_error)?;
+    if let Some(archive) = sinks.archive.take() {
+        archive.finish().map_err(archive_error)?;
+    }
     if let Some(sink) = sinks.rejects {
         sink.finish().map_err(run_error)?;
     }

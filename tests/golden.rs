@@ -60,6 +60,7 @@ fn run_case(case_dir: &Path, output_dir: &Path) -> Vec<serde_json::Value> {
         output: output.clone(),
         rejects: None,
         state: None,
+        archive: None,
     };
     let summary =
         replay(&options).unwrap_or_else(|error| panic!("{}: {error}", case_dir.display()));
@@ -349,6 +350,7 @@ fn real_vendor_logs_replay_end_to_end_with_auto_detection() {
             output: output_dir.path().join("decisions.jsonl"),
             rejects: Some(output_dir.path().join("rejects.jsonl")),
             state: None,
+            archive: None,
         };
         let summary = replay(&options).unwrap_or_else(|error| panic!("{relative}: {error}"));
         let got = (

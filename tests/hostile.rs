@@ -122,6 +122,7 @@ fn hostile_records_are_rejected_with_reasons_and_poison_nothing() {
         output: output.clone(),
         rejects: Some(rejects.clone()),
         state: Some(folder.path().join("state")),
+        archive: None,
     })
     .unwrap();
     let reasons: Vec<String> = std::fs::read_to_string(&rejects)

@@ -54,6 +54,7 @@ fn write_fixture() {
         output: folder.path().join("decisions.jsonl"),
         rejects: None,
         state: Some(folder.path().join("state")),
+        archive: None,
     })
     .unwrap();
     let store = Store::open(&folder.path().join("state")).unwrap();

@@ -86,11 +86,28 @@ impl BatchStats {
     }
 }
 
+/// A detector hit, kept for the archive ([`Engine::keep_signals`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalRecord {
+    /// Event time of the event that raised it.
+    pub time: vigil_schemas::Timestamp,
+    /// The identity.
+    pub identity: CompactString,
+    /// The event's session.
+    pub session_id: Option<CompactString>,
+    /// The hit.
+    pub signal: Signal,
+    /// The event's origin.
+    pub origin: vigil_schemas::Origin,
+}
+
 /// The outcome of one batch.
 #[derive(Debug, Default)]
 pub struct BatchOutput {
     /// Decisions, in event-time order (ties in input order).
     pub decisions: Vec<Decision>,
+    /// Every signal raised, in event-time order, when the engine keeps them.
+    pub signals: Vec<SignalRecord>,
     /// Counts.
     pub stats: BatchStats,
 }
@@ -104,7 +121,13 @@ struct Shard {
     store: Option<Arc<Store>>,
     /// Identities changed since the last checkpoint (kept only with a store).
     dirty: FxHashSet<CompactString>,
+    /// Whether to hand signals out (for the archive).
+    keep_signals: bool,
 }
+
+/// What a shard gives back for a batch: decisions and kept signals with the positions of
+/// their events, and counts.
+type ShardOutput = (Vec<Ordered>, Vec<(usize, SignalRecord)>, BatchStats);
 
 /// A decision with the position of its trigger, for a deterministic merge.
 struct Ordered {
@@ -154,7 +177,7 @@ impl Shard {
         encoded
     }
 
-    fn process(&mut self, mut work: Vec<Work>) -> (Vec<Ordered>, BatchStats) {
+    fn process(&mut self, mut work: Vec<Work>) -> ShardOutput {
         // Sort small keys, not the events: an envelope is a few hundred bytes.
         let mut order: Vec<(vigil_schemas::Timestamp, usize, usize)> = work
             .iter()
@@ -163,6 +186,7 @@ impl Shard {
             .collect();
         order.sort_unstable();
         let mut decisions = Vec::new();
+        let mut kept = Vec::new();
         let mut stats = BatchStats::default();
         let store = self.store.clone();
         let mut reader = None;
@@ -197,6 +221,20 @@ impl Shard {
             for signal in &signals {
                 *stats.signals.entry(signal.detector).or_default() += 1;
             }
+            if self.keep_signals {
+                kept.extend(signals.into_iter().map(|signal| {
+                    (
+                        sequence,
+                        SignalRecord {
+                            time: envelope.event.time,
+                            identity: CompactString::from(identity),
+                            session_id: envelope.event.session_id.clone(),
+                            signal,
+                            origin: envelope.origin.clone(),
+                        },
+                    )
+                }));
+            }
             for (rule, message) in policy_errors {
                 stats
                     .policy_errors
@@ -213,7 +251,7 @@ impl Shard {
                     .map(|decision| Ordered { sequence, decision }),
             );
         }
-        (decisions, stats)
+        (decisions, kept, stats)
     }
 }
 
@@ -321,6 +359,7 @@ impl Engine {
                 judge: Judge::new(rules.clone()),
                 store: None,
                 dirty: FxHashSet::default(),
+                keep_signals: false,
             })
             .collect();
         Engine {
@@ -358,6 +397,13 @@ impl Engine {
             positions: restored.positions,
         });
         Ok(engine)
+    }
+
+    /// Hands every signal out in [`BatchOutput::signals`] (for the archive).
+    pub fn keep_signals(&mut self, keep: bool) {
+        for shard in &mut self.shards {
+            shard.keep_signals = keep;
+        }
     }
 
     /// The input positions restored from the store at start (empty without one).
@@ -481,7 +527,7 @@ impl Engine {
         }
         // Shards run on rayon's persistent workers: threads (and their allocator caches)
         // live across batches instead of being spawned for each.
-        let results: Vec<(Vec<Ordered>, BatchStats)> = if shard_count == 1 {
+        let results: Vec<ShardOutput> = if shard_count == 1 {
             vec![self.shards[0].process(work.pop().unwrap_or_default())]
         } else {
             self.shards
@@ -498,10 +544,14 @@ impl Engine {
             ..BatchOutput::default()
         };
         let mut ordered = Vec::new();
-        for (decisions, stats) in results {
+        let mut signals = Vec::new();
+        for (decisions, kept, stats) in results {
             ordered.extend(decisions);
+            signals.extend(kept);
             output.stats.merge(stats);
         }
+        signals.sort_by(|left, right| left.1.time.cmp(&right.1.time).then(left.0.cmp(&right.0)));
+        output.signals = signals.into_iter().map(|(_, record)| record).collect();
         ordered.sort_by(|left, right| {
             left.decision
                 .time

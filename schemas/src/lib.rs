@@ -13,6 +13,7 @@
 //! crate in `schemas/json/`; the tests validate the examples in `schemas/examples/` and
 //! every decision vigil writes against them.
 
+pub mod archive;
 pub mod caep;
 mod decision;
 mod event;

@@ -11,6 +11,7 @@
 //!
 //! Every write error names the destination.
 
+pub mod archive;
 pub mod caep;
 pub mod kafka;
 

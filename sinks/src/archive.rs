@@ -1,0 +1,589 @@
+//! The archive: events, signals and decisions as Parquet (zstd) under
+//! `<archive>/<table>/date=YYYY-MM-DD/part-<run>-<n>.parquet`, for analysts' SQL.
+//!
+//! Rows are gathered per table and day in Arrow builders on the caller's thread; a full
+//! buffer (or [`Archive::finish`]) becomes a record batch that a writer thread sorts by
+//! identity, then time (one identity's history is then a few contiguous row groups),
+//! encodes and writes. The channel to the writer is bounded: a slow disk slows the
+//! pipeline instead of dropping rows. A file is written under a dot-name and renamed
+//! into place once complete, so readers never see a partial file and a killed writer
+//! leaves nothing a reader would open.
+
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, ListBuilder, StringBuilder, StructBuilder,
+    TimestampMicrosecondBuilder, UInt16Builder, UInt32Builder, UInt64Builder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Arc;
+use vigil_schemas::archive;
+use vigil_schemas::{Decision, Detail, Envelope, Origin, Signal, Timestamp};
+
+/// Rows gathered per table and day before a file is written.
+pub const ROWS_PER_FILE: usize = 1 << 18;
+
+/// Why the archive failed.
+#[derive(Debug, thiserror::Error)]
+#[error("archive `{path}`: {message}")]
+pub struct ArchiveError {
+    /// The file or folder.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub message: String,
+}
+
+fn day(time: Timestamp) -> String {
+    let text = time.to_string();
+    text.get(..10).unwrap_or("0000-00-00").to_string()
+}
+
+fn timestamps() -> TimestampMicrosecondBuilder {
+    TimestampMicrosecondBuilder::new().with_timezone("UTC")
+}
+
+struct EventRows {
+    time: TimestampMicrosecondBuilder,
+    identity: StringBuilder,
+    identity_type: StringBuilder,
+    kind: StringBuilder,
+    action: StringBuilder,
+    outcome: StringBuilder,
+    session_id: StringBuilder,
+    device_id: StringBuilder,
+    ip: StringBuilder,
+    country: StringBuilder,
+    city: StringBuilder,
+    lat: Float64Builder,
+    lon: Float64Builder,
+    asn: UInt32Builder,
+    user_agent: StringBuilder,
+    app: StringBuilder,
+    resource: StringBuilder,
+    bytes: UInt64Builder,
+    status: UInt16Builder,
+    tool: StringBuilder,
+    on_behalf_of: StringBuilder,
+    compliant: BooleanBuilder,
+    origin: StringBuilder,
+    rows: usize,
+}
+
+impl EventRows {
+    fn new() -> EventRows {
+        EventRows {
+            time: timestamps(),
+            identity: StringBuilder::new(),
+            identity_type: StringBuilder::new(),
+            kind: StringBuilder::new(),
+            action: StringBuilder::new(),
+            outcome: StringBuilder::new(),
+            session_id: StringBuilder::new(),
+            device_id: StringBuilder::new(),
+            ip: StringBuilder::new(),
+            country: StringBuilder::new(),
+            city: StringBuilder::new(),
+            lat: Float64Builder::new(),
+            lon: Float64Builder::new(),
+            asn: UInt32Builder::new(),
+            user_agent: StringBuilder::new(),
+            app: StringBuilder::new(),
+            resource: StringBuilder::new(),
+            bytes: UInt64Builder::new(),
+            status: UInt16Builder::new(),
+            tool: StringBuilder::new(),
+            on_behalf_of: StringBuilder::new(),
+            compliant: BooleanBuilder::new(),
+            origin: StringBuilder::new(),
+            rows: 0,
+        }
+    }
+
+    fn push(&mut self, envelope: &Envelope) {
+        let event = &envelope.event;
+        self.time.append_value(event.time.0);
+        self.identity
+            .append_value(event.identity.as_deref().unwrap_or_default());
+        self.identity_type
+            .append_value(event.identity_type.as_str());
+        self.kind.append_value(event.kind().as_str());
+        let (mut action, mut outcome, mut resource, mut bytes, mut status) =
+            (None, None, None, None, None);
+        let (mut tool, mut on_behalf_of, mut compliant) = (None, None, None);
+        match &event.detail {
+            Detail::Auth(auth) => {
+                action = Some(auth.action.as_str());
+                outcome = Some(auth.outcome.as_str());
+            }
+            Detail::Posture(posture) => compliant = Some(posture.compliant),
+            Detail::Access(access) => {
+                action = access.action.as_deref();
+                resource = Some(access.resource.as_str());
+                bytes = access.bytes;
+                status = access.status;
+                tool = access.tool.as_deref();
+                on_behalf_of = access.on_behalf_of.as_deref();
+            }
+        }
+        self.action.append_option(action);
+        self.outcome.append_option(outcome);
+        self.session_id.append_option(event.session_id.as_deref());
+        self.device_id.append_option(event.device_id.as_deref());
+        self.ip
+            .append_option(event.ip.map(|address| address.to_string()));
+        let geo = event.geo.as_ref();
+        self.country
+            .append_option(geo.and_then(|geo| geo.country.as_deref()));
+        self.city
+            .append_option(geo.and_then(|geo| geo.city.as_deref()));
+        let coordinates = geo.and_then(|geo| geo.coordinates());
+        self.lat.append_option(coordinates.map(|(lat, _)| lat));
+        self.lon.append_option(coordinates.map(|(_, lon)| lon));
+        self.asn.append_option(event.asn);
+        self.user_agent.append_option(event.user_agent.as_deref());
+        self.app.append_option(event.app.as_deref());
+        self.resource.append_option(resource);
+        self.bytes.append_option(bytes);
+        self.status.append_option(status);
+        self.tool.append_option(tool);
+        self.on_behalf_of.append_option(on_behalf_of);
+        self.compliant.append_option(compliant);
+        self.origin.append_value(envelope.origin.to_string());
+        self.rows += 1;
+    }
+
+    fn finish(&mut self) -> Vec<ArrayRef> {
+        self.rows = 0;
+        vec![
+            Arc::new(self.time.finish()),
+            Arc::new(self.identity.finish()),
+            Arc::new(self.identity_type.finish()),
+            Arc::new(self.kind.finish()),
+            Arc::new(self.action.finish()),
+            Arc::new(self.outcome.finish()),
+            Arc::new(self.session_id.finish()),
+            Arc::new(self.device_id.finish()),
+            Arc::new(self.ip.finish()),
+            Arc::new(self.country.finish()),
+            Arc::new(self.city.finish()),
+            Arc::new(self.lat.finish()),
+            Arc::new(self.lon.finish()),
+            Arc::new(self.asn.finish()),
+            Arc::new(self.user_agent.finish()),
+            Arc::new(self.app.finish()),
+            Arc::new(self.resource.finish()),
+            Arc::new(self.bytes.finish()),
+            Arc::new(self.status.finish()),
+            Arc::new(self.tool.finish()),
+            Arc::new(self.on_behalf_of.finish()),
+            Arc::new(self.compliant.finish()),
+            Arc::new(self.origin.finish()),
+        ]
+    }
+}
+
+struct SignalRows {
+    time: TimestampMicrosecondBuilder,
+    identity: StringBuilder,
+    session_id: StringBuilder,
+    detector: StringBuilder,
+    score: Float64Builder,
+    confidence: Float64Builder,
+    detail: StringBuilder,
+    evidence: StringBuilder,
+    origin: StringBuilder,
+    rows: usize,
+}
+
+impl SignalRows {
+    fn new() -> SignalRows {
+        SignalRows {
+            time: timestamps(),
+            identity: StringBuilder::new(),
+            session_id: StringBuilder::new(),
+            detector: StringBuilder::new(),
+            score: Float64Builder::new(),
+            confidence: Float64Builder::new(),
+            detail: StringBuilder::new(),
+            evidence: StringBuilder::new(),
+            origin: StringBuilder::new(),
+            rows: 0,
+        }
+    }
+
+    fn finish(&mut self) -> Vec<ArrayRef> {
+        self.rows = 0;
+        vec![
+            Arc::new(self.time.finish()),
+            Arc::new(self.identity.finish()),
+            Arc::new(self.session_id.finish()),
+            Arc::new(self.detector.finish()),
+            Arc::new(self.score.finish()),
+            Arc::new(self.confidence.finish()),
+            Arc::new(self.detail.finish()),
+            Arc::new(self.evidence.finish()),
+            Arc::new(self.origin.finish()),
+        ]
+    }
+}
+
+struct DecisionRows {
+    id: StringBuilder,
+    time: TimestampMicrosecondBuilder,
+    decided_at: TimestampMicrosecondBuilder,
+    identity: StringBuilder,
+    session_id: StringBuilder,
+    device_id: StringBuilder,
+    action: StringBuilder,
+    mode: StringBuilder,
+    risk_score: Float64Builder,
+    risk_level: StringBuilder,
+    reasons: ListBuilder<StructBuilder>,
+    rule: StringBuilder,
+    assurance_level: StringBuilder,
+    trigger: StringBuilder,
+    rows: usize,
+}
+
+impl DecisionRows {
+    fn new() -> DecisionRows {
+        let reason = StructBuilder::new(
+            archive::reason_fields(),
+            vec![
+                Box::new(StringBuilder::new()),
+                Box::new(Float64Builder::new()),
+                Box::new(StringBuilder::new()),
+            ],
+        );
+        DecisionRows {
+            id: StringBuilder::new(),
+            time: timestamps(),
+            decided_at: timestamps(),
+            identity: StringBuilder::new(),
+            session_id: StringBuilder::new(),
+            device_id: StringBuilder::new(),
+            action: StringBuilder::new(),
+            mode: StringBuilder::new(),
+            risk_score: Float64Builder::new(),
+            risk_level: StringBuilder::new(),
+            reasons: ListBuilder::new(reason),
+            rule: StringBuilder::new(),
+            assurance_level: StringBuilder::new(),
+            trigger: StringBuilder::new(),
+            rows: 0,
+        }
+    }
+
+    fn push(&mut self, decision: &Decision) {
+        self.id.append_value(&decision.id);
+        self.time.append_value(decision.time.0);
+        self.decided_at.append_value(decision.decided_at.0);
+        self.identity.append_value(&decision.identity);
+        self.session_id
+            .append_option(decision.session_id.as_deref());
+        self.device_id.append_option(decision.device_id.as_deref());
+        self.action.append_value(decision.action.as_str());
+        self.mode.append_value(decision.mode.as_str());
+        self.risk_score.append_value(decision.risk.score);
+        self.risk_level.append_value(decision.risk.level.as_str());
+        let reasons = self.reasons.values();
+        for reason in &decision.reasons {
+            if let Some(detector) = reasons.field_builder::<StringBuilder>(0) {
+                detector.append_value(reason.detector.as_str());
+            }
+            if let Some(score) = reasons.field_builder::<Float64Builder>(1) {
+                score.append_value(reason.score);
+            }
+            if let Some(detail) = reasons.field_builder::<StringBuilder>(2) {
+                detail.append_value(&reason.detail);
+            }
+            reasons.append(true);
+        }
+        self.reasons.append(true);
+        self.rule.append_value(&decision.rule);
+        self.assurance_level
+            .append_option(decision.assurance_level.as_deref());
+        self.trigger.append_value(decision.trigger.to_string());
+        self.rows += 1;
+    }
+
+    fn finish(&mut self) -> Vec<ArrayRef> {
+        self.rows = 0;
+        vec![
+            Arc::new(self.id.finish()),
+            Arc::new(self.time.finish()),
+            Arc::new(self.decided_at.finish()),
+            Arc::new(self.identity.finish()),
+            Arc::new(self.session_id.finish()),
+            Arc::new(self.device_id.finish()),
+            Arc::new(self.action.finish()),
+            Arc::new(self.mode.finish()),
+            Arc::new(self.risk_score.finish()),
+            Arc::new(self.risk_level.finish()),
+            Arc::new(self.reasons.finish()),
+            Arc::new(self.rule.finish()),
+            Arc::new(self.assurance_level.finish()),
+            Arc::new(self.trigger.finish()),
+        ]
+    }
+}
+
+/// One finished buffer for the writer: table, day, rows.
+type Work = (&'static str, String, RecordBatch);
+
+/// The archive writer.
+pub struct Archive {
+    dir: PathBuf,
+    events: BTreeMap<String, EventRows>,
+    signals: BTreeMap<String, SignalRows>,
+    decisions: BTreeMap<String, DecisionRows>,
+    rows_per_file: usize,
+    work: Option<SyncSender<Work>>,
+    writer: Option<std::thread::JoinHandle<Result<u64, ArchiveError>>>,
+}
+
+impl Archive {
+    /// An archive in `dir` (created when absent). New files never replace old ones:
+    /// each writer names its files after its start time and process id.
+    pub fn open(dir: &Path) -> Result<Archive, ArchiveError> {
+        std::fs::create_dir_all(dir).map_err(|error| ArchiveError {
+            path: dir.to_path_buf(),
+            message: format!("cannot create: {error}"),
+        })?;
+        let run = format!(
+            "{}-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_micros()),
+            std::process::id()
+        );
+        // Two buffers in flight at most: the pipeline waits for a slow disk.
+        let (work, received) = std::sync::mpsc::sync_channel::<Work>(2);
+        let root = dir.to_path_buf();
+        let writer = std::thread::Builder::new()
+            .name("vigil-archive".into())
+            .spawn(move || write_files(&root, &run, received))
+            .map_err(|error| ArchiveError {
+                path: dir.to_path_buf(),
+                message: format!("cannot start the writer: {error}"),
+            })?;
+        Ok(Archive {
+            dir: dir.to_path_buf(),
+            events: BTreeMap::new(),
+            signals: BTreeMap::new(),
+            decisions: BTreeMap::new(),
+            rows_per_file: ROWS_PER_FILE,
+            work: Some(work),
+            writer: Some(writer),
+        })
+    }
+
+    /// Rows gathered per table and day before a file is written.
+    pub fn with_rows_per_file(mut self, rows: usize) -> Archive {
+        self.rows_per_file = rows.max(1);
+        self
+    }
+
+    fn send(
+        &mut self,
+        table: &'static str,
+        day: String,
+        columns: Vec<ArrayRef>,
+    ) -> Result<(), ArchiveError> {
+        let schema =
+            archive::schema(table).ok_or_else(|| self.error(format!("unknown table {table}")))?;
+        let batch = RecordBatch::try_new(schema, columns)
+            .map_err(|error| self.error(format!("{table}: {error}")))?;
+        let sender = self
+            .work
+            .as_ref()
+            .ok_or_else(|| self.error("closed".into()))?;
+        if sender.send((table, day, batch)).is_err() {
+            // The writer stopped: its error is the one to report.
+            return Err(self
+                .join()
+                .err()
+                .unwrap_or_else(|| self.error("the writer stopped".into())));
+        }
+        Ok(())
+    }
+
+    fn error(&self, message: String) -> ArchiveError {
+        ArchiveError {
+            path: self.dir.clone(),
+            message,
+        }
+    }
+
+    /// Adds a judged event.
+    pub fn event(&mut self, envelope: &Envelope) -> Result<(), ArchiveError> {
+        let day = day(envelope.event.time);
+        let rows = self
+            .events
+            .entry(day.clone())
+            .or_insert_with(EventRows::new);
+        rows.push(envelope);
+        if rows.rows >= self.rows_per_file {
+            let columns = rows.finish();
+            self.send("events", day, columns)?;
+        }
+        Ok(())
+    }
+
+    /// Adds a detector hit on an identity's event.
+    pub fn signal(
+        &mut self,
+        time: Timestamp,
+        identity: &str,
+        session_id: Option<&str>,
+        signal: &Signal,
+        origin: &Origin,
+    ) -> Result<(), ArchiveError> {
+        let day = day(time);
+        let rows = self
+            .signals
+            .entry(day.clone())
+            .or_insert_with(SignalRows::new);
+        rows.time.append_value(time.0);
+        rows.identity.append_value(identity);
+        rows.session_id.append_option(session_id);
+        rows.detector.append_value(signal.detector.as_str());
+        rows.score.append_value(signal.score);
+        rows.confidence.append_value(signal.confidence);
+        rows.detail.append_value(&signal.detail);
+        rows.evidence
+            .append_option((!signal.evidence.is_null()).then(|| signal.evidence.to_string()));
+        rows.origin.append_value(origin.to_string());
+        rows.rows += 1;
+        if rows.rows >= self.rows_per_file {
+            let columns = rows.finish();
+            self.send("signals", day, columns)?;
+        }
+        Ok(())
+    }
+
+    /// Adds a decision.
+    pub fn decision(&mut self, decision: &Decision) -> Result<(), ArchiveError> {
+        let day = day(decision.time);
+        let rows = self
+            .decisions
+            .entry(day.clone())
+            .or_insert_with(DecisionRows::new);
+        rows.push(decision);
+        if rows.rows >= self.rows_per_file {
+            let columns = rows.finish();
+            self.send("decisions", day, columns)?;
+        }
+        Ok(())
+    }
+
+    /// Writes every buffer out and waits for the files; the number of files written.
+    pub fn finish(mut self) -> Result<u64, ArchiveError> {
+        let mut pending: Vec<(&'static str, String, Vec<ArrayRef>)> = Vec::new();
+        for (day, rows) in std::mem::take(&mut self.events) {
+            let mut rows = rows;
+            if rows.rows > 0 {
+                pending.push(("events", day, rows.finish()));
+            }
+        }
+        for (day, rows) in std::mem::take(&mut self.signals) {
+            let mut rows = rows;
+            if rows.rows > 0 {
+                pending.push(("signals", day, rows.finish()));
+            }
+        }
+        for (day, rows) in std::mem::take(&mut self.decisions) {
+            let mut rows = rows;
+            if rows.rows > 0 {
+                pending.push(("decisions", day, rows.finish()));
+            }
+        }
+        for (table, day, columns) in pending {
+            self.send(table, day, columns)?;
+        }
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<u64, ArchiveError> {
+        self.work.take();
+        match self.writer.take() {
+            Some(writer) => writer
+                .join()
+                .unwrap_or_else(|_| Err(self.error("the writer thread panicked".into()))),
+            None => Ok(0),
+        }
+    }
+}
+
+impl Drop for Archive {
+    fn drop(&mut self) {
+        let _ = self.join();
+    }
+}
+
+/// The writer thread: sorts each batch by identity and time, writes it as a Parquet
+/// file under a dot-name, and renames it into place.
+fn write_files(root: &Path, run: &str, work: Receiver<Work>) -> Result<u64, ArchiveError> {
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    let mut written = 0u64;
+    for (table, day, batch) in work {
+        let folder = root.join(table).join(format!("date={day}"));
+        let fail = |message: String| ArchiveError {
+            path: folder.clone(),
+            message,
+        };
+        std::fs::create_dir_all(&folder)
+            .map_err(|error| fail(format!("cannot create: {error}")))?;
+        let batch = cluster(&batch).map_err(|error| fail(format!("cannot sort: {error}")))?;
+        let name = format!("part-{run}-{written:05}.parquet");
+        let partial = folder.join(format!(".{name}.partial"));
+        let file = std::fs::File::create(&partial)
+            .map_err(|error| fail(format!("cannot create {}: {error}", partial.display())))?;
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties.clone()))
+            .map_err(|error| fail(error.to_string()))?;
+        writer
+            .write(&batch)
+            .map_err(|error| fail(error.to_string()))?;
+        let file = writer
+            .into_inner()
+            .map_err(|error| fail(error.to_string()))?;
+        file.sync_all().map_err(|error| fail(error.to_string()))?;
+        std::fs::rename(&partial, folder.join(&name))
+            .map_err(|error| fail(format!("cannot rename {}: {error}", partial.display())))?;
+        written += 1;
+    }
+    Ok(written)
+}
+
+/// The batch sorted by identity, then time (both columns exist in every table).
+fn cluster(batch: &RecordBatch) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let column = |name: &str| {
+        batch
+            .column_by_name(name)
+            .cloned()
+            .ok_or_else(|| arrow_schema::ArrowError::SchemaError(format!("no column {name}")))
+    };
+    let keys = [
+        arrow_ord::sort::SortColumn {
+            values: column("identity")?,
+            options: None,
+        },
+        arrow_ord::sort::SortColumn {
+            values: column("time")?,
+            options: None,
+        },
+    ];
+    let order = arrow_ord::sort::lexsort_to_indices(&keys, None)?;
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|values| arrow_select::take::take(values.as_ref(), &order, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(batch.schema(), columns)
+}

@@ -1,0 +1,200 @@
+//! The archive end to end: `vigil replay --archive` writes events, signals and decisions
+//! as Parquet, and the cookbook's queries through `vigil sql` agree with the decisions
+//! the replay wrote as JSON lines.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+use vigil::simulate::{simulate_to, SimulateOptions};
+
+fn sql(folder: &Path, query: &str, format: &str) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["sql", query, "--archive", "archive", "--format", format])
+        .current_dir(folder)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn rows(folder: &Path, query: &str) -> Vec<serde_json::Value> {
+    let (code, out, err) = sql(folder, query, "json");
+    assert_eq!(code, Some(0), "{err}");
+    out.lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn replay_writes_an_archive_that_sql_answers() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut events = Vec::new();
+    simulate_to(
+        &SimulateOptions {
+            identities: 120,
+            days: 15,
+            seed: 11,
+            attack_rate: 0.3,
+            ..SimulateOptions::default()
+        },
+        &mut events,
+    )
+    .unwrap();
+    let input = folder.path().join("events.jsonl");
+    std::fs::write(&input, &events).unwrap();
+    let summary = vigil::replay::replay(&vigil::replay::ReplayOptions {
+        inputs: vec![input],
+        format: vigil_ingest::Format::Native,
+        policy: None,
+        config: None,
+        output: folder.path().join("decisions.jsonl"),
+        rejects: None,
+        state: None,
+        archive: Some(folder.path().join("archive")),
+    })
+    .unwrap();
+    let decisions: Vec<serde_json::Value> =
+        std::fs::read_to_string(folder.path().join("decisions.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+    assert!(decisions.len() >= 10);
+    // Hive partitions, complete files only.
+    let days: BTreeSet<String> = std::fs::read_dir(folder.path().join("archive/events"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    // Fifteen local days of people around the world span a few more UTC days.
+    assert!((15..=17).contains(&days.len()), "{days:?}");
+    assert!(days.iter().all(|day| day.starts_with("date=2026-03-")));
+
+    // Every event and decision is there.
+    let count = rows(folder.path(), "SELECT count(*) AS n FROM events");
+    assert_eq!(count[0]["n"], summary.events());
+    let count = rows(folder.path(), "SELECT count(*) AS n FROM decisions");
+    assert_eq!(count[0]["n"], decisions.len());
+    let signals = rows(folder.path(), "SELECT count(*) AS n FROM signals");
+    let raised: u64 = summary.engine.signals.values().sum();
+    assert_eq!(signals[0]["n"], raised);
+
+    // Sessions revoked in a period, with their reasons.
+    let revoked = rows(
+        folder.path(),
+        "SELECT identity, session_id, rule, reasons[1]['detector'] AS first_reason \
+         FROM decisions WHERE action = 'revoke_session' AND mode = 'enforce' \
+         AND date BETWEEN '2026-03-01' AND '2026-03-31' ORDER BY time, id",
+    );
+    let expected: Vec<(String, String)> = decisions
+        .iter()
+        .filter(|d| d["action"] == "revoke_session" && d["mode"] == "enforce")
+        .filter(|d| d["time"].as_str().unwrap().starts_with("2026-03"))
+        .map(|d| {
+            (
+                d["identity"].as_str().unwrap().to_string(),
+                d["reasons"][0]["detector"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let got: Vec<(String, String)> = revoked
+        .iter()
+        .map(|row| {
+            (
+                row["identity"].as_str().unwrap().to_string(),
+                row["first_reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+
+    // One identity's timeline.
+    let someone = decisions[0]["identity"].as_str().unwrap().to_string();
+    let timeline = rows(
+        folder.path(),
+        &format!(
+            "SELECT time, kind, action, country FROM events WHERE identity = '{someone}' ORDER BY time"
+        ),
+    );
+    let in_input = events
+        .split(|&byte| byte == b'\n')
+        .filter(|line| {
+            std::str::from_utf8(line)
+                .is_ok_and(|text| text.contains(&format!("\"identity\":\"{someone}\"")))
+        })
+        .count();
+    assert_eq!(timeline.len(), in_input);
+
+    // Top identities by peak risk.
+    let top = rows(
+        folder.path(),
+        "SELECT identity, max(risk_score) AS peak FROM decisions GROUP BY identity ORDER BY peak DESC, identity LIMIT 3",
+    );
+    let mut peaks: BTreeMap<String, f64> = BTreeMap::new();
+    for decision in &decisions {
+        let entry = peaks
+            .entry(decision["identity"].as_str().unwrap().to_string())
+            .or_insert(0.0);
+        *entry = entry.max(decision["risk"]["score"].as_f64().unwrap());
+    }
+    let best = peaks.values().cloned().fold(0.0, f64::max);
+    assert_eq!(top[0]["peak"].as_f64().unwrap(), best);
+
+    // Monitor versus enforce per rule.
+    let modes = rows(
+        folder.path(),
+        "SELECT rule, mode, count(*) AS n FROM decisions GROUP BY rule, mode ORDER BY rule, mode",
+    );
+    let mut expected_modes: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for decision in &decisions {
+        *expected_modes
+            .entry((
+                decision["rule"].as_str().unwrap().to_string(),
+                decision["mode"].as_str().unwrap().to_string(),
+            ))
+            .or_default() += 1;
+    }
+    let got_modes: BTreeMap<(String, String), u64> = modes
+        .iter()
+        .map(|row| {
+            (
+                (
+                    row["rule"].as_str().unwrap().to_string(),
+                    row["mode"].as_str().unwrap().to_string(),
+                ),
+                row["n"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got_modes, expected_modes);
+
+    // Time from an identity's first signal of the day to its revocation.
+    let delays = rows(
+        folder.path(),
+        "SELECT d.identity, d.time, \
+                (CAST(d.time AS BIGINT) - CAST(min(s.time) AS BIGINT)) / 1000000.0 AS seconds \
+         FROM decisions d JOIN signals s ON s.identity = d.identity AND s.date = d.date AND s.time <= d.time \
+         WHERE d.action = 'revoke_session' GROUP BY d.identity, d.time ORDER BY d.time",
+    );
+    assert!(!delays.is_empty());
+    assert!(delays
+        .iter()
+        .all(|row| row["seconds"].as_f64().unwrap() >= 0.0));
+
+    // A human reads a table; a wrong query names the position and exits 2.
+    let (code, table, _) = sql(
+        folder.path(),
+        "SELECT rule, count(*) AS n FROM decisions GROUP BY rule ORDER BY rule",
+        "table",
+    );
+    assert_eq!(code, Some(0));
+    assert!(table.contains("| rule") && table.lines().last().unwrap().ends_with("rows"));
+    let (code, _, err) = sql(folder.path(), "SELEC * FROM decisions", "table");
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("SELEC") && err.contains("in: SELEC * FROM decisions"),
+        "{err}"
+    );
+}
