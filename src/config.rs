@@ -62,6 +62,28 @@ pub struct Config {
     pub caep: Option<CaepConfig>,
     /// Durable state.
     pub state: StateConfig,
+    /// The Parquet archive.
+    pub archive: ArchiveConfig,
+}
+
+/// `[archive]`: history for `vigil sql`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ArchiveConfig {
+    /// The archive folder (`vigil replay --archive` overrides it); none writes no archive.
+    pub dir: Option<PathBuf>,
+    /// Rows gathered per table and day before a file is written: larger files read
+    /// faster, smaller ones appear sooner and hold less memory.
+    pub rows_per_file: usize,
+}
+
+impl Default for ArchiveConfig {
+    fn default() -> Self {
+        ArchiveConfig {
+            dir: None,
+            rows_per_file: vigil_sinks::archive::ROWS_PER_FILE,
+        }
+    }
 }
 
 /// `[state]`: where state is kept and how often it is checkpointed.
@@ -265,6 +287,7 @@ impl Config {
         };
         resolve(&mut config.policy);
         resolve(&mut config.state.dir);
+        resolve(&mut config.archive.dir);
         resolve(&mut config.enrich.city_db);
         resolve(&mut config.enrich.asn_db);
         if let Some(caep) = config
@@ -294,6 +317,9 @@ impl Config {
         }
         if self.state.checkpoint_interval_ms == 0 {
             return Err("`state.checkpoint_interval_ms` must be at least 1".to_string());
+        }
+        if self.archive.rows_per_file == 0 {
+            return Err("`archive.rows_per_file` must be at least 1".to_string());
         }
         if self.state.max_identities_in_memory == 0 {
             return Err("`state.max_identities_in_memory` must be at least 1".to_string());

@@ -761,8 +761,12 @@ pub fn replay(options: &ReplayOptions) -> Result<Summary, ReplayError> {
         append,
         archive: options
             .archive
-            .as_deref()
-            .map(vigil_sinks::archive::Archive::open)
+            .as_ref()
+            .or(config.archive.dir.as_ref())
+            .map(|dir| {
+                vigil_sinks::archive::Archive::open(dir)
+                    .map(|archive| archive.with_rows_per_file(config.archive.rows_per_file))
+            })
             .transpose()
             .map_err(|error| ReplayError::Setup(error.to_string()))?,
     };

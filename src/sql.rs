@@ -72,7 +72,7 @@ impl SqlError {
 }
 
 /// A DataFusion session with the archive's tables registered (a table with no files yet
-/// is left out).
+/// is registered empty, so queries over it return no rows instead of failing).
 pub async fn open(archive: &Path) -> Result<SessionContext, SqlError> {
     if !archive.is_dir() {
         return Err(SqlError::Archive(format!(
@@ -83,12 +83,26 @@ pub async fn open(archive: &Path) -> Result<SessionContext, SqlError> {
     let context = SessionContext::new();
     for table in vigil_schemas::archive::TABLES {
         let folder = archive.join(table);
-        if !folder.is_dir() {
-            continue;
-        }
         let Some(schema) = vigil_schemas::archive::schema(table) else {
             continue;
         };
+        if !folder.is_dir() {
+            let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
+            fields.push(Arc::new(datafusion::arrow::datatypes::Field::new(
+                "date",
+                DataType::Utf8,
+                false,
+            )));
+            let empty = datafusion::datasource::MemTable::try_new(
+                Arc::new(datafusion::arrow::datatypes::Schema::new(fields)),
+                vec![vec![]],
+            )
+            .map_err(|error| SqlError::Archive(error.to_string()))?;
+            context
+                .register_table(table, Arc::new(empty))
+                .map_err(|error| SqlError::Archive(error.to_string()))?;
+            continue;
+        }
         let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
             .with_table_partition_cols(vec![("date".to_string(), DataType::Utf8)]);

@@ -198,3 +198,84 @@ fn replay_writes_an_archive_that_sql_answers() {
         "{err}"
     );
 }
+
+/// Complete Parquet files under `dir`.
+fn complete_files(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                complete_files(&path)
+            } else {
+                usize::from(
+                    path.extension()
+                        .is_some_and(|extension| extension == "parquet"),
+                )
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn a_killed_writer_leaves_only_readable_files() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut events = Vec::new();
+    simulate_to(
+        &SimulateOptions {
+            identities: 200,
+            days: 20,
+            seed: 13,
+            ..SimulateOptions::default()
+        },
+        &mut events,
+    )
+    .unwrap();
+    std::fs::write(folder.path().join("events.jsonl"), &events).unwrap();
+    // Small files and small batches: many files are being written when the kill lands.
+    std::fs::write(
+        folder.path().join("vigil.toml"),
+        "[engine]\nbatch_size = 512\n\n[archive]\nrows_per_file = 2000\n",
+    )
+    .unwrap();
+    let mut killed_with_files = 0;
+    for (attempt, wait) in (300u64..2700).step_by(200).enumerate() {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args([
+                "replay",
+                "--input",
+                "events.jsonl",
+                "--config",
+                "vigil.toml",
+                "--archive",
+                "archive",
+                "--output",
+                &format!("decisions-{attempt}.jsonl"),
+            ])
+            .current_dir(folder.path())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(wait));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL, mid-write
+            child.wait().unwrap();
+            if complete_files(&folder.path().join("archive")) > 0 {
+                killed_with_files += 1;
+            }
+        }
+        // Whatever the kill left, every file DataFusion sees reads whole (`rows` fails
+        // the test when the query does).
+        if folder.path().join("archive/events").is_dir() {
+            rows(folder.path(), "SELECT count(*) AS n FROM events");
+            rows(folder.path(), "SELECT count(*) AS n FROM signals");
+        }
+    }
+    assert!(
+        killed_with_files > 0,
+        "no kill landed while files were written"
+    );
+}
