@@ -5,7 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
-use vigil::simulate::{simulate_to, SimulateOptions};
+
+mod common;
+
+use vigil::simulate::SimulateOptions;
 
 fn sql(folder: &Path, query: &str, format: &str) -> (Option<i32>, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_vigil"))
@@ -31,20 +34,7 @@ fn rows(folder: &Path, query: &str) -> Vec<serde_json::Value> {
 #[test]
 fn replay_writes_an_archive_that_sql_answers() {
     let folder = tempfile::tempdir().unwrap();
-    let mut events = Vec::new();
-    simulate_to(
-        &SimulateOptions {
-            identities: 120,
-            days: 15,
-            seed: 11,
-            attack_rate: 0.3,
-            ..SimulateOptions::default()
-        },
-        &mut events,
-    )
-    .unwrap();
-    let input = folder.path().join("events.jsonl");
-    std::fs::write(&input, &events).unwrap();
+    let (input, events) = common::simulated_input(folder.path(), 120, 15, 11, 0.3);
     let summary = vigil::replay::replay(&vigil::replay::ReplayOptions {
         inputs: vec![input],
         format: vigil_ingest::Format::Native,
@@ -223,18 +213,13 @@ fn complete_files(dir: &Path) -> usize {
 #[test]
 fn a_killed_writer_leaves_only_readable_files() {
     let folder = tempfile::tempdir().unwrap();
-    let mut events = Vec::new();
-    simulate_to(
-        &SimulateOptions {
-            identities: 200,
-            days: 20,
-            seed: 13,
-            ..SimulateOptions::default()
-        },
-        &mut events,
-    )
-    .unwrap();
-    std::fs::write(folder.path().join("events.jsonl"), &events).unwrap();
+    common::simulated_input(
+        folder.path(),
+        200,
+        20,
+        13,
+        SimulateOptions::default().attack_rate,
+    );
     // Small files and small batches: many files are being written when the kill lands.
     std::fs::write(
         folder.path().join("vigil.toml"),

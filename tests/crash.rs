@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use vigil::simulate::{simulate_to, SimulateOptions};
+mod common;
+
 use vigil_engine::store::Store;
 
 const CONFIG: &str = "[engine]\nshards = 2\nbatch_size = 256\n\n[state]\ncheckpoint_events = 1\n";
@@ -62,19 +63,7 @@ impl Jitter {
 #[test]
 fn sigkill_at_random_points_loses_nothing_and_counts_nothing_twice() {
     let folder = tempfile::tempdir().unwrap();
-    let mut events = Vec::new();
-    simulate_to(
-        &SimulateOptions {
-            identities: 150,
-            days: 16,
-            seed: 21,
-            attack_rate: 0.1,
-            ..SimulateOptions::default()
-        },
-        &mut events,
-    )
-    .unwrap();
-    std::fs::write(folder.path().join("events.jsonl"), &events).unwrap();
+    common::simulated_input(folder.path(), 150, 16, 21, 0.1);
     std::fs::write(folder.path().join("vigil.toml"), CONFIG).unwrap();
 
     // The reference: one uninterrupted run.

@@ -7,6 +7,8 @@
 //! Regenerate (only when deliberately starting a new version, keeping the old file):
 //! `VIGIL_WRITE_STATE_FIXTURE=1 cargo test --test state_format`.
 
+mod common;
+
 use vigil_engine::store::{decode, encode, Store, FORMAT_VERSION};
 use vigil_rules::IdentityState;
 
@@ -30,22 +32,8 @@ fn version_1_state_still_decodes() {
 }
 
 fn write_fixture() {
-    use vigil::simulate::{simulate_to, SimulateOptions};
     let folder = tempfile::tempdir().unwrap();
-    let mut events = Vec::new();
-    simulate_to(
-        &SimulateOptions {
-            identities: 60,
-            days: 30,
-            seed: 3,
-            attack_rate: 0.3,
-            ..SimulateOptions::default()
-        },
-        &mut events,
-    )
-    .unwrap();
-    let input = folder.path().join("events.jsonl");
-    std::fs::write(&input, events).unwrap();
+    let (input, _) = common::simulated_input(folder.path(), 60, 30, 3, 0.3);
     vigil::replay::replay(&vigil::replay::ReplayOptions {
         inputs: vec![input],
         format: vigil_ingest::Format::Native,
