@@ -87,6 +87,11 @@ enum Command {
         #[arg(long, default_value = "table")]
         format: vigil::sql::Format,
     },
+    /// Retention and privacy in the archive.
+    Archive {
+        #[command(subcommand)]
+        action: ArchiveAction,
+    },
     /// Look into a stopped engine's state folder.
     State {
         #[command(subcommand)]
@@ -125,6 +130,27 @@ enum Command {
         /// Print one JSON object instead of tables.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ArchiveAction {
+    /// Remove the days before a date (`YYYY-MM-DD`) from every table.
+    Prune {
+        /// The first day kept.
+        #[arg(long)]
+        before: String,
+        /// The archive folder.
+        #[arg(long, default_value = "archive")]
+        archive: PathBuf,
+    },
+    /// Rewrite the files holding an identity's rows without them (a privacy request).
+    Forget {
+        /// The identity.
+        identity: String,
+        /// The archive folder.
+        #[arg(long, default_value = "archive")]
+        archive: PathBuf,
     },
 }
 
@@ -228,6 +254,35 @@ fn main() -> ExitCode {
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => fail(&error.to_string(), error.exit_code()),
+            }
+        }
+        Command::Archive { action } => {
+            let result = match &action {
+                ArchiveAction::Prune { before, archive } => {
+                    let valid = before.len() == 10
+                        && vigil_schemas::Timestamp::parse(&format!("{before}T00:00:00Z")).is_ok();
+                    if !valid {
+                        return fail(
+                            &format!("`--before {before}`: expected a date, YYYY-MM-DD"),
+                            2,
+                        );
+                    }
+                    vigil_sinks::archive::prune(archive, before).map(|removed| {
+                        eprintln!("removed {} day folders before {before}", removed.len())
+                    })
+                }
+                ArchiveAction::Forget { identity, archive } => {
+                    vigil_sinks::archive::forget(archive, identity).map(|done| {
+                        eprintln!(
+                            "removed {} rows of `{identity}` from {} files",
+                            done.rows, done.files
+                        )
+                    })
+                }
+            };
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => fail(&error.to_string(), 1),
             }
         }
         Command::State { action } => {

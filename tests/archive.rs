@@ -173,6 +173,57 @@ fn replay_writes_an_archive_that_sql_answers() {
         .iter()
         .all(|row| row["seconds"].as_f64().unwrap() >= 0.0));
 
+    // Privacy: forget one identity everywhere; everyone else stays.
+    let before = rows(folder.path(), "SELECT count(*) AS n FROM events")[0]["n"]
+        .as_u64()
+        .unwrap();
+    let theirs = rows(
+        folder.path(),
+        &format!("SELECT count(*) AS n FROM events WHERE identity = '{someone}'"),
+    )[0]["n"]
+        .as_u64()
+        .unwrap();
+    assert!(theirs > 0);
+    let forget = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["archive", "forget", &someone, "--archive", "archive"])
+        .current_dir(folder.path())
+        .output()
+        .unwrap();
+    assert!(forget.status.success());
+    for table in ["events", "signals", "decisions"] {
+        let left = rows(
+            folder.path(),
+            &format!("SELECT count(*) AS n FROM {table} WHERE identity = '{someone}'"),
+        );
+        assert_eq!(left[0]["n"], 0, "{table}");
+    }
+    let after = rows(folder.path(), "SELECT count(*) AS n FROM events")[0]["n"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(after, before - theirs);
+
+    // Retention: the days before a date go.
+    let prune = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args([
+            "archive",
+            "prune",
+            "--before",
+            "2026-03-05",
+            "--archive",
+            "archive",
+        ])
+        .current_dir(folder.path())
+        .output()
+        .unwrap();
+    assert!(prune.status.success());
+    let old = rows(
+        folder.path(),
+        "SELECT count(*) AS n FROM events WHERE date < '2026-03-05'",
+    );
+    assert_eq!(old[0]["n"], 0);
+    let kept = rows(folder.path(), "SELECT min(date) AS first FROM decisions");
+    assert!(kept[0]["first"].as_str().unwrap() >= "2026-03-05");
+
     // A human reads a table; a wrong query names the position and exits 2.
     let (code, table, _) = sql(
         folder.path(),

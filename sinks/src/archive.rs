@@ -587,3 +587,121 @@ fn cluster(batch: &RecordBatch) -> Result<RecordBatch, arrow_schema::ArrowError>
         .collect::<Result<Vec<_>, _>>()?;
     RecordBatch::try_new(batch.schema(), columns)
 }
+
+/// Removes the day partitions before `before` (`YYYY-MM-DD`) from every table; the
+/// folders removed.
+pub fn prune(dir: &Path, before: &str) -> Result<Vec<PathBuf>, ArchiveError> {
+    let mut removed = Vec::new();
+    for table in archive::TABLES {
+        let folder = dir.join(table);
+        let Ok(days) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in days.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(day) = name.strip_prefix("date=") else {
+                continue;
+            };
+            if day < before {
+                std::fs::remove_dir_all(entry.path()).map_err(|error| ArchiveError {
+                    path: entry.path(),
+                    message: format!("cannot remove: {error}"),
+                })?;
+                removed.push(entry.path());
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// What [`forget`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Forgotten {
+    /// Files rewritten without the identity's rows.
+    pub files: u64,
+    /// Rows removed.
+    pub rows: u64,
+}
+
+/// Rewrites every file holding rows of `identity` without them (each file replaced
+/// whole by an atomic rename, so a reader sees the old file or the new one).
+pub fn forget(dir: &Path, identity: &str) -> Result<Forgotten, ArchiveError> {
+    let mut forgotten = Forgotten::default();
+    let mut files = Vec::new();
+    for table in archive::TABLES {
+        collect_parquet(&dir.join(table), &mut files);
+    }
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    let needle = arrow_array::StringArray::new_scalar(identity);
+    for path in files {
+        let fail = |message: String| ArchiveError {
+            path: path.clone(),
+            message,
+        };
+        let file = std::fs::File::open(&path).map_err(|error| fail(error.to_string()))?;
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|builder| builder.build())
+            .map_err(|error| fail(error.to_string()))?;
+        let mut kept = Vec::new();
+        let mut removed = 0u64;
+        for batch in reader {
+            let batch = batch.map_err(|error| fail(error.to_string()))?;
+            let Some(column) = batch.column_by_name("identity") else {
+                kept.push(batch);
+                continue;
+            };
+            let keep =
+                arrow_ord::cmp::neq(column, &needle).map_err(|error| fail(error.to_string()))?;
+            let filtered = arrow_select::filter::filter_record_batch(&batch, &keep)
+                .map_err(|error| fail(error.to_string()))?;
+            removed += (batch.num_rows() - filtered.num_rows()) as u64;
+            kept.push(filtered);
+        }
+        if removed == 0 {
+            continue;
+        }
+        let Some(schema) = kept.first().map(RecordBatch::schema) else {
+            continue;
+        };
+        let name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let partial = path.with_file_name(format!(".{name}.partial"));
+        let out = std::fs::File::create(&partial).map_err(|error| fail(error.to_string()))?;
+        let mut writer = ArrowWriter::try_new(out, schema, Some(properties.clone()))
+            .map_err(|error| fail(error.to_string()))?;
+        for batch in &kept {
+            writer
+                .write(batch)
+                .map_err(|error| fail(error.to_string()))?;
+        }
+        let out = writer
+            .into_inner()
+            .map_err(|error| fail(error.to_string()))?;
+        out.sync_all().map_err(|error| fail(error.to_string()))?;
+        std::fs::rename(&partial, &path).map_err(|error| fail(error.to_string()))?;
+        forgotten.files += 1;
+        forgotten.rows += removed;
+    }
+    Ok(forgotten)
+}
+
+fn collect_parquet(dir: &Path, into: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_parquet(&path, into);
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "parquet")
+        {
+            into.push(path);
+        }
+    }
+}
