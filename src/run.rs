@@ -106,6 +106,15 @@ pub struct Runner {
     durable: Option<DurableInputs>,
     /// Batches whose outputs await acknowledgement, oldest first.
     in_flight: std::collections::VecDeque<InFlight>,
+    /// The Parquet archive (`[archive] dir`), and when its buffers were last written out.
+    archive: Option<(vigil_sinks::archive::Archive, Instant)>,
+}
+
+/// How often a live run writes the archive's buffers out, so files appear while it runs.
+pub const ARCHIVE_FLUSH: Duration = Duration::from_secs(60);
+
+fn archive_error(error: vigil_sinks::archive::ArchiveError) -> ReplayError {
+    ReplayError::Run(error.to_string())
 }
 
 /// Input positions against the state store.
@@ -195,7 +204,7 @@ impl Runner {
                 (input.topic.clone(), (input.format, name))
             })
             .collect();
-        let (engine, durable) = match &config.state.dir {
+        let (mut engine, durable) = match &config.state.dir {
             Some(dir) => {
                 let store = vigil_engine::store::Store::open(dir)
                     .map_err(|error| ReplayError::Setup(format!("`state.dir`: {error}")))?;
@@ -225,7 +234,18 @@ impl Runner {
             }
             None => (Engine::new(rules, config.engine.shard_count()), None),
         };
+        let archive = match &config.archive.dir {
+            Some(dir) => Some((
+                vigil_sinks::archive::Archive::open(dir)
+                    .map_err(|error| ReplayError::Setup(format!("`archive.dir`: {error}")))?
+                    .with_rows_per_file(config.archive.rows_per_file),
+                Instant::now(),
+            )),
+            None => None,
+        };
+        engine.keep_signals(archive.is_some());
         Ok(Runner {
+            archive,
             engine,
             kafka,
             consumer,
@@ -400,6 +420,9 @@ impl Runner {
             .flush(Duration::from_secs(30))
             .map_err(kafka_error("cannot flush the outputs"))?;
         self.final_checkpoint()?;
+        if let Some((archive, _)) = self.archive.take() {
+            archive.finish().map_err(archive_error)?;
+        }
         if let Err(error) = self.consumer.commit_consumer_state(CommitMode::Sync) {
             // Nothing stored yet (no records) is not an error worth failing on.
             tracing::debug!(%error, "final commit");
@@ -519,10 +542,36 @@ impl Runner {
                 }
             }
         }
+        if let Some((archive, _)) = &mut self.archive {
+            for envelope in &envelopes {
+                archive.event(envelope).map_err(archive_error)?;
+            }
+        }
         let output = self.engine.process(envelopes);
         summary.engine.merge(output.stats);
         let now = wall_clock();
         let mut decisions = output.decisions;
+        if let Some((archive, last)) = &mut self.archive {
+            for record in &output.signals {
+                archive
+                    .signal(
+                        record.time,
+                        &record.identity,
+                        record.session_id.as_deref(),
+                        &record.signal,
+                        &record.origin,
+                    )
+                    .map_err(archive_error)?;
+            }
+            for decision in &mut decisions {
+                decision.decided_at = now;
+                archive.decision(decision).map_err(archive_error)?;
+            }
+            if last.elapsed() >= ARCHIVE_FLUSH {
+                archive.flush().map_err(archive_error)?;
+                *last = Instant::now();
+            }
+        }
         for decision in &mut decisions {
             decision.decided_at = now;
             deliveries.extend(

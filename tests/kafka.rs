@@ -159,6 +159,7 @@ async fn scenario(brokers: String, prefix: &str) {
         }
     };
     let total = (auth.len() + posture.len()) as u64;
+    let archive = tempfile::tempdir().unwrap();
     let auth_count = auth.len() as u64;
     send(auth_topic.clone(), auth).await;
 
@@ -198,6 +199,10 @@ async fn scenario(brokers: String, prefix: &str) {
             .into(),
             kid: "vigil-test".into(),
         }),
+        archive: vigil::config::ArchiveConfig {
+            dir: Some(archive.path().to_path_buf()),
+            ..Default::default()
+        },
         ..Config::default()
     };
     let (config, rules) = (
@@ -232,6 +237,29 @@ async fn scenario(brokers: String, prefix: &str) {
         .unwrap();
     assert_eq!(summary.read, total);
     assert_eq!(summary.rejected, 1);
+    // The archive holds every decoded event and every decision, written at shutdown.
+    let context = vigil::sql::open(archive.path()).await.unwrap();
+    let count = |table: &'static str| {
+        let context = context.clone();
+        async move {
+            let batches =
+                vigil::sql::query(&context, &format!("SELECT count(*) AS n FROM {table}"))
+                    .await
+                    .unwrap();
+            let mut out = Vec::new();
+            vigil::sql::write(&batches, vigil::sql::Format::Csv, &mut out).unwrap();
+            String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .nth(1)
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        }
+    };
+    assert_eq!(count("events").await, total - 1);
+    assert_eq!(count("decisions").await, seen.len() as u64);
+    assert!(count("signals").await >= seen.len() as u64);
     let rules: Vec<&str> = seen.iter().map(|decision| decision.rule.as_str()).collect();
     assert!(rules.contains(&"revoke-impossible-travel"), "{rules:?}");
     assert!(

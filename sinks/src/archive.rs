@@ -481,30 +481,38 @@ impl Archive {
         Ok(())
     }
 
-    /// Writes every buffer out and waits for the files; the number of files written.
-    pub fn finish(mut self) -> Result<u64, ArchiveError> {
+    /// Hands every non-empty buffer to the writer (a live run calls this now and then, so
+    /// files appear without waiting for a full buffer).
+    pub fn flush(&mut self) -> Result<(), ArchiveError> {
         let mut pending: Vec<(&'static str, String, Vec<ArrayRef>)> = Vec::new();
-        for (day, rows) in std::mem::take(&mut self.events) {
-            let mut rows = rows;
+        for (day, rows) in &mut self.events {
             if rows.rows > 0 {
-                pending.push(("events", day, rows.finish()));
+                pending.push(("events", day.clone(), rows.finish()));
             }
         }
-        for (day, rows) in std::mem::take(&mut self.signals) {
-            let mut rows = rows;
+        for (day, rows) in &mut self.signals {
             if rows.rows > 0 {
-                pending.push(("signals", day, rows.finish()));
+                pending.push(("signals", day.clone(), rows.finish()));
             }
         }
-        for (day, rows) in std::mem::take(&mut self.decisions) {
-            let mut rows = rows;
+        for (day, rows) in &mut self.decisions {
             if rows.rows > 0 {
-                pending.push(("decisions", day, rows.finish()));
+                pending.push(("decisions", day.clone(), rows.finish()));
             }
         }
+        // Days written out leave memory.
+        self.events.retain(|_, rows| rows.rows > 0);
+        self.signals.retain(|_, rows| rows.rows > 0);
+        self.decisions.retain(|_, rows| rows.rows > 0);
         for (table, day, columns) in pending {
             self.send(table, day, columns)?;
         }
+        Ok(())
+    }
+
+    /// Writes every buffer out and waits for the files; the number of files written.
+    pub fn finish(mut self) -> Result<u64, ArchiveError> {
+        self.flush()?;
         self.join()
     }
 
