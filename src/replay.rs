@@ -633,8 +633,24 @@ struct FileSinks {
     archive: Option<vigil_sinks::archive::Archive>,
 }
 
-fn archive_error(error: vigil_sinks::archive::ArchiveError) -> ReplayError {
+pub(crate) fn archive_error(error: vigil_sinks::archive::ArchiveError) -> ReplayError {
     ReplayError::Run(error.to_string())
+}
+
+/// Archives one kept signal (files and Kafka alike).
+pub(crate) fn archive_signal(
+    archive: &mut vigil_sinks::archive::Archive,
+    record: &vigil_engine::SignalRecord,
+) -> Result<(), ReplayError> {
+    archive
+        .signal(
+            record.time,
+            &record.identity,
+            record.session_id.as_deref(),
+            &record.signal,
+            &record.origin,
+        )
+        .map_err(archive_error)
 }
 
 fn run_error(error: vigil_sinks::SinkError) -> ReplayError {
@@ -662,15 +678,7 @@ impl ReplaySink for FileSinks {
 
     fn signal(&mut self, record: &vigil_engine::SignalRecord) -> Result<(), ReplayError> {
         match &mut self.archive {
-            Some(archive) => archive
-                .signal(
-                    record.time,
-                    &record.identity,
-                    record.session_id.as_deref(),
-                    &record.signal,
-                    &record.origin,
-                )
-                .map_err(archive_error),
+            Some(archive) => archive_signal(archive, record),
             None => Ok(()),
         }
     }

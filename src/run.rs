@@ -19,7 +19,9 @@
 //! records after the last checkpoint are made again, with the same ids.
 
 use crate::config::{CaepConfig, Config, KafkaConfig};
-use crate::replay::{flatten, oversized, Outcome, ReplayError, Summary};
+use crate::replay::{
+    archive_error, archive_signal, flatten, oversized, Outcome, ReplayError, Summary,
+};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -112,10 +114,6 @@ pub struct Runner {
 
 /// How often a live run writes the archive's buffers out, so files appear while it runs.
 pub const ARCHIVE_FLUSH: Duration = Duration::from_secs(60);
-
-fn archive_error(error: vigil_sinks::archive::ArchiveError) -> ReplayError {
-    ReplayError::Run(error.to_string())
-}
 
 /// Input positions against the state store.
 struct DurableInputs {
@@ -551,20 +549,14 @@ impl Runner {
         summary.engine.merge(output.stats);
         let now = wall_clock();
         let mut decisions = output.decisions;
+        for decision in &mut decisions {
+            decision.decided_at = now;
+        }
         if let Some((archive, last)) = &mut self.archive {
             for record in &output.signals {
-                archive
-                    .signal(
-                        record.time,
-                        &record.identity,
-                        record.session_id.as_deref(),
-                        &record.signal,
-                        &record.origin,
-                    )
-                    .map_err(archive_error)?;
+                archive_signal(archive, record)?;
             }
-            for decision in &mut decisions {
-                decision.decided_at = now;
+            for decision in &decisions {
                 archive.decision(decision).map_err(archive_error)?;
             }
             if last.elapsed() >= ARCHIVE_FLUSH {
@@ -572,8 +564,7 @@ impl Runner {
                 *last = Instant::now();
             }
         }
-        for decision in &mut decisions {
-            decision.decided_at = now;
+        for decision in &decisions {
             deliveries.extend(
                 self.outputs
                     .send_decision(decision, now.as_secs())
