@@ -3,6 +3,8 @@
 //! `VIGIL_KAFKA_BROKERS` names one, on a real Kafka-compatible broker: `.ci/run` starts
 //! Tansu on loopback and sets it, and in CI (`CI` set) a missing broker fails the test.
 
+mod common;
+
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::mocking::MockCluster;
@@ -78,7 +80,6 @@ async fn on_a_real_broker() {
     let Some(brokers) = real_broker() else {
         return;
     };
-    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     let prefix = format!(
         "t{}-{}.",
         std::process::id(),
@@ -87,22 +88,7 @@ async fn on_a_real_broker() {
             .unwrap()
             .as_millis()
     );
-    let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", &brokers)
-        .create()
-        .unwrap();
-    let names = topics(&prefix);
-    let new: Vec<NewTopic> = names
-        .iter()
-        .map(|name| NewTopic::new(name, 1, TopicReplication::Fixed(1)))
-        .collect();
-    for result in admin
-        .create_topics(&new, &AdminOptions::new())
-        .await
-        .unwrap()
-    {
-        result.unwrap();
-    }
+    common::create_topics(&brokers, &topics(&prefix)).await;
     scenario(brokers, &prefix).await;
 }
 

@@ -5,6 +5,8 @@
 //! The broker is librdkafka's mock cluster hosted by this test process (the `vigil`
 //! child connects to it over loopback), or the broker named by `VIGIL_KAFKA_BROKERS`.
 
+mod common;
+
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
@@ -113,23 +115,7 @@ fn sigkill_mid_stream_loses_no_decision() {
                 cluster.create_topic(topic, 1, 1).unwrap();
             }
         }
-        None => {
-            use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-            let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
-                .set("bootstrap.servers", &brokers)
-                .create()
-                .unwrap();
-            let new: Vec<NewTopic> = topics
-                .iter()
-                .map(|name| NewTopic::new(name, 1, TopicReplication::Fixed(1)))
-                .collect();
-            for result in runtime
-                .block_on(admin.create_topics(&new, &AdminOptions::new()))
-                .unwrap()
-            {
-                result.unwrap();
-            }
-        }
+        None => runtime.block_on(common::create_topics(&brokers, &topics)),
     }
 
     // Traffic with attacks, on one partition in event-time order.
