@@ -23,7 +23,7 @@ use vigil_schemas::CompactString;
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 
 /// The version byte written before every encoded value.
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = 2;
 
 /// The state file inside a state folder.
 pub const STATE_FILE: &str = "state.redb";
@@ -95,7 +95,10 @@ pub fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Resul
         reason,
     };
     match bytes.split_first() {
-        Some((&FORMAT_VERSION, rest)) => {
+        // Version 2 kept version 1's layout and narrowed what two numbers mean (a
+        // session's device fingerprint to 32 bits, its peak to tenths): version 1 values
+        // decode into version 2 as they are.
+        Some((&(1 | FORMAT_VERSION), rest)) => {
             let (value, unread) =
                 postcard::take_from_bytes(rest).map_err(|error_| error(error_.to_string()))?;
             if unread.is_empty() {

@@ -590,6 +590,21 @@ mod tests {
     use crate::testing::{login_at, Place, BERLIN, NEW_YORK};
     use vigil_schemas::{AccessDetail, Action, Detector};
 
+    /// The budget of `cargo bench --bench state` (under 1 KiB an identity) rests on
+    /// these sizes: a growing field shows here before it shows in the bench.
+    #[test]
+    fn per_identity_state_stays_small() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<crate::risk::SessionContext>(), 16);
+        assert_eq!(size_of::<crate::risk::SessionRisk>(), 72);
+        assert_eq!(size_of::<unusual_hour::HourHistogram>(), 24);
+        assert!(
+            size_of::<IdentityState>() <= 216,
+            "{}",
+            size_of::<IdentityState>()
+        );
+    }
+
     fn judge() -> Judge {
         Judge::new(Arc::new(Rules {
             config: RulesConfig::default(),

@@ -6,23 +6,88 @@
 //! of signals exceeds 100. Decay is exponential with a configured half-life.
 
 use crate::config::RiskConfig;
+use std::num::NonZeroU32;
 use vigil_schemas::{CompactString, Detector, Risk, RiskLevel, Signal, Timestamp};
 
 /// Identity-level events without a session or device share this key.
 pub const NO_SESSION: &str = "";
 
 /// Where a session was established: the first device, network and country its events
-/// carried (location-exempt addresses leave network and country unknown).
+/// carried (location-exempt addresses leave network and country unknown). Held as
+/// non-zero 32-bit numbers, so an unknown costs no tag (16 bytes instead of 40 a
+/// session); stored as optional plain numbers. 32 bits suffice: a session's context is
+/// compared with its own later events only.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(from = "StoredContext", into = "StoredContext")]
 pub struct SessionContext {
-    /// Fingerprint of the device id ([`crate::fingerprint`]).
-    pub device: Option<u64>,
-    /// Autonomous system.
-    pub asn: Option<u32>,
-    /// Fingerprint of the ISO alpha-2 country ([`crate::fingerprint`], 32 bits).
-    pub country: Option<u32>,
-    /// Client family of the user agent ([`crate::client_family`]).
-    pub client: Option<u32>,
+    /// Fingerprint of the device id ([`device_print`]).
+    pub device: Option<NonZeroU32>,
+    /// Autonomous system (AS 0 means none, RFC 7607, and is unknown here).
+    pub asn: Option<NonZeroU32>,
+    /// Fingerprint of the ISO alpha-2 country ([`known32`] of [`crate::fingerprint`]).
+    pub country: Option<NonZeroU32>,
+    /// Client family of the user agent ([`known32`] of [`crate::client_family`]).
+    pub client: Option<NonZeroU32>,
+}
+
+/// A device id as a session's context holds it: 32 bits of [`crate::fingerprint`].
+pub fn device_print(device: &str) -> NonZeroU32 {
+    known32(crate::fingerprint(device) as u32)
+}
+
+/// A 32-bit fingerprint as a known context value (zero counts as one).
+pub fn known32(print: u32) -> NonZeroU32 {
+    NonZeroU32::new(print).unwrap_or(NonZeroU32::MIN)
+}
+
+/// [`SessionContext`] as encoded: plain optional numbers.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct StoredContext {
+    device: Option<u64>,
+    asn: Option<u32>,
+    country: Option<u32>,
+    client: Option<u32>,
+}
+
+impl From<StoredContext> for SessionContext {
+    fn from(stored: StoredContext) -> Self {
+        SessionContext {
+            // Version 1 stored 64 bits; the low 32 are what this build compares.
+            device: stored.device.map(|device| known32(device as u32)),
+            asn: stored.asn.and_then(NonZeroU32::new),
+            country: stored.country.map(known32),
+            client: stored.client.map(known32),
+        }
+    }
+}
+
+impl From<SessionContext> for StoredContext {
+    fn from(context: SessionContext) -> Self {
+        StoredContext {
+            device: context.device.map(|device| u64::from(device.get())),
+            asn: context.asn.map(NonZeroU32::get),
+            country: context.country.map(NonZeroU32::get),
+            client: context.client.map(NonZeroU32::get),
+        }
+    }
+}
+
+/// A score in tenths of a point, stored as points (f32).
+mod tenths {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(tenths: &u16, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f32(f32::from(*tenths) / 10.0)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u16, D::Error> {
+        let points = f32::deserialize(deserializer)?;
+        Ok(if points.is_finite() {
+            (points * 10.0).round().clamp(0.0, 1000.0) as u16
+        } else {
+            0
+        })
+    }
 }
 
 /// The risk of one session of an identity.
@@ -34,8 +99,9 @@ pub struct SessionRisk {
     pub score: f64,
     /// Event time of the last update.
     pub updated: Timestamp,
-    /// Highest score the session reached.
-    pub peak: f32,
+    /// Highest score the session reached, in tenths (stored as a number of points).
+    #[serde(with = "tenths")]
+    pub peak: u16,
     /// A signal other than a first-seen one has hit this session: nothing it does is
     /// learned as normal, whatever MFA says.
     pub tainted: bool,
@@ -110,7 +176,7 @@ impl SessionRisks {
                     key: CompactString::from(key),
                     score: 0.0,
                     updated: now,
-                    peak: 0.0,
+                    peak: 0,
                     tainted: false,
                     context: SessionContext::default(),
                     charged: [0; Detector::ALL.len()],
@@ -169,7 +235,9 @@ impl SessionRisks {
             session.score = score;
             session.updated = session.updated.max(now);
         }
-        session.peak = session.peak.max(score as f32);
+        session.peak = session
+            .peak
+            .max((score * 10.0).round().clamp(0.0, 1000.0) as u16);
         for signal in signals {
             session.tainted |= !signal.detector.is_first_seen();
             let charged = &mut session.charged[signal.detector as usize];
@@ -211,7 +279,7 @@ impl SessionRisks {
             .iter()
             .filter(|session| {
                 session.key != except
-                    && session.context.device == Some(crate::fingerprint(device))
+                    && session.context.device == Some(device_print(device))
                     && now.0.saturating_sub(session.updated.0) <= idle_micros
             })
             .map(|session| session.key.clone())

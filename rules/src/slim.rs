@@ -61,6 +61,12 @@ impl<T> SlimVec<T> {
     }
 }
 
+impl<T> From<Vec<T>> for SlimVec<T> {
+    fn from(items: Vec<T>) -> Self {
+        SlimVec(items.into_boxed_slice())
+    }
+}
+
 impl<T> Deref for SlimVec<T> {
     type Target = [T];
 

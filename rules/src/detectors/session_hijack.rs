@@ -19,7 +19,7 @@
 
 use crate::config::SessionHijackConfig;
 use crate::fingerprint;
-use crate::risk::SessionRisk;
+use crate::risk::{device_print, known32, SessionRisk};
 use serde_json::json;
 use vigil_schemas::{Detector, Envelope, Signal};
 
@@ -43,30 +43,30 @@ pub fn detect(
     let mut changes: Vec<String> = Vec::new();
     let mut score: f64 = 0.0;
     match (context.device, device) {
-        (Some(established), Some(now)) if established != fingerprint(now) => {
+        (Some(established), Some(now)) if established != device_print(now) => {
             changes.push(format!("another device ({now})"));
             score = score.max(config.device_score);
         }
-        (None, Some(now)) => context.device = Some(fingerprint(now)),
+        (None, Some(now)) => context.device = Some(device_print(now)),
         _ => {}
     }
     match (context.country, country) {
-        (Some(established), Some(now)) if established != fingerprint(now) as u32 => {
+        (Some(established), Some(now)) if established != known32(fingerprint(now) as u32) => {
             changes.push(format!("another country ({now})"));
             score = score.max(config.country_score);
         }
-        (None, Some(now)) => context.country = Some(fingerprint(now) as u32),
+        (None, Some(now)) => context.country = Some(known32(fingerprint(now) as u32)),
         _ => {}
     }
     match (context.client, event.user_agent.as_deref()) {
-        (Some(established), Some(now)) if established != crate::client_family(now) => {
+        (Some(established), Some(now)) if established != known32(crate::client_family(now)) => {
             changes.push(format!("another client ({now})"));
             score = score.max(config.client_score);
         }
-        (None, Some(now)) => context.client = Some(crate::client_family(now)),
+        (None, Some(now)) => context.client = Some(known32(crate::client_family(now))),
         _ => {}
     }
-    match (context.asn, asn) {
+    match (context.asn, asn.and_then(std::num::NonZeroU32::new)) {
         (Some(established), Some(now)) if established != now => {
             changes.push(format!("network AS{established} -> AS{now}"));
             score = score.max(config.asn_score);

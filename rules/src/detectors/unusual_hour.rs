@@ -30,61 +30,78 @@ const OTHER_DAY_WEIGHT: f64 = 0.25;
 const KERNEL_MASS: f64 =
     1.0 + 2.0 * NEIGHBOUR_WEIGHT + 2.0 * SECOND_NEIGHBOUR_WEIGHT + 6.0 * OTHER_DAY_WEIGHT;
 
-/// Sign-ins per hour of the week (UTC, Monday 00:00 first), one byte per slot: when a
+/// Sign-ins per hour of the week (UTC, Monday 00:00 first), at most 255 a slot: when a
 /// slot would pass 255, every slot is halved, which keeps the shares and lets old habits
-/// fade (168 bytes per person).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// fade. Held sparse, as (slot, count) pairs sorted by slot, since a person signs in at a
+/// few dozen of the 168 hours (24 bytes plus two a used slot, instead of 172); stored as
+/// all 168 counts, so the encoding does not depend on the layout in memory.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct HourHistogram {
     #[serde(with = "slots")]
-    counts: [u8; SLOTS],
+    counts: crate::slim::SlimVec<(u8, u8)>,
     total: u32,
 }
 
-/// The slots as a sequence of bytes (serde has no fixed arrays this long).
+/// The slots as a sequence of 168 bytes.
 mod slots {
     use super::SLOTS;
+    use crate::slim::SlimVec;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(
-        counts: &[u8; SLOTS],
+        counts: &SlimVec<(u8, u8)>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(counts.iter())
+        let mut dense = [0u8; SLOTS];
+        for &(slot, count) in counts.iter() {
+            dense[usize::from(slot) % SLOTS] = count;
+        }
+        serializer.collect_seq(dense.iter())
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<[u8; SLOTS], D::Error> {
+    ) -> Result<SlimVec<(u8, u8)>, D::Error> {
         let counts = Vec::<u8>::deserialize(deserializer)?;
-        let found = counts.len();
-        counts.try_into().map_err(|_| {
-            serde::de::Error::custom(format!(
-                "an hour histogram has {SLOTS} slots, found {found}"
-            ))
-        })
-    }
-}
-
-impl Default for HourHistogram {
-    fn default() -> Self {
-        HourHistogram {
-            counts: [0; SLOTS],
-            total: 0,
+        if counts.len() != SLOTS {
+            return Err(serde::de::Error::custom(format!(
+                "an hour histogram has {SLOTS} slots, found {}",
+                counts.len()
+            )));
         }
+        let used: Vec<(u8, u8)> = (0..SLOTS as u8)
+            .zip(counts)
+            .filter(|&(_, count)| count > 0)
+            .collect();
+        Ok(SlimVec::from(used))
     }
 }
 
 impl HourHistogram {
     /// Counts one sign-in at `time`.
     pub fn record(&mut self, time: Timestamp) {
-        let slot = time.hour_of_week() as usize % SLOTS;
-        if self.counts[slot] == u8::MAX {
-            for count in &mut self.counts {
+        let slot = (time.hour_of_week() as usize % SLOTS) as u8;
+        let index = match self.counts.binary_search_by_key(&slot, |&(slot, _)| slot) {
+            Ok(index) => index,
+            Err(index) => {
+                self.counts.insert(index, (slot, 0));
+                index
+            }
+        };
+        if self.counts[index].1 == u8::MAX {
+            for (_, count) in self.counts.iter_mut() {
                 *count /= 2;
             }
-            self.total = self.counts.iter().map(|count| u32::from(*count)).sum();
+            // Halving empties slots counted once: they leave (the slot being counted
+            // is at 127 and stays).
+            self.counts.retain(|&(_, count)| count > 0);
+            self.total = self.counts.iter().map(|&(_, count)| u32::from(count)).sum();
         }
-        self.counts[slot] += 1;
+        let index = self
+            .counts
+            .binary_search_by_key(&slot, |&(slot, _)| slot)
+            .unwrap_or_else(|index| index);
+        self.counts[index].1 += 1;
         self.total += 1;
     }
 
@@ -93,10 +110,18 @@ impl HourHistogram {
         self.total
     }
 
+    /// The count of a slot.
+    fn count(&self, slot: usize) -> u8 {
+        let slot = (slot % SLOTS) as u8;
+        self.counts
+            .binary_search_by_key(&slot, |&(slot, _)| slot)
+            .map_or(0, |index| self.counts[index].1)
+    }
+
     /// The kernel-smoothed count of a slot.
     fn mass(&self, slot: usize) -> f64 {
         let at = |offset: isize| {
-            f64::from(self.counts[(slot as isize + offset).rem_euclid(SLOTS as isize) as usize])
+            f64::from(self.count((slot as isize + offset).rem_euclid(SLOTS as isize) as usize))
         };
         let neighbours = at(-1) + at(1);
         let second_neighbours = at(-2) + at(2);
@@ -268,9 +293,12 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn rarity_is_a_probability(counts in proptest::collection::vec(0u8..=255, SLOTS), micros in -62_135_596_800_000_000i64..253_402_300_799_000_000i64, rare in proptest::num::f64::ANY) {
-            let mut histogram = HourHistogram::default();
-            histogram.counts.copy_from_slice(&counts);
-            histogram.total = counts.iter().map(|count| u32::from(*count)).sum();
+            let histogram = HourHistogram {
+                counts: crate::slim::SlimVec::from(
+                    (0..SLOTS as u8).zip(counts.iter().copied()).filter(|&(_, count)| count > 0).collect::<Vec<_>>(),
+                ),
+                total: counts.iter().map(|count| u32::from(*count)).sum(),
+            };
             if let Some((below, share)) = histogram.rarity(Timestamp(micros), if rare.is_nan() { 0.01 } else { rare }) {
                 proptest::prop_assert!((0.0..=1.0).contains(&below) && share.is_finite() && share >= 0.0);
             }
