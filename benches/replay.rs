@@ -5,6 +5,9 @@
 //!
 //! Run: `cargo bench --bench replay`
 
+mod common;
+use common::cpu_seconds;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -18,16 +21,6 @@ const EVENTS: usize = 1_000_000;
 /// The binary's allocator, so the bench measures what `vigil replay` runs.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Process CPU time (user + system, all threads) in seconds, from `/proc/self/stat`.
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let user: f64 = fields.get(11)?.parse().ok()?;
-    let system: f64 = fields.get(12)?.parse().ok()?;
-    // USER_HZ is 100 on every Linux this runs on.
-    Some((user + system) / 100.0)
-}
 
 fn input_file(folder: &Path) -> PathBuf {
     let full = folder.join("simulated.jsonl");

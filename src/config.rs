@@ -75,6 +75,22 @@ pub struct ArchiveConfig {
     /// Rows gathered per table and day before a file is written: larger files read
     /// faster, smaller ones appear sooner and hold less memory.
     pub rows_per_file: usize,
+    /// Days of history kept: `vigil archive prune` (and `vigil run`, every minute)
+    /// removes the days before today minus this many. None keeps everything.
+    pub retention_days: Option<u32>,
+}
+
+impl Config {
+    /// The archive in `dir`, set up as configured: file size, and the engine's session
+    /// timeout for the `sessions` table.
+    pub fn open_archive(
+        &self,
+        dir: &Path,
+    ) -> Result<vigil_sinks::archive::Archive, vigil_sinks::archive::ArchiveError> {
+        Ok(vigil_sinks::archive::Archive::open(dir)?
+            .with_rows_per_file(self.archive.rows_per_file)
+            .with_session_idle(self.rules.session_hijack.idle_timeout.as_micros()))
+    }
 }
 
 impl Default for ArchiveConfig {
@@ -82,6 +98,7 @@ impl Default for ArchiveConfig {
         ArchiveConfig {
             dir: None,
             rows_per_file: vigil_sinks::archive::ROWS_PER_FILE,
+            retention_days: None,
         }
     }
 }

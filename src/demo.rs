@@ -42,6 +42,8 @@ pub struct DemoOptions {
     pub seed: u64,
     /// Print alerts too, not only enforcement decisions.
     pub all: bool,
+    /// Where the demo writes its archive (the tables in it are replaced on each run).
+    pub archive: std::path::PathBuf,
 }
 
 fn setup(error: impl std::fmt::Display) -> ReplayError {
@@ -123,7 +125,20 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
     }
     let brokers = cluster.bootstrap_servers();
     let (config, rules) = load_rules(None, None)?;
+    // A fresh archive each run: only the tables' folders go, nothing else in the folder.
+    for table in vigil_schemas::archive::TABLES {
+        let folder = options.archive.join(table);
+        if folder.is_dir() {
+            std::fs::remove_dir_all(&folder).map_err(|error| {
+                ReplayError::Setup(format!("cannot clear `{}`: {error}", folder.display()))
+            })?;
+        }
+    }
     let config = Config {
+        archive: crate::config::ArchiveConfig {
+            dir: Some(options.archive.clone()),
+            ..config.archive.clone()
+        },
         kafka: Some(KafkaConfig {
             brokers: brokers.clone(),
             group_id: "vigil-demo".into(),
@@ -221,9 +236,30 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
     if hidden_alerts > 0 {
         writeln!(out, "({hidden_alerts} alerts and monitor-mode decisions not shown: `vigil demo --all` shows them)").map_err(io_error)?;
     }
+    // The archive the run wrote, and a question for it.
+    let archive = options.archive.display().to_string();
+    let context = crate::sql::open(&options.archive)
+        .await
+        .map_err(|error| ReplayError::Run(error.to_string()))?;
+    let question = "SELECT identity, session_id, peak_risk, actions, revoked_at FROM sessions_latest WHERE revoked_at IS NOT NULL ORDER BY peak_risk DESC, identity LIMIT 5";
+    let answer = crate::sql::query(&context, question)
+        .await
+        .map_err(|error| ReplayError::Run(error.to_string()))?;
     writeln!(
         out,
-        "\nnext (`vigil` is target/release/vigil after `cargo build --release`):\n  vigil simulate --identities 2000 --days 30 --output events.jsonl --labels labels.jsonl\n  vigil replay --input events.jsonl --output decisions.jsonl\n  vigil eval --decisions decisions.jsonl --labels labels.jsonl\n  vigil replay --input ../shared/data/elastic-integrations/okta/test-okta-system-events.log --format auto --output -\n  vigil run --config vigil.toml     # against your Kafka (see README)"
+        "\nhistory for analysts in `{archive}` (events, signals, decisions, sessions as Parquet); the sessions revoked with the highest risk:"
+    )
+    .map_err(io_error)?;
+    crate::sql::write(&answer, crate::sql::Format::Table, out)
+        .map_err(|error| ReplayError::Run(error.to_string()))?;
+    writeln!(
+        out,
+        "\nnext (`vigil` is target/release/vigil after `cargo build --release`):\n  vigil sql --archive {archive} \"SELECT rule, mode, count(*) AS n FROM decisions GROUP BY rule, mode ORDER BY n DESC\"\n  vigil sql --archive {archive}     # an interactive shell: SHOW TABLES; DESCRIBE sessions;"
+    )
+    .map_err(io_error)?;
+    writeln!(
+        out,
+        "\n  vigil simulate --identities 2000 --days 30 --output events.jsonl --labels labels.jsonl\n  vigil replay --input events.jsonl --output decisions.jsonl\n  vigil eval --decisions decisions.jsonl --labels labels.jsonl\n  vigil replay --input ../shared/data/elastic-integrations/okta/test-okta-system-events.log --format auto --output -\n  vigil run --config vigil.toml     # against your Kafka (see README)"
     )
     .map_err(io_error)?;
     Ok(summary)

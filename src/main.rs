@@ -40,6 +40,9 @@ enum Command {
         /// Also print alerts and monitor-mode decisions.
         #[arg(long)]
         all: bool,
+        /// Where the demo's archive goes (its tables are replaced on each run).
+        #[arg(long, default_value = "vigil-demo-archive")]
+        archive: PathBuf,
     },
     /// Judge events from Kafka live: decisions, SOC alerts and signed CAEP SETs to Kafka.
     Run {
@@ -75,11 +78,13 @@ enum Command {
         #[arg(long)]
         archive: Option<PathBuf>,
     },
-    /// SQL over the archive (DataFusion): tables `events`, `signals`, `decisions`, each
-    /// with a `date` partition column.
+    /// SQL over the archive (DataFusion): tables `events`, `signals`, `decisions` and
+    /// `sessions`, each with a `date` partition column, and the view `sessions_latest`.
+    /// With no query: an interactive shell on a terminal, else the `;`-ended statements
+    /// read from standard input.
     Sql {
         /// The query.
-        query: String,
+        query: Option<String>,
         /// The archive folder.
         #[arg(long, default_value = "archive")]
         archive: PathBuf,
@@ -135,14 +140,18 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ArchiveAction {
-    /// Remove the days before a date (`YYYY-MM-DD`) from every table.
+    /// Remove the days before a date (`YYYY-MM-DD`) from every table: `--before`, else
+    /// today minus the config's `[archive] retention_days`.
     Prune {
         /// The first day kept.
         #[arg(long)]
-        before: String,
-        /// The archive folder.
-        #[arg(long, default_value = "archive")]
-        archive: PathBuf,
+        before: Option<String>,
+        /// Config file (TOML) with `[archive] retention_days` (and `dir`).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The archive folder; default the config's `[archive] dir`, else `archive`.
+        #[arg(long)]
+        archive: Option<PathBuf>,
     },
     /// Rewrite the files holding an identity's rows without them (a privacy request).
     Forget {
@@ -188,12 +197,14 @@ fn main() -> ExitCode {
             days,
             seed,
             all,
+            archive,
         } => {
             let options = vigil::demo::DemoOptions {
                 identities,
                 days,
                 seed,
                 all,
+                archive,
             };
             match vigil::demo::run(&options, &mut std::io::stdout().lock()) {
                 Ok(_) => ExitCode::SUCCESS,
@@ -247,8 +258,32 @@ fn main() -> ExitCode {
                 .and_then(|runtime| {
                     runtime.block_on(async {
                         let context = vigil::sql::open(&archive).await?;
-                        let batches = vigil::sql::query(&context, &query).await?;
-                        vigil::sql::write(&batches, format, &mut std::io::stdout().lock())
+                        if let Some(query) = &query {
+                            let batches = vigil::sql::query(&context, query).await?;
+                            return vigil::sql::write(
+                                &batches,
+                                format,
+                                &mut std::io::stdout().lock(),
+                            );
+                        }
+                        if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                            return vigil::sql::shell(&context, format).await;
+                        }
+                        let mut text = String::new();
+                        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                            .map_err(|error| vigil::sql::SqlError::Output(error.to_string()))?;
+                        let failed = vigil::sql::script(
+                            &context,
+                            &text,
+                            format,
+                            &mut std::io::stdout().lock(),
+                            &mut std::io::stderr().lock(),
+                        )
+                        .await?;
+                        match failed {
+                            0 => Ok(()),
+                            failed => Err(vigil::sql::SqlError::Script(failed)),
+                        }
                     })
                 });
             match result {
@@ -258,7 +293,35 @@ fn main() -> ExitCode {
         }
         Command::Archive { action } => {
             let result = match &action {
-                ArchiveAction::Prune { before, archive } => {
+                ArchiveAction::Prune {
+                    before,
+                    config,
+                    archive,
+                } => {
+                    let config = match config {
+                        Some(path) => match vigil::config::Config::load(path) {
+                            Ok(config) => config,
+                            Err(error) => return fail(&error.to_string(), 2),
+                        },
+                        None => vigil::config::Config::default(),
+                    };
+                    let archive = archive
+                        .clone()
+                        .or(config.archive.dir.clone())
+                        .unwrap_or_else(|| PathBuf::from("archive"));
+                    let before = match (before, config.archive.retention_days) {
+                        (Some(before), _) => before.clone(),
+                        (None, Some(days)) => vigil_sinks::archive::retention_cutoff(
+                            vigil_schemas::Timestamp::now(),
+                            days,
+                        ),
+                        (None, None) => {
+                            return fail(
+                                "give `--before YYYY-MM-DD`, or a `--config` with `[archive] retention_days`",
+                                2,
+                            )
+                        }
+                    };
                     let valid = before.len() == 10
                         && vigil_schemas::Timestamp::parse(&format!("{before}T00:00:00Z")).is_ok();
                     if !valid {
@@ -267,7 +330,7 @@ fn main() -> ExitCode {
                             2,
                         );
                     }
-                    vigil_sinks::archive::prune(archive, before).map(|removed| {
+                    vigil_sinks::archive::prune(&archive, &before).map(|removed| {
                         eprintln!("removed {} day folders before {before}", removed.len())
                     })
                 }

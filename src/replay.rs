@@ -257,10 +257,11 @@ fn implausible_time(time: Timestamp) -> Option<String> {
             "event time {time} is before {EARLIEST_EVENT}: not a log of a live system"
         ));
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(i64::MAX, |since| since.as_secs() as i64);
-    let latest = Timestamp::from_secs(now.saturating_add(MAX_AHEAD_SECS));
+    let latest = Timestamp(
+        Timestamp::now()
+            .0
+            .saturating_add(MAX_AHEAD_SECS.saturating_mul(1_000_000)),
+    );
     (time > latest).then(|| {
         format!("event time {time} is more than {MAX_AHEAD_SECS} s ahead of this machine's clock")
     })
@@ -379,6 +380,10 @@ pub trait ReplaySink {
     }
     /// One detector hit (when [`ReplaySink::wants_history`]).
     fn signal(&mut self, _signal: &vigil_engine::SignalRecord) -> Result<(), ReplayError> {
+        Ok(())
+    }
+    /// A batch's events, signals and decisions are all in.
+    fn end_batch(&mut self) -> Result<(), ReplayError> {
         Ok(())
     }
 }
@@ -620,7 +625,7 @@ fn record_output(
         summary.count_decision(decision);
         sink.decision(decision)?;
     }
-    Ok(())
+    sink.end_batch()
 }
 
 /// Decisions and rejects to JSON-lines files (the rejects file is created at the first
@@ -648,6 +653,7 @@ pub(crate) fn archive_signal(
             &record.identity,
             record.session_id.as_deref(),
             &record.signal,
+            record.risk,
             &record.origin,
         )
         .map_err(archive_error)
@@ -679,6 +685,13 @@ impl ReplaySink for FileSinks {
     fn signal(&mut self, record: &vigil_engine::SignalRecord) -> Result<(), ReplayError> {
         match &mut self.archive {
             Some(archive) => archive_signal(archive, record),
+            None => Ok(()),
+        }
+    }
+
+    fn end_batch(&mut self) -> Result<(), ReplayError> {
+        match &mut self.archive {
+            Some(archive) => archive.end_batch().map_err(archive_error),
             None => Ok(()),
         }
     }
@@ -771,10 +784,7 @@ pub fn replay(options: &ReplayOptions) -> Result<Summary, ReplayError> {
             .archive
             .as_ref()
             .or(config.archive.dir.as_ref())
-            .map(|dir| {
-                vigil_sinks::archive::Archive::open(dir)
-                    .map(|archive| archive.with_rows_per_file(config.archive.rows_per_file))
-            })
+            .map(|dir| config.open_archive(dir))
             .transpose()
             .map_err(|error| ReplayError::Setup(error.to_string()))?,
     };

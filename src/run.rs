@@ -48,15 +48,6 @@ struct InFlight {
     records: u64,
 }
 
-/// Now, for `decided_at` and `iat` (the rules never read a clock; the live path stamps
-/// when it decided).
-fn wall_clock() -> Timestamp {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp(i64::try_from(since_epoch.as_micros()).unwrap_or(i64::MAX))
-}
-
 /// The client settings shared by consumer and producer: brokers and pass-through
 /// properties.
 pub fn client_config(kafka: &KafkaConfig) -> ClientConfig {
@@ -110,6 +101,9 @@ pub struct Runner {
     in_flight: std::collections::VecDeque<InFlight>,
     /// The Parquet archive (`[archive] dir`), and when its buffers were last written out.
     archive: Option<(vigil_sinks::archive::Archive, Instant)>,
+    /// The archive folder and the days it keeps (`[archive] retention_days`): older days
+    /// are pruned each time the buffers are written out.
+    retention: Option<(std::path::PathBuf, u32)>,
 }
 
 /// How often a live run writes the archive's buffers out, so files appear while it runs.
@@ -234,16 +228,22 @@ impl Runner {
         };
         let archive = match &config.archive.dir {
             Some(dir) => Some((
-                vigil_sinks::archive::Archive::open(dir)
-                    .map_err(|error| ReplayError::Setup(format!("`archive.dir`: {error}")))?
-                    .with_rows_per_file(config.archive.rows_per_file),
+                config
+                    .open_archive(dir)
+                    .map_err(|error| ReplayError::Setup(format!("`archive.dir`: {error}")))?,
                 Instant::now(),
             )),
             None => None,
         };
         engine.keep_signals(archive.is_some());
+        let retention = config
+            .archive
+            .dir
+            .clone()
+            .zip(config.archive.retention_days);
         Ok(Runner {
             archive,
+            retention,
             engine,
             kafka,
             consumer,
@@ -547,7 +547,9 @@ impl Runner {
         }
         let output = self.engine.process(envelopes);
         summary.engine.merge(output.stats);
-        let now = wall_clock();
+        // Wall time for `decided_at` and `iat` (the rules never read a clock; the live
+        // path stamps when it decided).
+        let now = Timestamp::now();
         let mut decisions = output.decisions;
         for decision in &mut decisions {
             decision.decided_at = now;
@@ -559,9 +561,14 @@ impl Runner {
             for decision in &decisions {
                 archive.decision(decision).map_err(archive_error)?;
             }
+            archive.end_batch().map_err(archive_error)?;
             if last.elapsed() >= ARCHIVE_FLUSH {
                 archive.flush().map_err(archive_error)?;
                 *last = Instant::now();
+                if let Some((dir, days)) = &self.retention {
+                    let before = vigil_sinks::archive::retention_cutoff(now, *days);
+                    vigil_sinks::archive::prune(dir, &before).map_err(archive_error)?;
+                }
             }
         }
         for decision in &decisions {

@@ -1,14 +1,18 @@
 //! `vigil sql`: SQL over the archive with DataFusion.
 //!
-//! The archive's tables (`events`, `signals`, `decisions`) are registered as Hive-
-//! partitioned Parquet listings with `date` as a partition column, so a filter on `date`
-//! opens only those days' files. Results print as an aligned table for people, or as
-//! CSV, JSON lines or Parquet for machines.
+//! The archive's tables (`events`, `signals`, `decisions`, `sessions`) are registered as
+//! Hive-partitioned Parquet listings with `date` as a partition column, so a filter on
+//! `date` opens only those days' files; `sessions_latest` is a view of each session's
+//! latest row. Two functions read the JSON evidence of signals: `json_get(text, path)`
+//! (the value at a dotted path, as text) and `json_num(text, path)` (as a number).
+//! Results print as an aligned table for people, or as CSV, JSON lines or Parquet for
+//! machines. With no query, [`shell`] reads statements interactively.
 
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::ListingOptions;
+use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
 use datafusion::prelude::SessionContext;
 use std::path::Path;
 use std::sync::Arc;
@@ -48,14 +52,20 @@ pub enum SqlError {
     /// The archive could not be opened (exit code 2).
     #[error("{0}")]
     Archive(String),
-    /// The query is wrong: the message names the position (exit code 2).
-    #[error("{message}\n  in: {query}")]
+    /// The query is wrong (exit code 2): the message, the query, and a caret under the
+    /// position where DataFusion gives one.
+    #[error("{message}\n{}", show_position(query, *position))]
     Query {
-        /// DataFusion's message, with line and column where it has them.
+        /// DataFusion's message.
         message: String,
         /// The query.
         query: String,
+        /// Line and column (1-based) of the fault, when known.
+        position: Option<(usize, usize)>,
     },
+    /// Statements of a script failed, each reported as it ran (exit code 2).
+    #[error("{0} statement(s) failed")]
+    Script(usize),
     /// Writing the result failed (exit code 1).
     #[error("{0}")]
     Output(String),
@@ -65,14 +75,134 @@ impl SqlError {
     /// The process exit code.
     pub fn exit_code(&self) -> i32 {
         match self {
-            SqlError::Archive(_) | SqlError::Query { .. } => 2,
+            SqlError::Archive(_) | SqlError::Query { .. } | SqlError::Script(_) => 2,
             SqlError::Output(_) => 1,
         }
     }
 }
 
+/// The query with a caret under `position` (line, column; 1-based) when known.
+fn show_position(query: &str, position: Option<(usize, usize)>) -> String {
+    let mut shown = String::new();
+    for (index, line) in query.lines().enumerate() {
+        shown.push_str("  | ");
+        shown.push_str(line);
+        shown.push('\n');
+        if let Some((at_line, column)) = position {
+            if at_line == index + 1 {
+                let width = line
+                    .chars()
+                    .take(column.saturating_sub(1))
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect::<String>();
+                shown.push_str(&format!("  | {width}^ line {at_line}, column {column}\n"));
+            }
+        }
+    }
+    shown.trim_end().to_string()
+}
+
+/// Where DataFusion places an error: a diagnostic's span, else the parser's
+/// "at Line: L, Column: C".
+fn error_position(error: &datafusion::error::DataFusionError) -> Option<(usize, usize)> {
+    if let Some(span) = error.diagnostic().and_then(|diagnostic| diagnostic.span) {
+        if span.start.line > 0 {
+            return Some((span.start.line as usize, span.start.column as usize));
+        }
+    }
+    let text = error.to_string();
+    let at = text.rfind("Line: ")?;
+    let rest = &text[at + "Line: ".len()..];
+    let (line, rest) = rest.split_once(", Column: ")?;
+    let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((line.trim().parse().ok()?, column.parse().ok()?))
+}
+
+/// The value at a dotted path (`a.b`, `list.0`) of a JSON text.
+fn json_at(text: &str, path: &str) -> Option<serde_json::Value> {
+    let mut value: serde_json::Value = serde_json::from_str(text).ok()?;
+    for key in path.split('.').filter(|key| !key.is_empty()) {
+        value = match value {
+            serde_json::Value::Object(mut map) => map.remove(key)?,
+            serde_json::Value::Array(mut items) => {
+                let index: usize = key.parse().ok()?;
+                (index < items.len()).then(|| items.swap_remove(index))?
+            }
+            _ => return None,
+        };
+    }
+    (!value.is_null()).then_some(value)
+}
+
+/// Applies `extract` to each (JSON text, path) pair of two text columns.
+fn json_function<T>(
+    args: &[ColumnarValue],
+    extract: impl Fn(serde_json::Value) -> Option<T>,
+    build: impl FnOnce(Vec<Option<T>>) -> ArrayRef,
+) -> datafusion::error::Result<ColumnarValue> {
+    let arrays = ColumnarValue::values_to_arrays(args)?;
+    let texts = datafusion::common::cast::as_string_array(&arrays[0])?;
+    let paths = datafusion::common::cast::as_string_array(&arrays[1])?;
+    let values = (0..texts.len())
+        .map(|row| {
+            if texts.is_null(row) || paths.is_null(row) {
+                return None;
+            }
+            json_at(texts.value(row), paths.value(row)).and_then(&extract)
+        })
+        .collect();
+    Ok(ColumnarValue::Array(build(values)))
+}
+
+/// Registers `json_get(text, path)` and `json_num(text, path)`.
+fn register_json_functions(context: &SessionContext) {
+    let get = create_udf(
+        "json_get",
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            json_function(
+                args,
+                |value| match value {
+                    serde_json::Value::String(text) => Some(text),
+                    other => Some(other.to_string()),
+                },
+                |values| Arc::new(StringArray::from(values)) as ArrayRef,
+            )
+        }),
+    );
+    let number = create_udf(
+        "json_num",
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Float64,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            json_function(
+                args,
+                |value| match value {
+                    serde_json::Value::Number(number) => number.as_f64(),
+                    serde_json::Value::String(text) => text.trim().parse().ok(),
+                    _ => None,
+                },
+                |values| Arc::new(Float64Array::from(values)) as ArrayRef,
+            )
+        }),
+    );
+    context.register_udf(get);
+    context.register_udf(number);
+}
+
+/// Each session's latest row (by last event, then version).
+const SESSIONS_LATEST: &str = "CREATE VIEW sessions_latest AS \
+    SELECT time, identity, identity_type, session_id, version, change, device_id, \
+    established_at, last_seen, ended_at, revoked_at, events, ips, countries, peak_risk, \
+    actions, date FROM (SELECT *, row_number() OVER (PARTITION BY identity, session_id \
+    ORDER BY last_seen DESC, version DESC) AS newest FROM sessions) WHERE newest = 1";
+
 /// A DataFusion session with the archive's tables registered (a table with no files yet
-/// is registered empty, so queries over it return no rows instead of failing).
+/// is registered empty, so queries over it return no rows instead of failing), the
+/// `sessions_latest` view and the JSON functions.
 pub async fn open(archive: &Path) -> Result<SessionContext, SqlError> {
     if !archive.is_dir() {
         return Err(SqlError::Archive(format!(
@@ -80,7 +210,10 @@ pub async fn open(archive: &Path) -> Result<SessionContext, SqlError> {
             archive.display()
         )));
     }
-    let context = SessionContext::new();
+    let mut config = datafusion::prelude::SessionConfig::new().with_information_schema(true);
+    config.options_mut().sql_parser.collect_spans = true;
+    let context = SessionContext::new_with_config(config);
+    register_json_functions(&context);
     for table in vigil_schemas::archive::TABLES {
         let folder = archive.join(table);
         let Some(schema) = vigil_schemas::archive::schema(table) else {
@@ -114,14 +247,19 @@ pub async fn open(archive: &Path) -> Result<SessionContext, SqlError> {
                 SqlError::Archive(format!("cannot open `{}`: {error}", folder.display()))
             })?;
     }
+    context
+        .sql(SESSIONS_LATEST)
+        .await
+        .map_err(|error| SqlError::Archive(format!("the sessions_latest view: {error}")))?;
     Ok(context)
 }
 
 /// Runs one query.
 pub async fn query(context: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>, SqlError> {
     let error = |error: datafusion::error::DataFusionError| SqlError::Query {
+        position: error_position(&error),
         message: error.to_string(),
-        query: sql.trim().to_string(),
+        query: sql.to_string(),
     };
     let frame = context.sql(sql).await.map_err(error)?;
     frame.collect().await.map_err(error)
@@ -170,6 +308,154 @@ pub fn write(
             writer.close().map_err(|error| fail(&error))?;
             out.write_all(&buffer).map_err(|error| fail(&error))?;
         }
+    }
+    Ok(())
+}
+
+/// Splits `text` into complete statements, each ended by a `;` outside quotes and
+/// comments (the `;` left out, blank statements dropped), and the unfinished rest.
+pub fn split_statements(text: &str) -> (Vec<String>, String) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum In {
+        Code,
+        Quote(char),
+        LineComment,
+        BlockComment,
+    }
+    let mut statements = Vec::new();
+    let mut start = 0;
+    let mut state = In::Code;
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let next = chars.peek().map(|&(_, next)| next);
+        state = match (state, c) {
+            (In::Code, '\'' | '"') => In::Quote(c),
+            (In::Code, '-') if next == Some('-') => In::LineComment,
+            (In::Code, '/') if next == Some('*') => {
+                chars.next();
+                In::BlockComment
+            }
+            (In::Code, ';') => {
+                let statement = text[start..at].trim();
+                if !statement.is_empty() {
+                    statements.push(statement.to_string());
+                }
+                start = at + 1;
+                In::Code
+            }
+            (In::Quote(quote), c) if c == quote => In::Code,
+            (In::LineComment, '\n') => In::Code,
+            (In::BlockComment, '*') if next == Some('/') => {
+                chars.next();
+                In::Code
+            }
+            (state, _) => state,
+        };
+    }
+    (statements, text[start..].to_string())
+}
+
+/// Runs one statement and prints its result (or its error, on `errors`); whether it
+/// succeeded.
+async fn run_statement(
+    context: &SessionContext,
+    statement: &str,
+    format: Format,
+    out: &mut dyn std::io::Write,
+    errors: &mut dyn std::io::Write,
+) -> Result<bool, SqlError> {
+    match query(context, statement).await {
+        Ok(batches) => {
+            write(&batches, format, out)?;
+            Ok(true)
+        }
+        Err(error @ SqlError::Query { .. }) => {
+            writeln!(errors, "error: {error}")
+                .map_err(|error| SqlError::Output(error.to_string()))?;
+            Ok(false)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Runs a script of `;`-ended statements (standard input that is not a terminal), every
+/// one even after a failure; the number that failed. A last statement without `;` runs
+/// too.
+pub async fn script(
+    context: &SessionContext,
+    text: &str,
+    format: Format,
+    out: &mut dyn std::io::Write,
+    errors: &mut dyn std::io::Write,
+) -> Result<usize, SqlError> {
+    let (mut statements, rest) = split_statements(text);
+    if !rest.trim().is_empty() && !only_comments(&rest) {
+        statements.push(rest.trim().to_string());
+    }
+    let mut failed = 0;
+    for statement in statements {
+        if !run_statement(context, &statement, format, out, errors).await? {
+            failed += 1;
+        }
+    }
+    Ok(failed)
+}
+
+fn only_comments(text: &str) -> bool {
+    text.lines()
+        .all(|line| line.trim().is_empty() || line.trim_start().starts_with("--"))
+}
+
+/// The interactive shell: statements end with `;` and may span lines, the arrow keys
+/// walk the history (kept in `~/.vigil_sql_history`), Ctrl-C drops the statement being
+/// typed, Ctrl-D or `\q` leaves. `SHOW TABLES` and `DESCRIBE table` list what there is.
+pub async fn shell(context: &SessionContext, format: Format) -> Result<(), SqlError> {
+    use rustyline::error::ReadlineError;
+    let fail = |error: &dyn std::fmt::Display| SqlError::Output(error.to_string());
+    let mut editor = rustyline::DefaultEditor::new().map_err(|error| fail(&error))?;
+    let history = std::env::var_os("HOME")
+        .map(|home| std::path::PathBuf::from(home).join(".vigil_sql_history"));
+    if let Some(history) = &history {
+        // No history yet is fine.
+        let _ = editor.load_history(history);
+    }
+    eprintln!(
+        "vigil sql: tables events, signals, decisions, sessions; view sessions_latest.\n\
+         End statements with `;`. \\q or Ctrl-D leaves."
+    );
+    let mut pending = String::new();
+    loop {
+        let prompt = if pending.trim().is_empty() {
+            "vigil> "
+        } else {
+            "   ...> "
+        };
+        match editor.readline(prompt) {
+            Ok(line) => {
+                if pending.trim().is_empty() && matches!(line.trim(), "\\q" | "quit" | "exit") {
+                    break;
+                }
+                pending.push_str(&line);
+                pending.push('\n');
+                let (statements, rest) = split_statements(&pending);
+                if statements.is_empty() {
+                    continue;
+                }
+                let _ = editor.add_history_entry(pending.trim_end());
+                pending = rest.trim_start().to_string();
+                for statement in statements {
+                    let mut out = std::io::stdout().lock();
+                    let mut errors = std::io::stderr().lock();
+                    run_statement(context, &statement, format, &mut out, &mut errors).await?;
+                }
+            }
+            Err(ReadlineError::Interrupted) => pending.clear(),
+            Err(ReadlineError::Eof) => break,
+            Err(error) => return Err(fail(&error)),
+        }
+    }
+    if let Some(history) = &history {
+        let _ = editor.save_history(history);
     }
     Ok(())
 }

@@ -160,18 +160,178 @@ fn replay_writes_an_archive_that_sql_answers() {
         .collect();
     assert_eq!(got_modes, expected_modes);
 
-    // Time from an identity's first signal of the day to its revocation.
-    let delays = rows(
-        folder.path(),
-        "SELECT d.identity, d.time, \
+    // Seconds from the first signal on a session to its revocation: per revocation,
+    // then mean and p95 (a Zero Trust maturity metric).
+    let per_revocation = "SELECT d.identity, d.session_id, d.time, \
                 (CAST(d.time AS BIGINT) - CAST(min(s.time) AS BIGINT)) / 1000000.0 AS seconds \
-         FROM decisions d JOIN signals s ON s.identity = d.identity AND s.date = d.date AND s.time <= d.time \
-         WHERE d.action = 'revoke_session' GROUP BY d.identity, d.time ORDER BY d.time",
+         FROM decisions d JOIN signals s \
+           ON s.identity = d.identity AND s.session_id = d.session_id AND s.time <= d.time \
+         WHERE d.action = 'revoke_session' AND d.mode = 'enforce' \
+         GROUP BY d.identity, d.session_id, d.time";
+    let delays = rows(folder.path(), &format!("{per_revocation} ORDER BY d.time"));
+    let signal_rows = rows(
+        folder.path(),
+        "SELECT identity, session_id, CAST(time AS BIGINT) AS micros FROM signals WHERE session_id IS NOT NULL",
     );
-    assert!(!delays.is_empty());
-    assert!(delays
+    let mut expected_delays = Vec::new();
+    for decision in decisions
         .iter()
-        .all(|row| row["seconds"].as_f64().unwrap() >= 0.0));
+        .filter(|d| d["action"] == "revoke_session" && d["mode"] == "enforce")
+    {
+        let time = vigil_schemas::Timestamp::parse(decision["time"].as_str().unwrap())
+            .unwrap()
+            .0;
+        let first = signal_rows
+            .iter()
+            .filter(|row| {
+                row["identity"] == decision["identity"]
+                    && row["session_id"] == decision["session_id"]
+                    && row["micros"].as_i64().unwrap() <= time
+            })
+            .map(|row| row["micros"].as_i64().unwrap())
+            .min();
+        if let Some(first) = first {
+            expected_delays.push((time - first) as f64 / 1e6);
+        }
+    }
+    assert!(!expected_delays.is_empty());
+    let mut got_delays: Vec<f64> = delays
+        .iter()
+        .map(|row| row["seconds"].as_f64().unwrap())
+        .collect();
+    got_delays.sort_by(f64::total_cmp);
+    expected_delays.sort_by(f64::total_cmp);
+    assert_eq!(got_delays, expected_delays);
+    let metric = rows(
+        folder.path(),
+        &format!(
+            "SELECT count(*) AS revocations, avg(seconds) AS mean_seconds, \
+             approx_percentile_cont(0.95) WITHIN GROUP (ORDER BY seconds) AS p95_seconds \
+             FROM ({per_revocation})"
+        ),
+    );
+    let mean = expected_delays.iter().sum::<f64>() / expected_delays.len() as f64;
+    assert_eq!(metric[0]["revocations"], expected_delays.len());
+    assert!((metric[0]["mean_seconds"].as_f64().unwrap() - mean).abs() < 1e-6);
+    let p95 = metric[0]["p95_seconds"].as_f64().unwrap();
+    let (low, high) = (
+        expected_delays[0],
+        expected_delays[expected_delays.len() - 1],
+    );
+    assert!(p95 >= low && p95 <= high && p95 >= mean.min(high), "{p95}");
+
+    // Impossible-travel pairs with distance and speed, from the signals' evidence.
+    let pairs = rows(
+        folder.path(),
+        "SELECT identity, time, json_get(evidence, 'from') AS from_place, \
+                json_get(evidence, 'to') AS to_place, json_num(evidence, 'distance_km') AS km, \
+                json_num(evidence, 'speed_kmh') AS kmh \
+         FROM signals WHERE detector = 'impossible_travel' ORDER BY time, identity",
+    );
+    let travel = summary
+        .engine
+        .signals
+        .get(&vigil_schemas::Detector::ImpossibleTravel)
+        .copied()
+        .unwrap_or(0);
+    assert!(travel > 0);
+    assert_eq!(pairs.len() as u64, travel);
+    for pair in &pairs {
+        assert!(
+            pair["from_place"].is_string() && pair["to_place"].is_string(),
+            "{pair}"
+        );
+        assert_ne!(pair["from_place"], pair["to_place"], "{pair}");
+        assert!(pair["km"].as_f64().unwrap() > 500.0, "{pair}");
+        // Speed is absent only when no time passed between the two places.
+        if let Some(kmh) = pair["kmh"].as_f64() {
+            assert!(kmh > 900.0, "{pair}");
+        }
+    }
+
+    // Sessions: one row per change, and the latest state per session.
+    let latest = rows(
+        folder.path(),
+        "SELECT identity, session_id, events, peak_risk, revoked_at, actions, change \
+         FROM sessions_latest ORDER BY identity, session_id",
+    );
+    let mut per_session: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for line in events
+        .split(|&byte| byte == b'\n')
+        .filter(|line| !line.is_empty())
+    {
+        let event: serde_json::Value = serde_json::from_slice(line).unwrap();
+        if let (Some(identity), Some(session)) =
+            (event["identity"].as_str(), event["session_id"].as_str())
+        {
+            *per_session
+                .entry((identity.to_string(), session.to_string()))
+                .or_default() += 1;
+        }
+    }
+    assert_eq!(latest.len(), per_session.len());
+    for row in &latest {
+        let key = (
+            row["identity"].as_str().unwrap().to_string(),
+            row["session_id"].as_str().unwrap().to_string(),
+        );
+        // Flushed at the end: every session's latest row has seen all its events.
+        assert_eq!(
+            row["events"].as_u64(),
+            per_session.get(&key).copied(),
+            "{row}"
+        );
+    }
+    let revoked: BTreeSet<(String, String)> = latest
+        .iter()
+        .filter(|row| !row["revoked_at"].is_null())
+        .map(|row| {
+            (
+                row["identity"].as_str().unwrap().to_string(),
+                row["session_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let enforced = |action: &'static str| {
+        decisions
+            .iter()
+            .filter(move |d| d["action"] == action && d["mode"] == "enforce")
+    };
+    for decision in enforced("revoke_session") {
+        let key = (
+            decision["identity"].as_str().unwrap().to_string(),
+            decision["session_id"].as_str().unwrap().to_string(),
+        );
+        assert!(revoked.contains(&key), "{key:?} was revoked");
+        let row = latest
+            .iter()
+            .find(|row| {
+                row["identity"] == decision["identity"]
+                    && row["session_id"] == decision["session_id"]
+            })
+            .unwrap();
+        assert!(row["peak_risk"].as_f64().unwrap() >= decision["risk"]["score"].as_f64().unwrap());
+        assert!(row["actions"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("revoke_session")));
+    }
+    let revoking: BTreeSet<&str> = enforced("revoke_session")
+        .chain(enforced("revoke_all_sessions"))
+        .chain(enforced("quarantine_device"))
+        .map(|d| d["identity"].as_str().unwrap())
+        .collect();
+    assert!(revoked
+        .iter()
+        .all(|(identity, _)| revoking.contains(identity.as_str())));
+    // Each session's rows count up from 1 and begin with `established`.
+    let firsts = rows(
+        folder.path(),
+        "SELECT change, count(*) AS n FROM sessions WHERE version = 1 GROUP BY change",
+    );
+    assert_eq!(firsts.len(), 1, "{firsts:?}");
+    assert_eq!(firsts[0]["change"], "established");
+    assert_eq!(firsts[0]["n"], per_session.len());
 
     // Privacy: forget one identity everywhere; everyone else stays.
     let before = rows(folder.path(), "SELECT count(*) AS n FROM events")[0]["n"]
@@ -190,7 +350,7 @@ fn replay_writes_an_archive_that_sql_answers() {
         .output()
         .unwrap();
     assert!(forget.status.success());
-    for table in ["events", "signals", "decisions"] {
+    for table in ["events", "signals", "decisions", "sessions"] {
         let left = rows(
             folder.path(),
             &format!("SELECT count(*) AS n FROM {table} WHERE identity = '{someone}'"),
@@ -235,9 +395,40 @@ fn replay_writes_an_archive_that_sql_answers() {
     let (code, _, err) = sql(folder.path(), "SELEC * FROM decisions", "table");
     assert_eq!(code, Some(2));
     assert!(
-        err.contains("SELEC") && err.contains("in: SELEC * FROM decisions"),
+        err.contains("| SELEC * FROM decisions") && err.contains("| ^ line 1, column 1"),
         "{err}"
     );
+    let (code, _, err) = sql(
+        folder.path(),
+        "SELECT identity,\n       nonsense\nFROM decisions",
+        "table",
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("nonsense") && err.contains("line 2, column 8"),
+        "{err}"
+    );
+
+    // Statements from standard input (the shell's path when it is not a terminal): each
+    // runs, a failure is reported and counted, and the exit code says so.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["sql", "--archive", "archive", "--format", "csv"])
+        .current_dir(folder.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        child.stdin.as_mut().unwrap(),
+        b"-- two statements, one over two lines\nSELECT count(*) AS n\n  FROM decisions;\nSELECT 'a;b' AS text; SELEC 1;\n",
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(out.contains("a;b"), "{out}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("1 statement(s) failed"));
 }
 
 /// Complete Parquet files under `dir`.

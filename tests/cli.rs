@@ -226,6 +226,12 @@ fn demo_runs_on_embedded_defaults() {
         text.contains("records read") && text.contains("next ("),
         "{text}"
     );
+    // It wrote an archive and answered a question from it.
+    assert!(folder.path().join("vigil-demo-archive/sessions").is_dir());
+    assert!(
+        text.contains("| identity") && text.contains("revoked_at"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -18,3 +18,13 @@ pub fn live(region: &Region<System>) -> isize {
     let change = region.change();
     change.bytes_allocated as isize - change.bytes_deallocated as isize + change.bytes_reallocated
 }
+
+/// Process CPU time (user + system, all threads) in seconds, from `/proc/self/stat`.
+pub fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: f64 = fields.get(11)?.parse().ok()?;
+    let system: f64 = fields.get(12)?.parse().ok()?;
+    // USER_HZ is 100 on every Linux this runs on.
+    Some((user + system) / 100.0)
+}

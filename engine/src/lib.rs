@@ -97,6 +97,8 @@ pub struct SignalRecord {
     pub session_id: Option<CompactString>,
     /// The hit.
     pub signal: Signal,
+    /// The session's risk after the event (0-100), when the event has a session.
+    pub risk: Option<f64>,
     /// The event's origin.
     pub origin: vigil_schemas::Origin,
 }
@@ -215,7 +217,7 @@ impl Shard {
                 signals,
                 decisions: made,
                 policy_errors,
-                ..
+                risk,
             } = self.judge.judge_with(state, envelope, across);
             stats.judged += 1;
             for signal in &signals {
@@ -230,6 +232,7 @@ impl Shard {
                             identity: CompactString::from(identity),
                             session_id: envelope.event.session_id.clone(),
                             signal,
+                            risk: risk.map(|risk| risk.score),
                             origin: envelope.origin.clone(),
                         },
                     )

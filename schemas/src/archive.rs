@@ -6,7 +6,7 @@ use arrow_schema::{DataType, Field, Fields, Schema, TimeUnit};
 use std::sync::Arc;
 
 /// The tables, by folder name.
-pub const TABLES: [&str; 3] = ["events", "signals", "decisions"];
+pub const TABLES: [&str; 4] = ["events", "signals", "decisions", "sessions"];
 
 fn time(name: &str) -> Field {
     Field::new(
@@ -49,7 +49,8 @@ pub fn events() -> Arc<Schema> {
     ]))
 }
 
-/// `signals`: every detector hit, with score, confidence and evidence (JSON text).
+/// `signals`: every detector hit, with score, confidence, evidence (JSON text) and the
+/// session's risk after the event that raised it.
 pub fn signals() -> Arc<Schema> {
     Arc::new(Schema::new(vec![
         time("time"),
@@ -60,6 +61,7 @@ pub fn signals() -> Arc<Schema> {
         Field::new("confidence", DataType::Float64, false),
         text("detail", false),
         text("evidence", true),
+        Field::new("session_risk", DataType::Float64, true),
         text("origin", false),
     ]))
 }
@@ -101,12 +103,69 @@ pub fn decisions() -> Arc<Schema> {
     ]))
 }
 
+fn texts(name: &str) -> Field {
+    Field::new(
+        name,
+        DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+        false,
+    )
+}
+
+/// What a `sessions` row records (its `change` column).
+pub const SESSION_CHANGES: [&str; 8] = [
+    "established",
+    "new_address",
+    "risk",
+    "action",
+    "revoked",
+    "ended",
+    "expired",
+    "seen",
+];
+
+/// `sessions`: one row per change of a session's state, each a snapshot of the whole
+/// session after the change (`version` counts a session's rows, from 1). `change` is one
+/// of [`SESSION_CHANGES`]: established (first event), new_address (an address or
+/// country not seen in the session before), risk (peak risk entered a higher level),
+/// action (an enforced decision), revoked (an enforced revocation), ended (sign-out),
+/// expired (idle past the session timeout), seen (newer events, written when the archive
+/// is flushed, so the latest row's `last_seen` is current).
+pub fn sessions() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        time("time"),
+        text("identity", false),
+        text("identity_type", false),
+        text("session_id", false),
+        Field::new("version", DataType::UInt32, false),
+        text("change", false),
+        text("device_id", true),
+        time("established_at"),
+        time("last_seen"),
+        Field::new(
+            "ended_at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new(
+            "revoked_at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new("events", DataType::UInt64, false),
+        texts("ips"),
+        texts("countries"),
+        Field::new("peak_risk", DataType::Float64, false),
+        texts("actions"),
+    ]))
+}
+
 /// A table's schema by name.
 pub fn schema(table: &str) -> Option<Arc<Schema>> {
     match table {
         "events" => Some(events()),
         "signals" => Some(signals()),
         "decisions" => Some(decisions()),
+        "sessions" => Some(sessions()),
         _ => None,
     }
 }

@@ -34,6 +34,14 @@ impl Timestamp {
     /// 9999-12-31T23:59:59.999999Z, the latest time RFC 3339 can write.
     pub const LATEST: Timestamp = Timestamp(253_402_300_799_999_999);
 
+    /// This machine's clock (wall time, not event time).
+    pub fn now() -> Self {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(i64::try_from(since_epoch.as_micros()).unwrap_or(i64::MAX))
+    }
+
     /// From whole seconds since the epoch.
     pub fn from_secs(secs: i64) -> Self {
         Timestamp(secs.saturating_mul(MICROS_PER_SECOND))

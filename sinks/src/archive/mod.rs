@@ -1,4 +1,4 @@
-//! The archive: events, signals and decisions as Parquet (zstd) under
+//! The archive: events, signals, decisions and session changes as Parquet (zstd) under
 //! `<archive>/<table>/date=YYYY-MM-DD/part-<run>-<n>.parquet`, for analysts' SQL.
 //!
 //! Rows are gathered per table and day in Arrow builders on the caller's thread; a full
@@ -24,8 +24,15 @@ use std::sync::Arc;
 use vigil_schemas::archive;
 use vigil_schemas::{Decision, Detail, Envelope, Origin, Signal, Timestamp};
 
+pub mod sessions;
+use sessions::{SessionRow, Sessions};
+
 /// Rows gathered per table and day before a file is written.
 pub const ROWS_PER_FILE: usize = 1 << 18;
+
+/// Session timeout of the `sessions` table unless told ([`Archive::with_session_idle`]):
+/// the engine's default, 12 hours.
+pub const DEFAULT_SESSION_IDLE_MICROS: i64 = 12 * 3_600_000_000;
 
 /// Why the archive failed.
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +202,7 @@ struct SignalRows {
     confidence: Float64Builder,
     detail: StringBuilder,
     evidence: StringBuilder,
+    session_risk: Float64Builder,
     origin: StringBuilder,
     rows: usize,
 }
@@ -210,6 +218,7 @@ impl SignalRows {
             confidence: Float64Builder::new(),
             detail: StringBuilder::new(),
             evidence: StringBuilder::new(),
+            session_risk: Float64Builder::new(),
             origin: StringBuilder::new(),
             rows: 0,
         }
@@ -226,6 +235,7 @@ impl SignalRows {
             Arc::new(self.confidence.finish()),
             Arc::new(self.detail.finish()),
             Arc::new(self.evidence.finish()),
+            Arc::new(self.session_risk.finish()),
             Arc::new(self.origin.finish()),
         ]
     }
@@ -332,6 +342,105 @@ impl DecisionRows {
     }
 }
 
+struct SessionRows {
+    time: TimestampMicrosecondBuilder,
+    identity: StringBuilder,
+    identity_type: StringBuilder,
+    session_id: StringBuilder,
+    version: UInt32Builder,
+    change: StringBuilder,
+    device_id: StringBuilder,
+    established_at: TimestampMicrosecondBuilder,
+    last_seen: TimestampMicrosecondBuilder,
+    ended_at: TimestampMicrosecondBuilder,
+    revoked_at: TimestampMicrosecondBuilder,
+    events: UInt64Builder,
+    ips: ListBuilder<StringBuilder>,
+    countries: ListBuilder<StringBuilder>,
+    peak_risk: Float64Builder,
+    actions: ListBuilder<StringBuilder>,
+    rows: usize,
+}
+
+impl SessionRows {
+    fn new() -> SessionRows {
+        SessionRows {
+            time: timestamps(),
+            identity: StringBuilder::new(),
+            identity_type: StringBuilder::new(),
+            session_id: StringBuilder::new(),
+            version: UInt32Builder::new(),
+            change: StringBuilder::new(),
+            device_id: StringBuilder::new(),
+            established_at: timestamps(),
+            last_seen: timestamps(),
+            ended_at: timestamps(),
+            revoked_at: timestamps(),
+            events: UInt64Builder::new(),
+            ips: ListBuilder::new(StringBuilder::new()),
+            countries: ListBuilder::new(StringBuilder::new()),
+            peak_risk: Float64Builder::new(),
+            actions: ListBuilder::new(StringBuilder::new()),
+            rows: 0,
+        }
+    }
+
+    fn push(&mut self, row: &SessionRow) {
+        let session = &row.session;
+        self.time.append_value(row.time.0);
+        self.identity.append_value(&row.identity);
+        self.identity_type
+            .append_value(session.identity_type.as_str());
+        self.session_id.append_value(&session.session_id);
+        self.version.append_value(session.version);
+        self.change.append_value(row.change);
+        self.device_id.append_option(session.device_id.as_deref());
+        self.established_at.append_value(session.established_at.0);
+        self.last_seen.append_value(session.last_seen.0);
+        self.ended_at
+            .append_option(session.ended_at.map(|time| time.0));
+        self.revoked_at
+            .append_option(session.revoked_at.map(|time| time.0));
+        self.events.append_value(session.events);
+        for ip in &session.ips {
+            self.ips.values().append_value(ip);
+        }
+        self.ips.append(true);
+        for country in &session.countries {
+            self.countries.values().append_value(country);
+        }
+        self.countries.append(true);
+        self.peak_risk.append_value(session.peak_risk);
+        for action in &session.actions {
+            self.actions.values().append_value(action);
+        }
+        self.actions.append(true);
+        self.rows += 1;
+    }
+
+    fn finish(&mut self) -> Vec<ArrayRef> {
+        self.rows = 0;
+        vec![
+            Arc::new(self.time.finish()),
+            Arc::new(self.identity.finish()),
+            Arc::new(self.identity_type.finish()),
+            Arc::new(self.session_id.finish()),
+            Arc::new(self.version.finish()),
+            Arc::new(self.change.finish()),
+            Arc::new(self.device_id.finish()),
+            Arc::new(self.established_at.finish()),
+            Arc::new(self.last_seen.finish()),
+            Arc::new(self.ended_at.finish()),
+            Arc::new(self.revoked_at.finish()),
+            Arc::new(self.events.finish()),
+            Arc::new(self.ips.finish()),
+            Arc::new(self.countries.finish()),
+            Arc::new(self.peak_risk.finish()),
+            Arc::new(self.actions.finish()),
+        ]
+    }
+}
+
 /// One finished buffer for the writer: table, day, rows.
 type Work = (&'static str, String, RecordBatch);
 
@@ -341,6 +450,10 @@ pub struct Archive {
     events: BTreeMap<String, EventRows>,
     signals: BTreeMap<String, SignalRows>,
     decisions: BTreeMap<String, DecisionRows>,
+    session_rows: BTreeMap<String, SessionRows>,
+    sessions: Sessions,
+    /// Session rows waiting to be buffered.
+    changes: Vec<SessionRow>,
     rows_per_file: usize,
     work: Option<SyncSender<Work>>,
     writer: Option<std::thread::JoinHandle<Result<u64, ArchiveError>>>,
@@ -376,6 +489,9 @@ impl Archive {
             events: BTreeMap::new(),
             signals: BTreeMap::new(),
             decisions: BTreeMap::new(),
+            session_rows: BTreeMap::new(),
+            sessions: Sessions::new(DEFAULT_SESSION_IDLE_MICROS, sessions::MAX_LIVE),
+            changes: Vec::new(),
             rows_per_file: ROWS_PER_FILE,
             work: Some(work),
             writer: Some(writer),
@@ -386,6 +502,32 @@ impl Archive {
     pub fn with_rows_per_file(mut self, rows: usize) -> Archive {
         self.rows_per_file = rows.max(1);
         self
+    }
+
+    /// Sessions idle this long (event time) are written as expired: use the engine's
+    /// session timeout.
+    pub fn with_session_idle(mut self, idle_micros: i64) -> Archive {
+        self.sessions = Sessions::new(idle_micros, sessions::MAX_LIVE);
+        self
+    }
+
+    /// Buffers the session rows the tracker produced.
+    fn session_changes(&mut self) -> Result<(), ArchiveError> {
+        let mut changes = std::mem::take(&mut self.changes);
+        for row in changes.drain(..) {
+            let day = day(row.time);
+            let rows = self
+                .session_rows
+                .entry(day.clone())
+                .or_insert_with(SessionRows::new);
+            rows.push(&row);
+            if rows.rows >= self.rows_per_file {
+                let columns = rows.finish();
+                self.send("sessions", day, columns)?;
+            }
+        }
+        self.changes = changes;
+        Ok(())
     }
 
     fn send(
@@ -431,16 +573,18 @@ impl Archive {
             let columns = rows.finish();
             self.send("events", day, columns)?;
         }
-        Ok(())
+        self.sessions.event(envelope, &mut self.changes);
+        self.session_changes()
     }
 
-    /// Adds a detector hit on an identity's event.
+    /// Adds a detector hit on an identity's event, with the session's risk after it.
     pub fn signal(
         &mut self,
         time: Timestamp,
         identity: &str,
         session_id: Option<&str>,
         signal: &Signal,
+        risk: Option<f64>,
         origin: &Origin,
     ) -> Result<(), ArchiveError> {
         let day = day(time);
@@ -457,13 +601,16 @@ impl Archive {
         rows.detail.append_value(&signal.detail);
         rows.evidence
             .append_option((!signal.evidence.is_null()).then(|| signal.evidence.to_string()));
+        rows.session_risk.append_option(risk);
         rows.origin.append_value(origin.to_string());
         rows.rows += 1;
         if rows.rows >= self.rows_per_file {
             let columns = rows.finish();
             self.send("signals", day, columns)?;
         }
-        Ok(())
+        self.sessions
+            .risk(time, identity, session_id, risk, &mut self.changes);
+        self.session_changes()
     }
 
     /// Adds a decision.
@@ -478,12 +625,22 @@ impl Archive {
             let columns = rows.finish();
             self.send("decisions", day, columns)?;
         }
-        Ok(())
+        self.sessions.decision(decision, &mut self.changes);
+        self.session_changes()
+    }
+
+    /// Marks the end of a judged batch (its events, signals and decisions all added):
+    /// sessions idle past the timeout expire now.
+    pub fn end_batch(&mut self) -> Result<(), ArchiveError> {
+        self.sessions.settle(&mut self.changes);
+        self.session_changes()
     }
 
     /// Hands every non-empty buffer to the writer (a live run calls this now and then, so
     /// files appear without waiting for a full buffer).
     pub fn flush(&mut self) -> Result<(), ArchiveError> {
+        self.sessions.flush(&mut self.changes);
+        self.session_changes()?;
         let mut pending: Vec<(&'static str, String, Vec<ArrayRef>)> = Vec::new();
         for (day, rows) in &mut self.events {
             if rows.rows > 0 {
@@ -500,7 +657,13 @@ impl Archive {
                 pending.push(("decisions", day.clone(), rows.finish()));
             }
         }
+        for (day, rows) in &mut self.session_rows {
+            if rows.rows > 0 {
+                pending.push(("sessions", day.clone(), rows.finish()));
+            }
+        }
         // Days written out leave memory.
+        self.session_rows.retain(|_, rows| rows.rows > 0);
         self.events.retain(|_, rows| rows.rows > 0);
         self.signals.retain(|_, rows| rows.rows > 0);
         self.decisions.retain(|_, rows| rows.rows > 0);
@@ -594,6 +757,13 @@ fn cluster(batch: &RecordBatch) -> Result<RecordBatch, arrow_schema::ArrowError>
         .map(|values| arrow_select::take::take(values.as_ref(), &order, None))
         .collect::<Result<Vec<_>, _>>()?;
     RecordBatch::try_new(batch.schema(), columns)
+}
+
+/// The first day a retention of `days` keeps at `now` (`YYYY-MM-DD`): today minus `days`.
+pub fn retention_cutoff(now: Timestamp, days: u32) -> String {
+    day(Timestamp(
+        now.0.saturating_sub(i64::from(days) * 86_400_000_000),
+    ))
 }
 
 /// Removes the day partitions before `before` (`YYYY-MM-DD`) from every table; the

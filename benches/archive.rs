@@ -1,0 +1,301 @@
+//! `archive`: the Parquet archive and SQL over it, beside DuckDB.
+//!
+//! Simulates ten million events (about 22,000 identities over 30 days, attacks woven
+//! in), replays them twice, without and with `--archive`, and reports the archive's
+//! cost: rows written per CPU-second (the extra CPU time of the run with the archive,
+//! over every table's rows) and the extra wall time. Then runs four queries over the
+//! archive with DataFusion (`vigil sql`'s session) and with DuckDB on the same files
+//! (`benches/archive_duckdb.py`, which installs DuckDB from PyPI into a venv on its
+//! first run), and prints the medians and the ratio.
+//!
+//! Run: `cargo bench --bench archive` (`VIGIL_BENCH_EVENTS` changes the count,
+//! `VIGIL_BENCH_RUNS` the timed runs per query (default 9), `VIGIL_BENCH_DIR` where the
+//! input and archive are kept (default `target/bench-archive`; an input of the right
+//! size is reused)).
+
+mod common;
+use common::{cpu_seconds, env_or};
+
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use vigil::replay::{replay, ReplayOptions};
+use vigil::simulate::{simulate_to, SimulateOptions};
+use vigil_ingest::Format;
+
+/// The binary's allocator, so the bench measures what `vigil` runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Events per identity over 30 days in the simulation (measured: 910k for 2,000).
+const EVENTS_PER_IDENTITY: usize = 450;
+
+fn input(folder: &Path, events: usize) -> PathBuf {
+    let path = folder.join(format!("events-{events}.jsonl"));
+    if path.exists() {
+        return path;
+    }
+    let full = folder.join("simulated.jsonl");
+    let options = SimulateOptions {
+        identities: events.div_ceil(EVENTS_PER_IDENTITY) + events / 20 / EVENTS_PER_IDENTITY,
+        days: 30,
+        seed: 23,
+        ..SimulateOptions::default()
+    };
+    eprintln!("simulating {} identities over 30 days", options.identities);
+    let mut writer = BufWriter::new(std::fs::File::create(&full).expect("create"));
+    simulate_to(&options, &mut writer).expect("simulate");
+    writer.flush().expect("flush");
+    drop(writer);
+    let reader = BufReader::new(std::fs::File::open(&full).expect("open"));
+    let partial = folder.join(".events.partial");
+    let mut trimmed = BufWriter::new(std::fs::File::create(&partial).expect("create"));
+    let mut written = 0;
+    for line in reader.lines().take(events) {
+        writeln!(trimmed, "{}", line.expect("line")).expect("write");
+        written += 1;
+    }
+    trimmed.flush().expect("flush");
+    drop(trimmed);
+    std::fs::remove_file(&full).expect("remove");
+    assert_eq!(written, events, "the simulation gave too few events");
+    std::fs::rename(&partial, &path).expect("rename");
+    path
+}
+
+/// One replay: wall seconds, CPU seconds.
+fn timed_replay(options: &ReplayOptions) -> (f64, f64) {
+    let cpu = cpu_seconds().unwrap_or(0.0);
+    let started = Instant::now();
+    replay(options).expect("replay");
+    (
+        started.elapsed().as_secs_f64(),
+        cpu_seconds().unwrap_or(0.0) - cpu,
+    )
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn rows(batches: &[datafusion::arrow::array::RecordBatch]) -> usize {
+    batches.iter().map(|batch| batch.num_rows()).sum()
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter naming another bench skips this one.
+    let filter = std::env::args()
+        .skip(1)
+        .find(|argument| !argument.starts_with("--"));
+    if filter.is_some_and(|filter| !"archive".contains(&filter)) {
+        return;
+    }
+    let events = env_or("VIGIL_BENCH_EVENTS", 10_000_000);
+    let runs = env_or("VIGIL_BENCH_RUNS", 9).max(1);
+    let folder = std::env::var_os("VIGIL_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-archive"));
+    std::fs::create_dir_all(&folder).expect("bench folder");
+    let input = input(&folder, events);
+    let archive = folder.join("archive");
+    let _ = std::fs::remove_dir_all(&archive);
+    let mut options = ReplayOptions {
+        inputs: vec![input],
+        format: Format::Auto,
+        policy: None,
+        config: None,
+        output: folder.join("decisions.jsonl"),
+        rejects: None,
+        state: None,
+        archive: None,
+    };
+    let (plain_wall, plain_cpu) = timed_replay(&options);
+    options.archive = Some(archive.clone());
+    let (archive_wall, archive_cpu) = timed_replay(&options);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let context = runtime
+        .block_on(vigil::sql::open(&archive))
+        .expect("open the archive");
+    let sql = |query: &str| {
+        runtime
+            .block_on(vigil::sql::query(&context, query))
+            .unwrap_or_else(|error| panic!("{error}"))
+    };
+    let count = |table: &str| -> u64 {
+        let batches = sql(&format!("SELECT count(*) AS n FROM {table}"));
+        let column = batches[0].column(0);
+        datafusion::arrow::array::cast::as_primitive_array::<
+            datafusion::arrow::datatypes::Int64Type,
+        >(column)
+        .value(0) as u64
+    };
+    let tables = ["events", "signals", "decisions", "sessions"];
+    let counts: Vec<u64> = tables.iter().map(|table| count(table)).collect();
+    let written: u64 = counts.iter().sum();
+    let bytes = folder_bytes(&archive);
+    let extra_cpu = (archive_cpu - plain_cpu).max(f64::EPSILON);
+    println!(
+        "archive: {} rows ({}) in {:.1} MB",
+        written,
+        tables
+            .iter()
+            .zip(&counts)
+            .map(|(table, count)| format!("{table} {count}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        bytes as f64 / 1e6
+    );
+    println!(
+        "archive write: replay {plain_wall:.1} s wall / {plain_cpu:.1} CPU-s without, {archive_wall:.1} s / {archive_cpu:.1} CPU-s with the archive: {:.0} rows per CPU-second, {:.0} rows/s of extra wall time",
+        written as f64 / extra_cpu,
+        written as f64 / (archive_wall - plain_wall).max(f64::EPSILON),
+    );
+
+    // One identity with a long history, and a week in the middle of the month.
+    let busiest = sql(
+        "SELECT identity, count(*) AS n FROM events GROUP BY identity ORDER BY n DESC, identity LIMIT 1",
+    );
+    let identity = datafusion::arrow::array::cast::as_string_array(busiest[0].column(0))
+        .value(0)
+        .to_string();
+    let start = SimulateOptions::default().start;
+    let day = |offset: i64| {
+        let text = vigil_schemas::Timestamp(start.0 + offset * 86_400_000_000).to_string();
+        format!("{} 00:00:00+00", &text[..10])
+    };
+    let queries: Vec<(&str, String)> = vec![
+        (
+            "time-filtered aggregate",
+            format!(
+                "SELECT kind, count(*) AS events, sum(bytes) AS bytes FROM events \
+                 WHERE time >= TIMESTAMP '{}' AND time < TIMESTAMP '{}' GROUP BY kind ORDER BY kind",
+                day(10),
+                day(17)
+            ),
+        ),
+        (
+            "identity timeline",
+            format!(
+                "SELECT time, kind, action, outcome, session_id, ip, country, resource \
+                 FROM events WHERE identity = '{identity}' ORDER BY time"
+            ),
+        ),
+        (
+            "top-N by peak risk",
+            "SELECT identity, max(peak_risk) AS peak, count(DISTINCT session_id) AS sessions \
+             FROM sessions GROUP BY identity ORDER BY peak DESC, identity LIMIT 10"
+                .to_string(),
+        ),
+        (
+            "count-distinct per identity",
+            "SELECT identity, count(DISTINCT ip) AS addresses FROM events \
+             GROUP BY identity ORDER BY addresses DESC, identity LIMIT 20"
+                .to_string(),
+        ),
+    ];
+    let mut ours = Vec::new();
+    for (name, query) in &queries {
+        let expected = rows(&sql(query));
+        let mut times = Vec::new();
+        for _ in 0..runs {
+            let started = Instant::now();
+            let got = rows(&sql(query));
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(got, expected, "{name}: the row count changed between runs");
+        }
+        ours.push((median(times), expected));
+    }
+
+    let queries_file = folder.join("queries.json");
+    let object: serde_json::Map<String, serde_json::Value> = queries
+        .iter()
+        .map(|(name, query)| (name.to_string(), serde_json::Value::from(query.clone())))
+        .collect();
+    std::fs::write(&queries_file, serde_json::to_vec(&object).expect("json")).expect("write");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/archive_duckdb.py");
+    let output = std::process::Command::new("python3")
+        .arg(&script)
+        .arg("--archive")
+        .arg(&archive)
+        .arg("--queries")
+        .arg(&queries_file)
+        .arg("--runs")
+        .arg(runs.to_string())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("run python3");
+    let duckdb: Option<serde_json::Value> = output
+        .status
+        .success()
+        .then(|| serde_json::from_slice(&output.stdout).ok())
+        .flatten();
+    if duckdb.is_none() {
+        eprintln!("DuckDB did not run: only DataFusion's figures follow");
+    }
+    let version = duckdb
+        .as_ref()
+        .and_then(|duckdb| duckdb["duckdb_version"].as_str())
+        .unwrap_or("-")
+        .to_string();
+    println!(
+        "\nmedian of {runs} runs, {} identities' archive, DataFusion 55 vs DuckDB {version}:",
+        identity_count(&sql)
+    );
+    println!(
+        "{:<30} {:>10} {:>10} {:>8} {:>6}",
+        "query", "DataFusion", "DuckDB", "ratio", "rows"
+    );
+    for ((name, _), (ms, found)) in queries.iter().zip(&ours) {
+        let theirs = duckdb
+            .as_ref()
+            .and_then(|duckdb| duckdb["queries"][*name]["median_ms"].as_f64());
+        let their_rows = duckdb
+            .as_ref()
+            .and_then(|duckdb| duckdb["queries"][*name]["rows"].as_u64());
+        if let Some(their_rows) = their_rows {
+            assert_eq!(
+                their_rows as usize, *found,
+                "{name}: DuckDB and DataFusion disagree on the row count"
+            );
+        }
+        println!(
+            "{:<30} {:>8.1}ms {:>10} {:>8} {:>6}",
+            name,
+            ms,
+            theirs.map_or("-".to_string(), |theirs| format!("{theirs:.1}ms")),
+            theirs.map_or("-".to_string(), |theirs| format!("{:.2}x", ms / theirs)),
+            found
+        );
+    }
+    println!("(ratio: DataFusion's time over DuckDB's; below 1 is faster)");
+}
+
+fn identity_count(sql: &dyn Fn(&str) -> Vec<datafusion::arrow::array::RecordBatch>) -> u64 {
+    let batches = sql("SELECT count(DISTINCT identity) FROM events");
+    datafusion::arrow::array::cast::as_primitive_array::<datafusion::arrow::datatypes::Int64Type>(
+        batches[0].column(0),
+    )
+    .value(0) as u64
+}
+
+fn folder_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                folder_bytes(&path)
+            } else {
+                entry.metadata().map_or(0, |metadata| metadata.len())
+            }
+        })
+        .sum()
+}
