@@ -259,7 +259,7 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
     .map_err(io_error)?;
     writeln!(
         out,
-        "\n  vigil simulate --identities 2000 --days 30 --output events.jsonl --labels labels.jsonl\n  vigil replay --input events.jsonl --output decisions.jsonl\n  vigil eval --decisions decisions.jsonl --labels labels.jsonl\n  vigil replay --input ../shared/data/elastic-integrations/okta/test-okta-system-events.log --format auto --output -\n  vigil run --config vigil.toml     # against your Kafka (see README)"
+        "  vigil simulate --identities 2000 --days 30 --output events.jsonl --labels labels.jsonl\n  vigil replay --input events.jsonl --output decisions.jsonl\n  vigil eval --decisions decisions.jsonl --labels labels.jsonl\n  vigil replay --input ../shared/data/elastic-integrations/okta/test-okta-system-events.log --format auto --output -\n  vigil run --config vigil.toml     # against your Kafka (see README)"
     )
     .map_err(io_error)?;
     Ok(summary)
