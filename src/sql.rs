@@ -193,6 +193,22 @@ fn register_json_functions(context: &SessionContext) {
     context.register_udf(number);
 }
 
+/// The archive's schema as read: top-level text columns as string views, which DataFusion
+/// scans and groups without copying each value (the files hold plain strings).
+fn view_types(
+    schema: &datafusion::arrow::datatypes::Schema,
+) -> Arc<datafusion::arrow::datatypes::Schema> {
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(|field| match field.data_type() {
+            DataType::Utf8 => Arc::new(field.as_ref().clone().with_data_type(DataType::Utf8View)),
+            _ => field.clone(),
+        })
+        .collect();
+    Arc::new(datafusion::arrow::datatypes::Schema::new(fields))
+}
+
 /// Each session's latest row (by last event, then version).
 const SESSIONS_LATEST: &str = "CREATE VIEW sessions_latest AS \
     SELECT time, identity, identity_type, session_id, version, change, device_id, \
@@ -216,7 +232,8 @@ pub async fn open(archive: &Path) -> Result<SessionContext, SqlError> {
     register_json_functions(&context);
     for table in vigil_schemas::archive::TABLES {
         let folder = archive.join(table);
-        let Some(schema) = vigil_schemas::archive::schema(table) else {
+        let Some(schema) = vigil_schemas::archive::schema(table).map(|schema| view_types(&schema))
+        else {
             continue;
         };
         if !folder.is_dir() {
@@ -313,46 +330,76 @@ pub fn write(
 }
 
 /// Splits `text` into complete statements, each ended by a `;` outside quotes and
-/// comments (the `;` left out, blank statements dropped), and the unfinished rest.
+/// comments (the `;` left out; statements of only comments and blanks dropped), and the
+/// unfinished rest. Block comments nest, as in DataFusion's dialect.
 pub fn split_statements(text: &str) -> (Vec<String>, String) {
+    let (statements, rest, _) = scan(text);
+    (statements, rest)
+}
+
+/// [`split_statements`], and whether the rest holds any code.
+fn scan(text: &str) -> (Vec<String>, String, bool) {
     #[derive(Clone, Copy, PartialEq)]
     enum In {
         Code,
         Quote(char),
         LineComment,
-        BlockComment,
+        BlockComment(u32),
     }
     let mut statements = Vec::new();
     let mut start = 0;
+    let mut code = false;
     let mut state = In::Code;
     let mut chars = text.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
         let next = chars.peek().map(|&(_, next)| next);
         state = match (state, c) {
-            (In::Code, '\'' | '"') => In::Quote(c),
             (In::Code, '-') if next == Some('-') => In::LineComment,
             (In::Code, '/') if next == Some('*') => {
                 chars.next();
-                In::BlockComment
+                In::BlockComment(1)
             }
             (In::Code, ';') => {
                 let statement = text[start..at].trim();
-                if !statement.is_empty() {
+                if code {
                     statements.push(statement.to_string());
                 }
                 start = at + 1;
+                code = false;
                 In::Code
+            }
+            (In::Code, c) => {
+                code |= !c.is_whitespace();
+                if c == '\'' || c == '"' {
+                    In::Quote(c)
+                } else {
+                    In::Code
+                }
             }
             (In::Quote(quote), c) if c == quote => In::Code,
             (In::LineComment, '\n') => In::Code,
-            (In::BlockComment, '*') if next == Some('/') => {
+            (In::BlockComment(depth), '/') if next == Some('*') => {
                 chars.next();
-                In::Code
+                In::BlockComment(depth + 1)
+            }
+            (In::BlockComment(depth), '*') if next == Some('/') => {
+                chars.next();
+                if depth > 1 {
+                    In::BlockComment(depth - 1)
+                } else {
+                    In::Code
+                }
             }
             (state, _) => state,
         };
     }
-    (statements, text[start..].to_string())
+    (statements, text[start..].to_string(), code)
+}
+
+/// Whether `text` holds no statement (blanks and comments only).
+fn is_blank(text: &str) -> bool {
+    let (statements, _, code) = scan(text);
+    statements.is_empty() && !code
 }
 
 /// Runs one statement and prints its result (or its error, on `errors`); whether it
@@ -389,7 +436,7 @@ pub async fn script(
     errors: &mut dyn std::io::Write,
 ) -> Result<usize, SqlError> {
     let (mut statements, rest) = split_statements(text);
-    if !rest.trim().is_empty() && !only_comments(&rest) {
+    if !is_blank(&rest) {
         statements.push(rest.trim().to_string());
     }
     let mut failed = 0;
@@ -399,11 +446,6 @@ pub async fn script(
         }
     }
     Ok(failed)
-}
-
-fn only_comments(text: &str) -> bool {
-    text.lines()
-        .all(|line| line.trim().is_empty() || line.trim_start().starts_with("--"))
 }
 
 /// The interactive shell: statements end with `;` and may span lines, the arrow keys
@@ -425,14 +467,14 @@ pub async fn shell(context: &SessionContext, format: Format) -> Result<(), SqlEr
     );
     let mut pending = String::new();
     loop {
-        let prompt = if pending.trim().is_empty() {
+        let prompt = if is_blank(&pending) {
             "vigil> "
         } else {
             "   ...> "
         };
         match editor.readline(prompt) {
             Ok(line) => {
-                if pending.trim().is_empty() && matches!(line.trim(), "\\q" | "quit" | "exit") {
+                if is_blank(&pending) && matches!(line.trim(), "\\q" | "quit" | "exit") {
                     break;
                 }
                 pending.push_str(&line);
@@ -442,7 +484,11 @@ pub async fn shell(context: &SessionContext, format: Format) -> Result<(), SqlEr
                     continue;
                 }
                 let _ = editor.add_history_entry(pending.trim_end());
-                pending = rest.trim_start().to_string();
+                pending = if is_blank(&rest) {
+                    String::new()
+                } else {
+                    rest.trim_start().to_string()
+                };
                 for statement in statements {
                     let mut out = std::io::stdout().lock();
                     let mut errors = std::io::stderr().lock();
@@ -458,4 +504,50 @@ pub async fn shell(context: &SessionContext, format: Format) -> Result<(), SqlEr
         let _ = editor.save_history(history);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_split_at_semicolons_outside_quotes_and_comments() {
+        let text = "SELECT 'a;b'; -- c;d\n/* e; /* nested; */ f; */ SELECT \"x;\" ;\n/* only */;\n SELECT 3";
+        let (statements, rest) = split_statements(text);
+        assert_eq!(
+            statements,
+            [
+                "SELECT 'a;b'",
+                "-- c;d\n/* e; /* nested; */ f; */ SELECT \"x;\""
+            ]
+        );
+        assert_eq!(rest.trim(), "SELECT 3");
+        assert!(is_blank("  -- just a note\n/* and this */ "));
+        assert!(!is_blank("SELECT 'unterminated"));
+        assert!(!is_blank("SELECT 'it''s'"));
+    }
+
+    #[test]
+    fn json_paths_reach_nested_values() {
+        let text =
+            r#"{"from":"Paris, FR","speed_kmh":1200.5,"changes":["device","country"],"n":null}"#;
+        assert_eq!(json_at(text, "from"), Some(serde_json::json!("Paris, FR")));
+        assert_eq!(
+            json_at(text, "changes.1"),
+            Some(serde_json::json!("country"))
+        );
+        assert_eq!(json_at(text, "speed_kmh"), Some(serde_json::json!(1200.5)));
+        assert_eq!(json_at(text, "n"), None);
+        assert_eq!(json_at(text, "changes.9"), None);
+        assert_eq!(json_at("not json", "a"), None);
+    }
+
+    #[test]
+    fn the_caret_sits_under_the_position() {
+        let shown = show_position("SELECT a,\n  nonsense\nFROM t", Some((2, 3)));
+        assert_eq!(
+            shown,
+            "  | SELECT a,\n  |   nonsense\n  |   ^ line 2, column 3\n  | FROM t"
+        );
+    }
 }

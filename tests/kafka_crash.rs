@@ -76,14 +76,27 @@ fn read_ids(
     (ids, records)
 }
 
+/// Every run's log goes to one file, shown when the test fails.
 fn start(folder: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(folder.join("vigil.log"))
+        .unwrap();
     Command::new(env!("CARGO_BIN_EXE_vigil"))
         .args(["run", "--config", "crash.toml"])
         .current_dir(folder)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap()
+}
+
+/// The end of the runs' log.
+fn log_tail(folder: &Path) -> String {
+    let text = std::fs::read_to_string(folder.join("vigil.log")).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
 #[test]
@@ -218,7 +231,8 @@ fn sigkill_mid_stream_loses_no_decision() {
         while records == before {
             assert!(
                 started.elapsed() < Duration::from_secs(180),
-                "no progress after {kills} kills"
+                "no progress after {kills} kills; the runs' log ends:\n{}",
+                log_tail(folder.path())
             );
             assert!(
                 child.try_wait().unwrap().is_none(),
@@ -261,7 +275,8 @@ fn sigkill_mid_stream_loses_no_decision() {
         }
         assert!(
             started.elapsed() < Duration::from_secs(240),
-            "the input was never committed to its end: {committed:?} of {total}"
+            "the input was never committed to its end: {committed:?} of {total}; the runs' log ends:\n{}",
+            log_tail(folder.path())
         );
         std::thread::sleep(Duration::from_millis(100));
     }

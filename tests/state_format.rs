@@ -23,7 +23,7 @@ fn version_1_state_still_decodes() {
     let bytes = std::fs::read(FIXTURE).expect("the version 1 fixture");
     assert_eq!(bytes[0], 1, "the fixture is version 1");
     let state: IdentityState = decode("the fixture", &bytes).expect("version 1 decodes");
-    assert!(state.profile.first_seen.is_some());
+    assert!(state.profile.first_seen().is_some());
     assert!(!state.profile.countries.is_empty());
     assert!(!state.travel.fixes().is_empty());
     assert!(state.access.learned(None) > 0);

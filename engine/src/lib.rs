@@ -117,7 +117,10 @@ pub struct BatchOutput {
 struct Shard {
     /// Boxed: a map slot is then 32 bytes, and the spare slots a hash map keeps cost 32
     /// bytes each instead of a whole state.
-    identities: FxHashMap<CompactString, Box<IdentityState>>,
+    /// Keys are boxed strings: 16 bytes in the slot and the identity's exact length on the
+    /// heap (identities are mostly e-mail addresses, too long for a compact string's 24
+    /// inline bytes, which would then allocate at least 32).
+    identities: FxHashMap<Box<str>, Box<IdentityState>>,
     judge: Judge,
     /// The state store identities are loaded from, when the engine has one.
     store: Option<Arc<Store>>,
@@ -143,13 +146,13 @@ impl Shard {
     fn evict(&mut self, watermark: vigil_schemas::Timestamp, idle_after: i64, max: usize) {
         let dirty = &self.dirty;
         self.identities.retain(|identity, state| {
-            dirty.contains(identity) || watermark.0.saturating_sub(state.latest.0) <= idle_after
+            dirty.contains(&**identity) || watermark.0.saturating_sub(state.latest.0) <= idle_after
         });
         if self.identities.len() > max {
-            let mut clean: Vec<(vigil_schemas::Timestamp, CompactString)> = self
+            let mut clean: Vec<(vigil_schemas::Timestamp, Box<str>)> = self
                 .identities
                 .iter()
-                .filter(|(identity, _)| !dirty.contains(*identity))
+                .filter(|(identity, _)| !dirty.contains(&***identity))
                 .map(|(identity, state)| (state.latest, identity.clone()))
                 .collect();
             let excess = (self.identities.len() - max).min(clean.len());
@@ -169,7 +172,7 @@ impl Shard {
     fn encode_dirty(&mut self) -> Vec<(CompactString, Vec<u8>)> {
         let mut encoded = Vec::with_capacity(self.dirty.len());
         for identity in self.dirty.drain() {
-            if let Some(state) = self.identities.get(&identity) {
+            if let Some(state) = self.identities.get(identity.as_str()) {
                 encoded.push((identity, store::encode(&**state)));
             }
         }
@@ -208,9 +211,7 @@ impl Shard {
                         Some(store) => load(store, &mut reader, identity, &mut stats),
                         None => Box::default(),
                     };
-                    self.identities
-                        .entry(CompactString::from(identity))
-                        .or_insert(loaded)
+                    self.identities.entry(Box::from(identity)).or_insert(loaded)
                 }
             };
             let Verdict {
@@ -333,7 +334,7 @@ pub struct Engine {
     shards: Vec<Shard>,
     /// Device id fingerprint -> owner: the fingerprint (64-bit FxHash) keeps an entry at
     /// 32 bytes whatever the device id's length; a collision needs billions of devices.
-    device_owners: FxHashMap<u64, CompactString>,
+    device_owners: FxHashMap<u64, Box<str>>,
     spray: SprayTracker,
     rules: Arc<Rules>,
     durable: Option<Durable>,
@@ -593,7 +594,8 @@ impl Engine {
             (Some(_), Some(_)) if event.access().is_some() => true,
             (Some(identity), Some(device)) => {
                 let device = fingerprint(device);
-                if self.device_owners.get(&device) != Some(identity) {
+                if self.device_owners.get(&device).map(|owner| &**owner) != Some(identity.as_str())
+                {
                     if self.device_owners.len() >= MAX_DEVICE_OWNERS {
                         self.device_owners.clear();
                         if let Some(durable) = self.durable.as_mut() {
@@ -601,7 +603,8 @@ impl Engine {
                             durable.devices.set.clear();
                         }
                     }
-                    self.device_owners.insert(device, identity.clone());
+                    self.device_owners
+                        .insert(device, Box::from(identity.as_str()));
                     if let Some(durable) = self.durable.as_mut() {
                         durable.devices.set.push((device, identity.clone()));
                     }
@@ -611,7 +614,7 @@ impl Engine {
             (Some(_), None) => true,
             (None, Some(device)) => match self.device_owners.get(&fingerprint(device)) {
                 Some(owner) => {
-                    event.identity = Some(owner.clone());
+                    event.identity = Some(CompactString::from(&**owner));
                     true
                 }
                 None => false,

@@ -110,14 +110,16 @@ impl<K: PartialEq> SeenSet<K> {
 }
 
 /// What vigil believes is normal for one identity.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Profile {
     /// Human, service or agent, as last reported.
     pub identity_type: IdentityType,
     /// Event time of the first successful sign-in learned: the learning period starts
     /// here, not at the first event of any kind (weeks of access logs or failed attempts
-    /// before a first sign-in must not end learning with nothing learned).
-    pub first_seen: Option<Timestamp>,
+    /// before a first sign-in must not end learning with nothing learned). Held without an
+    /// option's tag (8 bytes, not 16): [`Profile::first_seen`] reads it.
+    #[serde(with = "optional_time")]
+    first_seen: Timestamp,
     /// Successful sign-ins learned from.
     pub logins: u32,
     /// Countries (ISO alpha-2) of successful sign-ins.
@@ -133,12 +135,46 @@ pub struct Profile {
     pub hours: crate::detectors::unusual_hour::HourHistogram,
 }
 
+/// The first sign-in time as stored: an optional timestamp (`i64::MIN` in memory: none).
+mod optional_time {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use vigil_schemas::Timestamp;
+
+    pub fn serialize<S: Serializer>(time: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+        (time.0 != i64::MIN).then_some(*time).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+        Ok(Option::<Timestamp>::deserialize(deserializer)?.unwrap_or(Timestamp(i64::MIN)))
+    }
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile {
+            identity_type: IdentityType::default(),
+            first_seen: Timestamp(i64::MIN),
+            logins: 0,
+            countries: SeenSet::default(),
+            asns: SeenSet::default(),
+            clients: SeenSet::default(),
+            devices: SeenSet::default(),
+            hours: Default::default(),
+        }
+    }
+}
+
 impl Profile {
+    /// Event time of the first successful sign-in learned, if any.
+    pub fn first_seen(&self) -> Option<Timestamp> {
+        (self.first_seen.0 != i64::MIN).then_some(self.first_seen)
+    }
+
     /// Whether the identity is still in its learning period at `now`: first-seen
     /// detectors stay quiet until it has been seen for the learning period or has enough
     /// successful sign-ins, whichever comes first.
     pub fn learning(&self, now: Timestamp, config: &BaselineConfig) -> bool {
-        let Some(first_seen) = self.first_seen.filter(|_| self.logins > 0) else {
+        let Some(first_seen) = self.first_seen().filter(|_| self.logins > 0) else {
             return true;
         };
         let known_for = now.0.saturating_sub(first_seen.0);
@@ -158,10 +194,9 @@ impl Profile {
             self.logins = self.logins.saturating_add(1);
             self.hours.record(sign_in.time);
         }
-        self.first_seen = Some(
-            self.first_seen
-                .map_or(sign_in.time, |first| first.min(sign_in.time)),
-        );
+        self.first_seen = self
+            .first_seen()
+            .map_or(sign_in.time, |first| first.min(sign_in.time));
         self.countries.forget_stale(sign_in.time, forget_after);
         self.devices.forget_stale(sign_in.time, forget_after);
         self.clients.forget_stale(sign_in.time, forget_after);

@@ -18,6 +18,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
@@ -47,6 +48,14 @@ pub struct ArchiveError {
 fn day(time: Timestamp) -> String {
     let text = time.to_string();
     text.get(..10).unwrap_or("0000-00-00").to_string()
+}
+
+const DAY_MICROS: i64 = 86_400_000_000;
+
+/// Days since the epoch: buffers are keyed by it, and the day's name is made only when a
+/// buffer is written out (not for every row).
+fn day_number(time: Timestamp) -> i64 {
+    time.0.div_euclid(DAY_MICROS)
 }
 
 fn timestamps() -> TimestampMicrosecondBuilder {
@@ -140,8 +149,14 @@ impl EventRows {
         self.outcome.append_option(outcome);
         self.session_id.append_option(event.session_id.as_deref());
         self.device_id.append_option(event.device_id.as_deref());
-        self.ip
-            .append_option(event.ip.map(|address| address.to_string()));
+        // Formatted straight into the column (no string per row).
+        match event.ip {
+            Some(address) => {
+                let _ = write!(self.ip, "{address}");
+                self.ip.append_value("");
+            }
+            None => self.ip.append_null(),
+        }
         let geo = event.geo.as_ref();
         self.country
             .append_option(geo.and_then(|geo| geo.country.as_deref()));
@@ -159,7 +174,8 @@ impl EventRows {
         self.tool.append_option(tool);
         self.on_behalf_of.append_option(on_behalf_of);
         self.compliant.append_option(compliant);
-        self.origin.append_value(envelope.origin.to_string());
+        let _ = write!(self.origin, "{}", envelope.origin);
+        self.origin.append_value("");
         self.rows += 1;
     }
 
@@ -403,7 +419,7 @@ impl SessionRows {
             .append_option(session.revoked_at.map(|time| time.0));
         self.events.append_value(session.events);
         for ip in &session.ips {
-            self.ips.values().append_value(ip);
+            self.ips.values().append_value(ip.to_string());
         }
         self.ips.append(true);
         for country in &session.countries {
@@ -447,10 +463,10 @@ type Work = (&'static str, String, RecordBatch);
 /// The archive writer.
 pub struct Archive {
     dir: PathBuf,
-    events: BTreeMap<String, EventRows>,
-    signals: BTreeMap<String, SignalRows>,
-    decisions: BTreeMap<String, DecisionRows>,
-    session_rows: BTreeMap<String, SessionRows>,
+    events: BTreeMap<i64, EventRows>,
+    signals: BTreeMap<i64, SignalRows>,
+    decisions: BTreeMap<i64, DecisionRows>,
+    session_rows: BTreeMap<i64, SessionRows>,
     sessions: Sessions,
     /// Session rows waiting to be buffered.
     changes: Vec<SessionRow>,
@@ -515,10 +531,10 @@ impl Archive {
     fn session_changes(&mut self) -> Result<(), ArchiveError> {
         let mut changes = std::mem::take(&mut self.changes);
         for row in changes.drain(..) {
-            let day = day(row.time);
+            let day = day_number(row.time);
             let rows = self
                 .session_rows
-                .entry(day.clone())
+                .entry(day)
                 .or_insert_with(SessionRows::new);
             rows.push(&row);
             if rows.rows >= self.rows_per_file {
@@ -533,9 +549,10 @@ impl Archive {
     fn send(
         &mut self,
         table: &'static str,
-        day: String,
+        day: i64,
         columns: Vec<ArrayRef>,
     ) -> Result<(), ArchiveError> {
+        let day = self::day(Timestamp(day.saturating_mul(DAY_MICROS)));
         let schema =
             archive::schema(table).ok_or_else(|| self.error(format!("unknown table {table}")))?;
         let batch = RecordBatch::try_new(schema, columns)
@@ -563,11 +580,8 @@ impl Archive {
 
     /// Adds a judged event.
     pub fn event(&mut self, envelope: &Envelope) -> Result<(), ArchiveError> {
-        let day = day(envelope.event.time);
-        let rows = self
-            .events
-            .entry(day.clone())
-            .or_insert_with(EventRows::new);
+        let day = day_number(envelope.event.time);
+        let rows = self.events.entry(day).or_insert_with(EventRows::new);
         rows.push(envelope);
         if rows.rows >= self.rows_per_file {
             let columns = rows.finish();
@@ -587,11 +601,8 @@ impl Archive {
         risk: Option<f64>,
         origin: &Origin,
     ) -> Result<(), ArchiveError> {
-        let day = day(time);
-        let rows = self
-            .signals
-            .entry(day.clone())
-            .or_insert_with(SignalRows::new);
+        let day = day_number(time);
+        let rows = self.signals.entry(day).or_insert_with(SignalRows::new);
         rows.time.append_value(time.0);
         rows.identity.append_value(identity);
         rows.session_id.append_option(session_id);
@@ -615,11 +626,8 @@ impl Archive {
 
     /// Adds a decision.
     pub fn decision(&mut self, decision: &Decision) -> Result<(), ArchiveError> {
-        let day = day(decision.time);
-        let rows = self
-            .decisions
-            .entry(day.clone())
-            .or_insert_with(DecisionRows::new);
+        let day = day_number(decision.time);
+        let rows = self.decisions.entry(day).or_insert_with(DecisionRows::new);
         rows.push(decision);
         if rows.rows >= self.rows_per_file {
             let columns = rows.finish();
@@ -633,7 +641,23 @@ impl Archive {
     /// sessions idle past the timeout expire now.
     pub fn end_batch(&mut self) -> Result<(), ArchiveError> {
         self.sessions.settle(&mut self.changes);
-        self.session_changes()
+        self.session_changes()?;
+        // Days more than one behind the newest one buffered are done (late events
+        // aside): written out now, so a replay of years holds days, not years, in memory.
+        let newest = [
+            self.events.keys().next_back(),
+            self.signals.keys().next_back(),
+            self.decisions.keys().next_back(),
+            self.session_rows.keys().next_back(),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .copied();
+        match newest {
+            Some(newest) => self.write_out(|day| day < newest - 1),
+            None => Ok(()),
+        }
     }
 
     /// Hands every non-empty buffer to the writer (a live run calls this now and then, so
@@ -641,32 +665,39 @@ impl Archive {
     pub fn flush(&mut self) -> Result<(), ArchiveError> {
         self.sessions.flush(&mut self.changes);
         self.session_changes()?;
-        let mut pending: Vec<(&'static str, String, Vec<ArrayRef>)> = Vec::new();
+        self.write_out(|_| true)
+    }
+
+    /// Hands the non-empty buffers of the days `due` selects to the writer.
+    fn write_out(&mut self, due: impl Fn(i64) -> bool) -> Result<(), ArchiveError> {
+        let mut pending: Vec<(&'static str, i64, Vec<ArrayRef>)> = Vec::new();
         for (day, rows) in &mut self.events {
-            if rows.rows > 0 {
-                pending.push(("events", day.clone(), rows.finish()));
+            if rows.rows > 0 && due(*day) {
+                pending.push(("events", *day, rows.finish()));
             }
         }
         for (day, rows) in &mut self.signals {
-            if rows.rows > 0 {
-                pending.push(("signals", day.clone(), rows.finish()));
+            if rows.rows > 0 && due(*day) {
+                pending.push(("signals", *day, rows.finish()));
             }
         }
         for (day, rows) in &mut self.decisions {
-            if rows.rows > 0 {
-                pending.push(("decisions", day.clone(), rows.finish()));
+            if rows.rows > 0 && due(*day) {
+                pending.push(("decisions", *day, rows.finish()));
             }
         }
         for (day, rows) in &mut self.session_rows {
-            if rows.rows > 0 {
-                pending.push(("sessions", day.clone(), rows.finish()));
+            if rows.rows > 0 && due(*day) {
+                pending.push(("sessions", *day, rows.finish()));
             }
         }
         // Days written out leave memory.
-        self.session_rows.retain(|_, rows| rows.rows > 0);
-        self.events.retain(|_, rows| rows.rows > 0);
-        self.signals.retain(|_, rows| rows.rows > 0);
-        self.decisions.retain(|_, rows| rows.rows > 0);
+        self.session_rows
+            .retain(|day, rows| rows.rows > 0 || !due(*day));
+        self.events.retain(|day, rows| rows.rows > 0 || !due(*day));
+        self.signals.retain(|day, rows| rows.rows > 0 || !due(*day));
+        self.decisions
+            .retain(|day, rows| rows.rows > 0 || !due(*day));
         for (table, day, columns) in pending {
             self.send(table, day, columns)?;
         }
@@ -732,7 +763,9 @@ fn write_files(root: &Path, run: &str, work: Receiver<Work>) -> Result<u64, Arch
     Ok(written)
 }
 
-/// The batch sorted by identity, then time (both columns exist in every table).
+/// The batch sorted by identity, then time (both columns exist in every table). The two
+/// keys are encoded once in Arrow's row format, so the sort compares bytes, not values
+/// through a comparator per column.
 fn cluster(batch: &RecordBatch) -> Result<RecordBatch, arrow_schema::ArrowError> {
     let column = |name: &str| {
         batch
@@ -740,17 +773,16 @@ fn cluster(batch: &RecordBatch) -> Result<RecordBatch, arrow_schema::ArrowError>
             .cloned()
             .ok_or_else(|| arrow_schema::ArrowError::SchemaError(format!("no column {name}")))
     };
-    let keys = [
-        arrow_ord::sort::SortColumn {
-            values: column("identity")?,
-            options: None,
-        },
-        arrow_ord::sort::SortColumn {
-            values: column("time")?,
-            options: None,
-        },
-    ];
-    let order = arrow_ord::sort::lexsort_to_indices(&keys, None)?;
+    let keys = [column("identity")?, column("time")?];
+    let converter = arrow_row::RowConverter::new(
+        keys.iter()
+            .map(|key| arrow_row::SortField::new(key.data_type().clone()))
+            .collect(),
+    )?;
+    let rows = converter.convert_columns(&keys)?;
+    let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
+    order.sort_by(|&left, &right| rows.row(left as usize).cmp(&rows.row(right as usize)));
+    let order = arrow_array::UInt32Array::from(order);
     let columns = batch
         .columns()
         .iter()
@@ -759,10 +791,12 @@ fn cluster(batch: &RecordBatch) -> Result<RecordBatch, arrow_schema::ArrowError>
     RecordBatch::try_new(batch.schema(), columns)
 }
 
-/// The first day a retention of `days` keeps at `now` (`YYYY-MM-DD`): today minus `days`.
+/// The first day a retention of `days` keeps at `now` (`YYYY-MM-DD`): today minus `days`
+/// (never before year 1, so a huge retention keeps everything).
 pub fn retention_cutoff(now: Timestamp, days: u32) -> String {
+    let back = i64::from(days).saturating_mul(DAY_MICROS);
     day(Timestamp(
-        now.0.saturating_sub(i64::from(days) * 86_400_000_000),
+        now.0.saturating_sub(back).max(Timestamp::EARLIEST.0),
     ))
 }
 

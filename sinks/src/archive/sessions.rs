@@ -44,17 +44,17 @@ pub struct Session {
     /// Events seen.
     pub events: u64,
     /// Source addresses, in order of first use.
-    pub ips: Vec<String>,
+    pub ips: Vec<std::net::IpAddr>,
     /// Countries, in order of first use.
     pub countries: Vec<CompactString>,
     /// Highest risk it reached.
     pub peak_risk: f64,
-    /// Enforced actions, in order (repeats of the previous one left out).
+    /// Enforced actions, each once, in order of first use.
     pub actions: Vec<&'static str>,
     /// Rows written for it.
     pub version: u32,
-    /// `last_seen` as of its latest row.
-    written_seen: Timestamp,
+    /// Changed since its latest row.
+    changed: bool,
 }
 
 /// A row to write: when, whose, what changed, and the session after the change.
@@ -70,10 +70,22 @@ pub struct SessionRow {
     pub session: Session,
 }
 
+/// One identity's sessions, by id, and its newest event time.
+#[derive(Debug, Default)]
+struct Identity {
+    latest: i64,
+    sessions: FxHashMap<CompactString, Session>,
+}
+
+/// How far ahead of the others one source's clock may run (ingest accepts events up to
+/// a day ahead): the sweep of the whole tracker leaves this much slack, so one event
+/// stamped hours ahead cannot expire everyone else's sessions.
+const CLOCK_SLACK_MICROS: i64 = 24 * 3_600_000_000;
+
 /// The sessions being followed.
 #[derive(Debug)]
 pub struct Sessions {
-    by_identity: FxHashMap<CompactString, Vec<Session>>,
+    identities: FxHashMap<CompactString, Identity>,
     live: usize,
     max_live: usize,
     idle_micros: i64,
@@ -101,7 +113,7 @@ impl Sessions {
     /// A tracker expiring sessions idle for `idle_micros` of event time.
     pub fn new(idle_micros: i64, max_live: usize) -> Sessions {
         Sessions {
-            by_identity: FxHashMap::default(),
+            identities: FxHashMap::default(),
             live: 0,
             max_live: max_live.max(1),
             idle_micros: idle_micros.max(1),
@@ -123,7 +135,7 @@ impl Sessions {
         session: &mut Session,
     ) {
         session.version = session.version.saturating_add(1);
-        session.written_seen = session.last_seen;
+        session.changed = false;
         rows.push(SessionRow {
             time,
             identity: CompactString::from(identity),
@@ -142,21 +154,22 @@ impl Sessions {
         };
         let time = event.time;
         self.watermark = self.watermark.max(time.0);
-        let ip = event.ip.map(|address| address.to_string());
-        let country = event.geo.as_ref().and_then(|geo| geo.country.clone());
-        let sessions = self
-            .by_identity
-            .entry(CompactString::from(identity))
-            .or_default();
-        let index = match sessions
-            .iter()
-            .position(|session| session.session_id == session_id)
-        {
-            Some(index) => {
-                let session = &mut sessions[index];
+        let ip = event.ip;
+        let country = event.geo.as_ref().and_then(|geo| geo.country.as_ref());
+        if !self.identities.contains_key(identity) {
+            self.identities
+                .insert(CompactString::from(identity), Identity::default());
+        }
+        let Some(known) = self.identities.get_mut(identity) else {
+            return;
+        };
+        known.latest = known.latest.max(time.0);
+        let session = match known.sessions.get_mut(session_id) {
+            Some(session) => {
                 session.events += 1;
                 session.last_seen = session.last_seen.max(time);
                 session.identity_type = event.identity_type;
+                session.changed = true;
                 if session.device_id.is_none() {
                     session.device_id = event.device_id.clone();
                 }
@@ -165,12 +178,14 @@ impl Sessions {
                     moved |= list(&mut session.ips, ip);
                 }
                 if let Some(country) = country {
-                    moved |= list(&mut session.countries, country);
+                    if !session.countries.contains(country) {
+                        moved |= list(&mut session.countries, country.clone());
+                    }
                 }
                 if moved {
                     Self::row(rows, time, identity, "new_address", session);
                 }
-                index
+                session
             }
             None => {
                 let mut session = Session {
@@ -183,20 +198,21 @@ impl Sessions {
                     revoked_at: None,
                     events: 1,
                     ips: ip.into_iter().collect(),
-                    countries: country.into_iter().collect(),
+                    countries: country.cloned().into_iter().collect(),
                     peak_risk: 0.0,
                     actions: Vec::new(),
                     version: 0,
-                    written_seen: time,
+                    changed: false,
                 };
                 Self::row(rows, time, identity, "established", &mut session);
-                sessions.push(session);
                 self.live += 1;
-                sessions.len() - 1
+                known
+                    .sessions
+                    .entry(CompactString::from(session_id))
+                    .or_insert(session)
             }
         };
         if let Detail::Auth(auth) = &event.detail {
-            let session = &mut sessions[index];
             if auth.action == AuthAction::Logout
                 && auth.outcome == Outcome::Success
                 && session.ended_at.is_none()
@@ -204,19 +220,6 @@ impl Sessions {
                 session.ended_at = Some(time);
                 Self::row(rows, time, identity, "ended", session);
             }
-        }
-    }
-
-    /// Called once a batch's signals and decisions are in: expires the sessions idle past
-    /// the timeout (checked once an hour of event time), then sheds the stalest when over
-    /// the bound.
-    pub fn settle(&mut self, rows: &mut Vec<SessionRow>) {
-        if self.watermark >= self.next_sweep {
-            self.sweep(rows);
-            self.next_sweep = self.watermark.saturating_add(self.idle_micros / 12);
-        }
-        if self.live > self.max_live {
-            self.shed(rows);
         }
     }
 
@@ -238,6 +241,7 @@ impl Sessions {
         if risk > session.peak_risk {
             let rose = level_rank(risk) > level_rank(session.peak_risk);
             session.peak_risk = risk;
+            session.changed = true;
             if rose {
                 Self::row(rows, time, identity, "risk", session);
             }
@@ -251,17 +255,24 @@ impl Sessions {
         let time = decision.time;
         let enforced = decision.mode == Mode::Enforce;
         let action = decision.action.as_str();
+        let score = decision.risk.score;
+        let note = |session: &mut Session| {
+            if score > session.peak_risk {
+                session.peak_risk = score;
+                session.changed = true;
+            }
+            if enforced {
+                list(&mut session.actions, action);
+            }
+        };
         if decision.action == Action::RevokeAllSessions {
-            let Some(sessions) = self.by_identity.get_mut(identity) else {
+            let Some(known) = self.identities.get_mut(identity) else {
                 return;
             };
-            for session in sessions {
-                session.peak_risk = session.peak_risk.max(decision.risk.score);
+            for session in known.sessions.values_mut() {
+                note(session);
                 if enforced && session.revoked_at.is_none() {
                     session.revoked_at = Some(time);
-                    if session.actions.last() != Some(&action) {
-                        session.actions.push(action);
-                    }
                     Self::row(rows, time, identity, "revoked", session);
                 }
             }
@@ -273,12 +284,9 @@ impl Sessions {
         let Some(session) = self.find(identity, session_id) else {
             return;
         };
-        session.peak_risk = session.peak_risk.max(decision.risk.score);
+        note(session);
         if !enforced {
             return;
-        }
-        if session.actions.last() != Some(&action) {
-            session.actions.push(action);
         }
         if decision.action == Action::RevokeSession {
             if session.revoked_at.is_none() {
@@ -290,12 +298,25 @@ impl Sessions {
         }
     }
 
-    /// Rows for sessions with events since their latest row (`seen`), so the latest row
-    /// of each session is current when the archive is flushed.
+    /// Called once a batch's signals and decisions are in: expires the sessions idle past
+    /// the timeout (checked once an hour of event time), then sheds the stalest when over
+    /// the bound.
+    pub fn settle(&mut self, rows: &mut Vec<SessionRow>) {
+        if self.watermark >= self.next_sweep {
+            self.sweep(rows);
+            self.next_sweep = self.watermark.saturating_add(self.idle_micros / 12);
+        }
+        if self.live > self.max_live {
+            self.shed(rows);
+        }
+    }
+
+    /// Rows for sessions changed since their latest row (`seen`), so the latest row of
+    /// each session is current when the archive is flushed.
     pub fn flush(&mut self, rows: &mut Vec<SessionRow>) {
-        for (identity, sessions) in &mut self.by_identity {
-            for session in sessions {
-                if session.last_seen > session.written_seen {
+        for (identity, known) in &mut self.identities {
+            for session in known.sessions.values_mut() {
+                if session.changed {
                     Self::row(rows, session.last_seen, identity, "seen", session);
                 }
             }
@@ -303,48 +324,63 @@ impl Sessions {
     }
 
     fn find(&mut self, identity: &str, session_id: &str) -> Option<&mut Session> {
-        self.by_identity
+        self.identities
             .get_mut(identity)?
-            .iter_mut()
-            .find(|session| session.session_id == session_id)
+            .sessions
+            .get_mut(session_id)
     }
 
-    /// Drops sessions idle past the timeout (an `expired` row for those still open).
+    /// Drops sessions idle past the timeout by their identity's own clock, or by the
+    /// newest clock of all with a day's slack (so an identity gone quiet lets go too).
     fn sweep(&mut self, rows: &mut Vec<SessionRow>) {
-        let cutoff = self.watermark.saturating_sub(self.idle_micros);
-        self.expire_where(rows, |session| session.last_seen.0 < cutoff);
+        let idle = self.idle_micros;
+        let global = self
+            .watermark
+            .saturating_sub(idle.saturating_add(CLOCK_SLACK_MICROS));
+        self.expire_where(rows, |latest, session| {
+            session.last_seen.0 < latest.saturating_sub(idle) || session.last_seen.0 < global
+        });
     }
 
-    /// Over the bound: the stalest tenth of the sessions expire now.
+    /// Over the bound: the stalest tenth of the sessions expire now (ties at the cutoff
+    /// go too when nothing is older, so the bound is always restored).
     fn shed(&mut self, rows: &mut Vec<SessionRow>) {
         let mut seen: Vec<i64> = self
-            .by_identity
+            .identities
             .values()
-            .flatten()
+            .flat_map(|known| known.sessions.values())
             .map(|session| session.last_seen.0)
             .collect();
-        let nth = (seen.len() / 10).max(1).min(seen.len() - 1);
+        if seen.len() < 2 {
+            return;
+        }
+        let nth = (seen.len() / 10).clamp(1, seen.len() - 1);
         let (_, cutoff, _) = seen.select_nth_unstable(nth);
         let cutoff = *cutoff;
-        self.expire_where(rows, |session| session.last_seen.0 < cutoff);
+        self.expire_where(rows, |_, session| session.last_seen.0 < cutoff);
+        if self.live > self.max_live {
+            self.expire_where(rows, |_, session| session.last_seen.0 <= cutoff);
+        }
     }
 
-    fn expire_where(&mut self, rows: &mut Vec<SessionRow>, stale: impl Fn(&Session) -> bool) {
+    fn expire_where(&mut self, rows: &mut Vec<SessionRow>, stale: impl Fn(i64, &Session) -> bool) {
         let idle = self.idle_micros;
+        let watermark = self.watermark;
         let mut left = 0usize;
-        self.by_identity.retain(|identity, sessions| {
-            sessions.retain_mut(|session| {
-                if !stale(session) {
+        self.identities.retain(|identity, known| {
+            let latest = known.latest;
+            known.sessions.retain(|_, session| {
+                if !stale(latest, session) {
                     return true;
                 }
                 if session.ended_at.is_none() && session.revoked_at.is_none() {
-                    let at = Timestamp(session.last_seen.0.saturating_add(idle));
+                    let at = Timestamp(session.last_seen.0.saturating_add(idle).min(watermark));
                     Self::row(rows, at, identity, "expired", session);
                 }
                 false
             });
-            left += sessions.len();
-            !sessions.is_empty()
+            left += known.sessions.len();
+            !known.sessions.is_empty()
         });
         self.live = left;
     }
@@ -484,7 +520,8 @@ mod tests {
             ]
         );
         let last = &rows[4].session;
-        assert_eq!(last.ips, ["198.51.100.7", "203.0.113.9"]);
+        let ips: Vec<String> = last.ips.iter().map(ToString::to_string).collect();
+        assert_eq!(ips, ["198.51.100.7", "203.0.113.9"]);
         assert_eq!(last.countries, ["DE", "BR"]);
         assert_eq!(last.peak_risk, 90.0);
         assert_eq!(last.actions, ["revoke_session"]);
@@ -518,6 +555,43 @@ mod tests {
         assert_eq!(expired, [("open", Timestamp(12 * HOUR))]);
         assert!(rows.iter().any(|row| row.change == "ended"));
         assert_eq!(sessions.live(), 1);
+    }
+
+    #[test]
+    fn one_clock_far_ahead_expires_nobody_else() {
+        let mut sessions = Sessions::new(12 * HOUR, MAX_LIVE);
+        let mut rows = Vec::new();
+        sessions.event(&login(0, "mine", "198.51.100.7", "DE"), &mut rows);
+        let mut ahead = login(13 * HOUR, "theirs", "198.51.100.8", "DE");
+        ahead.event.identity = Some("bob@example.com".into());
+        sessions.event(&ahead, &mut rows);
+        sessions.settle(&mut rows);
+        assert_eq!(sessions.live(), 2);
+        assert!(rows.iter().all(|row| row.change != "expired"));
+    }
+
+    #[test]
+    fn ties_at_the_bound_still_shed_and_actions_stay_bounded() {
+        let mut sessions = Sessions::new(12 * HOUR, 10);
+        let mut rows = Vec::new();
+        for index in 0..30 {
+            sessions.event(
+                &login(0, &format!("s{index}"), "198.51.100.7", "DE"),
+                &mut rows,
+            );
+            sessions.settle(&mut rows);
+            assert!(sessions.live() <= 10);
+        }
+        sessions.event(&login(1, "busy", "198.51.100.7", "DE"), &mut rows);
+        for round in 0..100 {
+            let action = if round % 2 == 0 {
+                Action::Alert
+            } else {
+                Action::StepUp
+            };
+            sessions.decision(&decision(1, "busy", action, Mode::Enforce, 50.0), &mut rows);
+        }
+        assert_eq!(rows.last().unwrap().session.actions, ["alert", "step_up"]);
     }
 
     #[test]
