@@ -1,17 +1,20 @@
 //! `archive`: the Parquet archive and SQL over it, beside DuckDB.
 //!
 //! Simulates ten million events (about 22,000 identities over 30 days, attacks woven
-//! in), replays them twice, without and with `--archive`, and reports the archive's
-//! cost: rows written per CPU-second (the extra CPU time of the run with the archive,
-//! over every table's rows) and the extra wall time. Then runs four queries over the
-//! archive with DataFusion (`vigil sql`'s session) and with DuckDB on the same files
-//! (`benches/archive_duckdb.py`, which installs DuckDB from PyPI into a venv on its
-//! first run), and prints the medians and the ratio.
+//! in), replays them in pairs, without and with `--archive`, and reports the archive's
+//! cost per pair and the median: rows written per CPU-second (the extra CPU time of the
+//! run with the archive, over every table's rows) and per second of extra wall time.
+//! Then runs five queries over the archive with DataFusion (`vigil sql`'s session) and
+//! with DuckDB on the same files (`benches/archive_duckdb.py`, which installs DuckDB from
+//! PyPI into a venv on its first run), and prints the medians and the ratio.
 //!
-//! Run: `cargo bench --bench archive` (`VIGIL_BENCH_EVENTS` changes the count,
-//! `VIGIL_BENCH_RUNS` the timed runs per query (default 9), `VIGIL_BENCH_DIR` where the
-//! input and archive are kept (default `target/bench-archive`; an input of the right
-//! size is reused)).
+//! Run: `cargo bench --bench archive`. Environment: `VIGIL_BENCH_EVENTS` the count,
+//! `VIGIL_BENCH_RUNS` the timed runs per query (default 9), `VIGIL_BENCH_WRITE_RUNS` the
+//! pairs of replays (default 3), `VIGIL_BENCH_DIR` where the input and archive are kept
+//! (default `target/bench-archive`; an input of the right size is reused),
+//! `VIGIL_BENCH_REUSE` queries the archive already there without replaying,
+//! `VIGIL_BENCH_EXPLAIN` prints each query's `EXPLAIN ANALYZE`, `VIGIL_BENCH_NO_DUCKDB`
+//! leaves DuckDB out. DataFusion's own `DATAFUSION_*` variables change its settings.
 
 mod common;
 use common::{cpu_seconds, env_or};
@@ -93,13 +96,17 @@ fn main() {
     }
     let events = env_or("VIGIL_BENCH_EVENTS", 10_000_000);
     let runs = env_or("VIGIL_BENCH_RUNS", 9).max(1);
+    let write_runs = env_or("VIGIL_BENCH_WRITE_RUNS", 3).max(1);
     let folder = std::env::var_os("VIGIL_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-archive"));
     std::fs::create_dir_all(&folder).expect("bench folder");
     let input = input(&folder, events);
     let archive = folder.join("archive");
-    let _ = std::fs::remove_dir_all(&archive);
+    let reuse = std::env::var_os("VIGIL_BENCH_REUSE").is_some() && archive.is_dir();
+    if !reuse {
+        let _ = std::fs::remove_dir_all(&archive);
+    }
     let mut options = ReplayOptions {
         inputs: vec![input],
         format: Format::Auto,
@@ -110,9 +117,19 @@ fn main() {
         state: None,
         archive: None,
     };
-    let (plain_wall, plain_cpu) = timed_replay(&options);
-    options.archive = Some(archive.clone());
-    let (archive_wall, archive_cpu) = timed_replay(&options);
+    // Pairs of replays, without and with the archive, back to back: the archive's cost is
+    // each pair's difference (the machine's noise moves both runs of a pair alike).
+    let mut pairs: Vec<[f64; 4]> = Vec::new();
+    if !reuse {
+        for _ in 0..write_runs {
+            let _ = std::fs::remove_dir_all(&archive);
+            options.archive = None;
+            let (plain_wall, plain_cpu) = timed_replay(&options);
+            options.archive = Some(archive.clone());
+            let (archive_wall, archive_cpu) = timed_replay(&options);
+            pairs.push([plain_wall, plain_cpu, archive_wall, archive_cpu]);
+        }
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -138,7 +155,6 @@ fn main() {
     let counts: Vec<u64> = tables.iter().map(|table| count(table)).collect();
     let written: u64 = counts.iter().sum();
     let bytes = folder_bytes(&archive);
-    let extra_cpu = (archive_cpu - plain_cpu).max(f64::EPSILON);
     println!(
         "archive: {} rows ({}) in {:.1} MB",
         written,
@@ -150,11 +166,29 @@ fn main() {
             .join(", "),
         bytes as f64 / 1e6
     );
-    println!(
-        "archive write: replay {plain_wall:.1} s wall / {plain_cpu:.1} CPU-s without, {archive_wall:.1} s / {archive_cpu:.1} CPU-s with the archive: {:.0} rows per CPU-second, {:.0} rows/s of extra wall time",
-        written as f64 / extra_cpu,
-        written as f64 / (archive_wall - plain_wall).max(f64::EPSILON),
-    );
+    for [plain_wall, plain_cpu, archive_wall, archive_cpu] in &pairs {
+        println!(
+            "archive write: replay {plain_wall:.1} s wall / {plain_cpu:.1} CPU-s without, {archive_wall:.1} s / {archive_cpu:.1} CPU-s with the archive: {:.0} rows per CPU-second, {:.0} rows/s of extra wall time",
+            written as f64 / (archive_cpu - plain_cpu).max(f64::EPSILON),
+            written as f64 / (archive_wall - plain_wall).max(f64::EPSILON),
+        );
+    }
+    if !pairs.is_empty() {
+        let per_cpu: Vec<f64> = pairs
+            .iter()
+            .map(|pair| written as f64 / (pair[3] - pair[1]).max(f64::EPSILON))
+            .collect();
+        let per_wall: Vec<f64> = pairs
+            .iter()
+            .map(|pair| written as f64 / (pair[2] - pair[0]).max(f64::EPSILON))
+            .collect();
+        println!(
+            "archive write, median of {} pairs: {:.0} rows per CPU-second, {:.0} rows/s of extra wall time",
+            pairs.len(),
+            median(per_cpu),
+            median(per_wall)
+        );
+    }
 
     // A typical person (the median number of events among people), the busiest identity
     // (a service account or agent), and a week in the middle of the month.
@@ -212,6 +246,12 @@ fn main() {
     ];
     let mut ours = Vec::new();
     for (name, query) in &queries {
+        if std::env::var_os("VIGIL_BENCH_EXPLAIN").is_some() {
+            let plan = sql(&format!("EXPLAIN ANALYZE {query}"));
+            let shown =
+                datafusion::arrow::util::pretty::pretty_format_batches(&plan).expect("plan");
+            println!("{name}:\n{shown}");
+        }
         let expected = rows(&sql(query));
         let mut times = Vec::new();
         for _ in 0..runs {
@@ -230,22 +270,26 @@ fn main() {
         .collect();
     std::fs::write(&queries_file, serde_json::to_vec(&object).expect("json")).expect("write");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/archive_duckdb.py");
-    let output = std::process::Command::new("python3")
-        .arg(&script)
-        .arg("--archive")
-        .arg(&archive)
-        .arg("--queries")
-        .arg(&queries_file)
-        .arg("--runs")
-        .arg(runs.to_string())
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .expect("run python3");
-    let duckdb: Option<serde_json::Value> = output
-        .status
-        .success()
-        .then(|| serde_json::from_slice(&output.stdout).ok())
-        .flatten();
+    let duckdb: Option<serde_json::Value> = if std::env::var_os("VIGIL_BENCH_NO_DUCKDB").is_some() {
+        None
+    } else {
+        let output = std::process::Command::new("python3")
+            .arg(&script)
+            .arg("--archive")
+            .arg(&archive)
+            .arg("--queries")
+            .arg(&queries_file)
+            .arg("--runs")
+            .arg(runs.to_string())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("run python3");
+        output
+            .status
+            .success()
+            .then(|| serde_json::from_slice(&output.stdout).ok())
+            .flatten()
+    };
     if duckdb.is_none() {
         eprintln!("DuckDB did not run: only DataFusion's figures follow");
     }

@@ -209,6 +209,15 @@ fn view_types(
     Arc::new(datafusion::arrow::datatypes::Schema::new(fields))
 }
 
+/// The session's settings: DataFusion's defaults, changed by any `DATAFUSION_*`
+/// environment variable (`DATAFUSION_EXECUTION_TARGET_PARTITIONS=8`, ...); `SET` changes
+/// them in a script or the shell.
+fn session_config() -> Result<datafusion::prelude::SessionConfig, SqlError> {
+    let options = datafusion::config::ConfigOptions::from_env()
+        .map_err(|error| SqlError::Archive(format!("DataFusion settings: {error}")))?;
+    Ok(datafusion::prelude::SessionConfig::from(options).with_information_schema(true))
+}
+
 /// Each session's latest row (by last event, then version).
 const SESSIONS_LATEST: &str = "CREATE VIEW sessions_latest AS \
     SELECT time, identity, identity_type, session_id, version, change, device_id, \
@@ -226,7 +235,7 @@ pub async fn open(archive: &Path) -> Result<SessionContext, SqlError> {
             archive.display()
         )));
     }
-    let mut config = datafusion::prelude::SessionConfig::new().with_information_schema(true);
+    let mut config = session_config()?;
     config.options_mut().sql_parser.collect_spans = true;
     let context = SessionContext::new_with_config(config);
     register_json_functions(&context);

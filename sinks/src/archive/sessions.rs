@@ -55,6 +55,10 @@ pub struct Session {
     pub version: u32,
     /// Changed since its latest row.
     changed: bool,
+    /// The latest event's address and country, inline: most events of a session repeat
+    /// them, and matching here skips reading the lists (a cache miss each).
+    recent_ip: Option<std::net::IpAddr>,
+    recent_country: Option<CompactString>,
 }
 
 /// A row to write: when, whose, what changed, and the session after the change.
@@ -156,12 +160,12 @@ impl Sessions {
         self.watermark = self.watermark.max(time.0);
         let ip = event.ip;
         let country = event.geo.as_ref().and_then(|geo| geo.country.as_ref());
-        if !self.identities.contains_key(identity) {
-            self.identities
-                .insert(CompactString::from(identity), Identity::default());
-        }
-        let Some(known) = self.identities.get_mut(identity) else {
-            return;
+        let known = match self.identities.get_mut(identity) {
+            Some(known) => known,
+            None => self
+                .identities
+                .entry(CompactString::from(identity))
+                .or_default(),
         };
         known.latest = known.latest.max(time.0);
         let session = match known.sessions.get_mut(session_id) {
@@ -174,13 +178,17 @@ impl Sessions {
                     session.device_id = event.device_id.clone();
                 }
                 let mut moved = false;
-                if let Some(ip) = ip {
+                if let Some(ip) = ip.filter(|ip| session.recent_ip != Some(*ip)) {
                     moved |= list(&mut session.ips, ip);
+                    session.recent_ip = Some(ip);
                 }
-                if let Some(country) = country {
+                if let Some(country) =
+                    country.filter(|country| session.recent_country.as_ref() != Some(*country))
+                {
                     if !session.countries.contains(country) {
                         moved |= list(&mut session.countries, country.clone());
                     }
+                    session.recent_country = Some(country.clone());
                 }
                 if moved {
                     Self::row(rows, time, identity, "new_address", session);
@@ -203,6 +211,8 @@ impl Sessions {
                     actions: Vec::new(),
                     version: 0,
                     changed: false,
+                    recent_ip: ip,
+                    recent_country: country.cloned(),
                 };
                 Self::row(rows, time, identity, "established", &mut session);
                 self.live += 1;
@@ -532,6 +542,37 @@ mod tests {
         let before = rows.len();
         sessions.flush(&mut rows);
         assert_eq!(rows.len(), before);
+    }
+
+    #[test]
+    fn returning_to_an_earlier_address_is_no_new_address() {
+        let mut sessions = Sessions::new(12 * HOUR, MAX_LIVE);
+        let mut rows = Vec::new();
+        let places = [
+            ("198.51.100.7", "DE"),
+            ("203.0.113.9", "DE"),
+            ("198.51.100.7", "DE"),
+            ("203.0.113.9", "FR"),
+            ("203.0.113.9", "DE"),
+            ("192.0.2.1", "FR"),
+        ];
+        for (hour, (ip, country)) in places.into_iter().enumerate() {
+            sessions.event(&access(hour as i64 * HOUR, "s1", ip, country), &mut rows);
+        }
+        // Established, then one row for each first use of an address or a country.
+        assert_eq!(
+            changes(&rows),
+            [
+                ("established", 1),
+                ("new_address", 2),
+                ("new_address", 3),
+                ("new_address", 4)
+            ]
+        );
+        let last = &rows[3].session;
+        let ips: Vec<String> = last.ips.iter().map(ToString::to_string).collect();
+        assert_eq!(ips, ["198.51.100.7", "203.0.113.9", "192.0.2.1"]);
+        assert_eq!(last.countries, ["DE", "FR"]);
     }
 
     #[test]
