@@ -76,8 +76,34 @@ fn read_ids(
     (ids, records)
 }
 
+/// A `vigil run` child that is killed when dropped, so a failed assertion leaves no
+/// process behind to run on into the next tests.
+struct Run(Child);
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+impl std::ops::Deref for Run {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Run {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
 /// Every run's log goes to one file, shown when the test fails.
-fn start(folder: &Path) -> Child {
+fn start(folder: &Path) -> Run {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -89,6 +115,7 @@ fn start(folder: &Path) -> Child {
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
+        .map(Run)
         .unwrap()
 }
 
