@@ -166,27 +166,29 @@ fn main() {
             .join(", "),
         bytes as f64 / 1e6
     );
-    for [plain_wall, plain_cpu, archive_wall, archive_cpu] in &pairs {
+    // Per pair: rows per extra CPU-second, rows per extra wall second.
+    let rates: Vec<(f64, f64)> = pairs
+        .iter()
+        .map(|[plain_wall, plain_cpu, archive_wall, archive_cpu]| {
+            (
+                written as f64 / (archive_cpu - plain_cpu).max(f64::EPSILON),
+                written as f64 / (archive_wall - plain_wall).max(f64::EPSILON),
+            )
+        })
+        .collect();
+    for ([plain_wall, plain_cpu, archive_wall, archive_cpu], (per_cpu, per_wall)) in
+        pairs.iter().zip(&rates)
+    {
         println!(
-            "archive write: replay {plain_wall:.1} s wall / {plain_cpu:.1} CPU-s without, {archive_wall:.1} s / {archive_cpu:.1} CPU-s with the archive: {:.0} rows per CPU-second, {:.0} rows/s of extra wall time",
-            written as f64 / (archive_cpu - plain_cpu).max(f64::EPSILON),
-            written as f64 / (archive_wall - plain_wall).max(f64::EPSILON),
+            "archive write: replay {plain_wall:.1} s wall / {plain_cpu:.1} CPU-s without, {archive_wall:.1} s / {archive_cpu:.1} CPU-s with the archive: {per_cpu:.0} rows per CPU-second, {per_wall:.0} rows/s of extra wall time",
         );
     }
-    if !pairs.is_empty() {
-        let per_cpu: Vec<f64> = pairs
-            .iter()
-            .map(|pair| written as f64 / (pair[3] - pair[1]).max(f64::EPSILON))
-            .collect();
-        let per_wall: Vec<f64> = pairs
-            .iter()
-            .map(|pair| written as f64 / (pair[2] - pair[0]).max(f64::EPSILON))
-            .collect();
+    if !rates.is_empty() {
         println!(
             "archive write, median of {} pairs: {:.0} rows per CPU-second, {:.0} rows/s of extra wall time",
-            pairs.len(),
-            median(per_cpu),
-            median(per_wall)
+            rates.len(),
+            median(rates.iter().map(|rate| rate.0).collect()),
+            median(rates.iter().map(|rate| rate.1).collect())
         );
     }
 

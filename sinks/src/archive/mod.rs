@@ -768,27 +768,45 @@ fn write_files(root: &Path, run: &str, work: Receiver<Work>) -> Result<u64, Arch
             .map_err(|error| fail(format!("cannot create: {error}")))?;
         let batch = cluster(&batch).map_err(|error| fail(format!("cannot sort: {error}")))?;
         let name = format!("part-{run}-{written:05}.parquet");
-        let partial = folder.join(format!(".{name}.partial"));
-        let file = std::fs::File::create(&partial)
-            .map_err(|error| fail(format!("cannot create {}: {error}", partial.display())))?;
-        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties.clone()))
-            .map_err(|error| fail(error.to_string()))?;
-        writer
-            .write(&batch)
-            .map_err(|error| fail(error.to_string()))?;
-        let file = writer
-            .into_inner()
-            .map_err(|error| fail(error.to_string()))?;
-        file.sync_all().map_err(|error| fail(error.to_string()))?;
-        std::fs::rename(&partial, folder.join(&name))
-            .map_err(|error| fail(format!("cannot rename {}: {error}", partial.display())))?;
-        // The rename itself durable too: the folder's entry is synced.
-        std::fs::File::open(&folder)
-            .and_then(|entry| entry.sync_all())
-            .map_err(|error| fail(format!("cannot sync the folder: {error}")))?;
+        write_whole(&folder.join(name), &batch.schema(), &[batch], &properties).map_err(fail)?;
         written += 1;
     }
     Ok(written)
+}
+
+/// Writes `batches` as the Parquet file `path`, whole or not at all: under a dot-name
+/// first, synced, renamed into place, and the folder synced so the rename lasts too. A
+/// reader sees the old file (or none) until the new one is complete.
+fn write_whole(
+    path: &Path,
+    schema: &arrow_schema::SchemaRef,
+    batches: &[RecordBatch],
+    properties: &WriterProperties,
+) -> Result<(), String> {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let partial = path.with_file_name(format!(".{name}.partial"));
+    let file = std::fs::File::create(&partial)
+        .map_err(|error| format!("cannot create {}: {error}", partial.display()))?;
+    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(properties.clone()))
+        .map_err(|error| error.to_string())?;
+    for batch in batches {
+        writer.write(batch).map_err(|error| error.to_string())?;
+    }
+    let file = writer.into_inner().map_err(|error| error.to_string())?;
+    file.sync_all().map_err(|error| error.to_string())?;
+    std::fs::rename(&partial, path)
+        .map_err(|error| format!("cannot rename {}: {error}", partial.display()))?;
+    let folder = path
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::File::open(folder)
+        .and_then(|entry| entry.sync_all())
+        .map_err(|error| format!("cannot sync the folder: {error}"))?;
+    Ok(())
 }
 
 /// The batch sorted by identity, then time (both columns exist in every table; a null
@@ -955,24 +973,7 @@ pub fn forget(dir: &Path, identity: &str) -> Result<Forgotten, ArchiveError> {
         let Some(schema) = kept.first().map(RecordBatch::schema) else {
             continue;
         };
-        let name = path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let partial = path.with_file_name(format!(".{name}.partial"));
-        let out = std::fs::File::create(&partial).map_err(|error| fail(error.to_string()))?;
-        let mut writer = ArrowWriter::try_new(out, schema, Some(properties.clone()))
-            .map_err(|error| fail(error.to_string()))?;
-        for batch in &kept {
-            writer
-                .write(batch)
-                .map_err(|error| fail(error.to_string()))?;
-        }
-        let out = writer
-            .into_inner()
-            .map_err(|error| fail(error.to_string()))?;
-        out.sync_all().map_err(|error| fail(error.to_string()))?;
-        std::fs::rename(&partial, &path).map_err(|error| fail(error.to_string()))?;
+        write_whole(&path, &schema, &kept, &properties).map_err(fail)?;
         forgotten.files += 1;
         forgotten.rows += removed;
     }
