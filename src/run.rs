@@ -15,8 +15,10 @@
 //! the next offset of every input partition it reflects, and offsets are stored for the
 //! broker only once the checkpoint that covers them is durable. After a restart (or a
 //! SIGKILL) the group resumes at or before the checkpoint, and records the state already
-//! reflects are passed over unjudged: no baseline counts an event twice. Decisions of
-//! records after the last checkpoint are made again, with the same ids.
+//! reflects are passed over unjudged (no baseline counts an event twice) and their offsets
+//! stored, so the group's commit catches up with the state even when no new record comes
+//! after them. Decisions of records after the last checkpoint are made again, with the
+//! same ids.
 
 use crate::config::{CaepConfig, Config, KafkaConfig};
 use crate::replay::{
@@ -476,6 +478,8 @@ impl Runner {
         let mut envelopes = Vec::with_capacity(batch.len());
         let mut deliveries = Vec::new();
         let mut offsets = TopicPartitionList::new();
+        // Next offsets of records passed over as already in the durable state.
+        let mut resumed = BTreeMap::new();
         for message in batch {
             summary.read += 1;
             if let Some(durable) = self.durable.as_mut() {
@@ -488,6 +492,10 @@ impl Runner {
                     // Judged into the state before the restart; its outputs were
                     // acknowledged before that checkpoint.
                     summary.resumed += 1;
+                    resumed.insert(
+                        position_key(message.topic(), message.partition()),
+                        (message.offset() + 1).max(0) as u64,
+                    );
                     continue;
                 }
                 durable.judged.insert(key, message.offset() + 1);
@@ -539,6 +547,12 @@ impl Runner {
                     }
                 }
             }
+        }
+        // Their state is durable already, so their offsets can be committed now: a
+        // restart whose checkpoint is ahead of the group's commit (killed before the
+        // auto-commit) catches the commit up even when nothing after it is new.
+        if !resumed.is_empty() {
+            self.store_durable(Some(resumed.into_iter().collect()))?;
         }
         if let Some((archive, _)) = &mut self.archive {
             for envelope in &envelopes {
