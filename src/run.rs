@@ -295,14 +295,19 @@ impl Runner {
                 );
             }
         }
+        self.store_for_broker(&offsets);
+        Ok(())
+    }
+
+    /// Stores offsets whose state is durable, for the next commit.
+    fn store_for_broker(&self, offsets: &TopicPartitionList) {
         if offsets.count() > 0 {
-            if let Err(error) = self.consumer.store_offsets(&offsets) {
+            if let Err(error) = self.consumer.store_offsets(offsets) {
                 // A partition given away in a rebalance cannot be stored; its new owner
                 // resumes from the last commit.
                 tracing::debug!(%error, "cannot store checkpointed offsets");
             }
         }
-        Ok(())
     }
 
     /// Finishes the checkpoint in flight and writes a last one (shutdown).
@@ -492,10 +497,7 @@ impl Runner {
                     // Judged into the state before the restart; its outputs were
                     // acknowledged before that checkpoint.
                     summary.resumed += 1;
-                    resumed.insert(
-                        position_key(message.topic(), message.partition()),
-                        (message.offset() + 1).max(0) as u64,
-                    );
+                    resumed.insert(key, message.offset() + 1);
                     continue;
                 }
                 durable.judged.insert(key, message.offset() + 1);
@@ -551,9 +553,11 @@ impl Runner {
         // Their state is durable already, so their offsets can be committed now: a
         // restart whose checkpoint is ahead of the group's commit (killed before the
         // auto-commit) catches the commit up even when nothing after it is new.
-        if !resumed.is_empty() {
-            self.store_durable(Some(resumed.into_iter().collect()))?;
+        let mut passed_over = TopicPartitionList::new();
+        for ((topic, partition), next) in &resumed {
+            let _ = passed_over.add_partition_offset(topic, *partition, Offset::Offset(*next));
         }
+        self.store_for_broker(&passed_over);
         if let Some((archive, _)) = &mut self.archive {
             for envelope in &envelopes {
                 archive.event(envelope).map_err(archive_error)?;
