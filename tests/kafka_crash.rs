@@ -235,14 +235,18 @@ fn run_in_process(runtime: &tokio::runtime::Runtime, config_text: &str, total: u
         .unwrap()
 }
 
-/// The offset `group` has committed on partition 0 of `topic` (None when the broker does
-/// not answer).
-fn committed(brokers: &str, group: &str, topic: &str) -> Option<rdkafka::Offset> {
-    let probe: BaseConsumer = ClientConfig::new()
+/// A consumer of `group` that only asks for its committed offsets.
+fn probe(brokers: &str, group: &str) -> BaseConsumer {
+    ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", group)
         .create()
-        .unwrap();
+        .unwrap()
+}
+
+/// The offset the probe's group has committed on partition 0 of `topic` (None when the
+/// broker does not answer).
+fn committed(probe: &BaseConsumer, topic: &str) -> Option<rdkafka::Offset> {
     let mut partition = rdkafka::TopicPartitionList::new();
     partition.add_partition(topic, 0);
     probe
@@ -289,7 +293,7 @@ fn a_restart_whose_state_covers_the_input_commits_it() {
     );
     assert_eq!(second.decision_count(), 0);
     assert_eq!(
-        committed(&brokers, &format!("{prefix}second"), &events_topic),
+        committed(&probe(&brokers, &format!("{prefix}second")), &events_topic),
         Some(rdkafka::Offset::Offset(total as i64)),
         "records passed over as already judged are committed"
     );
@@ -394,8 +398,9 @@ fn sigkill_mid_stream_loses_no_decision() {
     // The last run is done when the group's committed offset reaches the end of the
     // input (committed only once a checkpoint covering it is durable, and only after
     // every output of the records before it is acknowledged).
+    let crashed_group = probe(&brokers, &format!("{prefix}crashed"));
     loop {
-        let committed = committed(&brokers, &format!("{prefix}crashed"), &events_topic);
+        let committed = committed(&crashed_group, &events_topic);
         if committed == Some(rdkafka::Offset::Offset(total as i64)) {
             break;
         }
