@@ -1,16 +1,23 @@
 //! `archive`: the Parquet archive and SQL over it, beside DuckDB.
 //!
 //! Simulates ten million events (about 22,000 identities over 30 days, attacks woven
-//! in), replays them in pairs, without and with `--archive`, and reports the archive's
-//! cost per pair and the median: rows written per CPU-second (the extra CPU time of the
-//! run with the archive, over every table's rows) and per second of extra wall time.
+//! in) and measures the archive's write throughput two ways:
+//! - the archive alone: the replay's judged stream (events, signals, decisions, batch
+//!   ends, in the order a replay hands them on) is recorded in memory once, then fed to
+//!   an archive a few times; rows written per CPU-second of the feeding (the caller's
+//!   thread and the writer's), and per second of wall time. This is the write
+//!   throughput, with no engine around it to add noise.
+//! - end to end: replays in pairs, without and with `--archive`; rows per CPU-second of
+//!   the extra CPU time of the run with the archive, and per second of extra wall time.
+//!   The difference of two large numbers, so noisier, but it also counts what the
+//!   archive costs the engine beside it (caches, allocator).
 //! Then runs five queries over the archive with DataFusion (`vigil sql`'s session) and
 //! with DuckDB on the same files (`benches/archive_duckdb.py`, which installs DuckDB from
 //! PyPI into a venv on its first run), and prints the medians and the ratio.
 //!
 //! Run: `cargo bench --bench archive`. Environment: `VIGIL_BENCH_EVENTS` the count,
 //! `VIGIL_BENCH_RUNS` the timed runs per query (default 9), `VIGIL_BENCH_WRITE_RUNS` the
-//! pairs of replays (default 3), `VIGIL_BENCH_DIR` where the input and archive are kept
+//! pairs of replays and the feeds of the archive alone (default 3), `VIGIL_BENCH_DIR` where the input and archive are kept
 //! (default `target/bench-archive`; an input of the right size is reused),
 //! `VIGIL_BENCH_REUSE` queries the archive already there without replaying,
 //! `VIGIL_BENCH_EXPLAIN` prints each query's `EXPLAIN ANALYZE`, `VIGIL_BENCH_NO_DUCKDB`
@@ -22,9 +29,12 @@ use common::{cpu_seconds, env_or};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use vigil::replay::{replay, ReplayOptions};
+use vigil::replay::{replay, ReplayError, ReplayOptions, ReplaySink};
 use vigil::simulate::{simulate_to, SimulateOptions};
+use vigil_engine::SignalRecord;
 use vigil_ingest::Format;
+use vigil_schemas::{Decision, Envelope};
+use vigil_sinks::Reject;
 
 /// The binary's allocator, so the bench measures what `vigil` runs.
 #[global_allocator]
@@ -64,6 +74,95 @@ fn input(folder: &Path, events: usize) -> PathBuf {
     assert_eq!(written, events, "the simulation gave too few events");
     std::fs::rename(&partial, &path).expect("rename");
     path
+}
+
+/// What a replay hands its sink, in order.
+enum Call {
+    Event(Envelope),
+    Signal(Box<SignalRecord>),
+    Decision(Box<Decision>),
+    EndBatch,
+}
+
+/// A sink that records what an archive would be given.
+#[derive(Default)]
+struct Recorder {
+    calls: Vec<Call>,
+}
+
+impl ReplaySink for Recorder {
+    fn decision(&mut self, decision: &Decision) -> Result<(), ReplayError> {
+        self.calls.push(Call::Decision(Box::new(decision.clone())));
+        Ok(())
+    }
+    fn reject(&mut self, _: &Reject) -> Result<(), ReplayError> {
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<(), ReplayError> {
+        Ok(())
+    }
+    fn wants_history(&self) -> bool {
+        true
+    }
+    fn event(&mut self, envelope: &Envelope) -> Result<(), ReplayError> {
+        self.calls.push(Call::Event(envelope.clone()));
+        Ok(())
+    }
+    fn signal(&mut self, signal: &SignalRecord) -> Result<(), ReplayError> {
+        self.calls.push(Call::Signal(Box::new(signal.clone())));
+        Ok(())
+    }
+    fn end_batch(&mut self) -> Result<(), ReplayError> {
+        self.calls.push(Call::EndBatch);
+        Ok(())
+    }
+}
+
+/// The judged stream of a replay of `input` with the default config and policy.
+fn record(input: &Path) -> (vigil::config::Config, Vec<Call>) {
+    let (config, rules) = vigil::replay::load_rules(None, None).expect("rules");
+    let enricher = vigil_ingest::enrich::Enricher::open(&config.enrich).expect("enricher");
+    let mut pipeline = vigil::replay::Pipeline::new(&config, rules, enricher, Format::Auto);
+    let mut reader = vigil_ingest::file::LineReader::open(input).expect("input");
+    let mut recorder = Recorder::default();
+    pipeline
+        .run(
+            &mut reader,
+            &mut vigil::replay::Summary::default(),
+            &mut recorder,
+        )
+        .expect("replay");
+    (config, recorder.calls)
+}
+
+/// Feeds a recorded stream to a new archive in `dir`: wall seconds, CPU seconds (every
+/// thread: the caller's and the writer's), up to the last file written.
+fn feed(config: &vigil::config::Config, calls: &[Call], dir: &Path) -> (f64, f64) {
+    let _ = std::fs::remove_dir_all(dir);
+    let cpu = cpu_seconds().unwrap_or(0.0);
+    let started = Instant::now();
+    let mut archive = config.open_archive(dir).expect("archive");
+    for call in calls {
+        match call {
+            Call::Event(envelope) => archive.event(envelope),
+            Call::Signal(record) => archive.signal(
+                record.time,
+                &record.identity,
+                record.session_id.as_deref(),
+                &record.signal,
+                record.risk,
+                &record.origin,
+            ),
+            Call::Decision(decision) => archive.decision(decision),
+            Call::EndBatch => archive.end_batch(),
+        }
+        .expect("archive");
+    }
+    archive.finish().expect("finish");
+    (
+        started.elapsed().as_secs_f64(),
+        cpu_seconds().unwrap_or(0.0) - cpu,
+    )
 }
 
 /// One replay: wall seconds, CPU seconds.
@@ -154,6 +253,41 @@ fn main() {
     let tables = ["events", "signals", "decisions", "sessions"];
     let counts: Vec<u64> = tables.iter().map(|table| count(table)).collect();
     let written: u64 = counts.iter().sum();
+
+    // The archive alone, fed the recorded stream `write_runs` times.
+    let mut feeds: Vec<(f64, f64)> = Vec::new();
+    if !reuse {
+        let (config, calls) = record(&input);
+        let alone = folder.join("archive-alone");
+        for _ in 0..write_runs {
+            feeds.push(feed(&config, &calls, &alone));
+        }
+        // Dropping ten million events takes a while: not timed.
+        drop(calls);
+        let check = runtime
+            .block_on(vigil::sql::open(&alone))
+            .expect("open the archive written alone");
+        let rows_alone: u64 = tables
+            .iter()
+            .map(|table| {
+                let batches = runtime
+                    .block_on(vigil::sql::query(
+                        &check,
+                        &format!("SELECT count(*) AS n FROM {table}"),
+                    ))
+                    .expect("count");
+                datafusion::arrow::array::cast::as_primitive_array::<
+                    datafusion::arrow::datatypes::Int64Type,
+                >(batches[0].column(0))
+                .value(0) as u64
+            })
+            .sum();
+        assert_eq!(
+            rows_alone, written,
+            "the archive fed alone holds other rows than the replay's"
+        );
+        let _ = std::fs::remove_dir_all(&alone);
+    }
     let bytes = folder_bytes(&archive);
     println!(
         "archive: {} rows ({}) in {:.1} MB",
@@ -166,6 +300,31 @@ fn main() {
             .join(", "),
         bytes as f64 / 1e6
     );
+    for (wall, cpu) in &feeds {
+        println!(
+            "archive alone: {wall:.1} s wall, {cpu:.1} CPU-s: {:.0} rows per CPU-second, {:.0} rows/s",
+            written as f64 / cpu.max(f64::EPSILON),
+            written as f64 / wall.max(f64::EPSILON)
+        );
+    }
+    if !feeds.is_empty() {
+        println!(
+            "archive alone, median of {} feeds: {:.0} rows per CPU-second, {:.0} rows/s",
+            feeds.len(),
+            median(
+                feeds
+                    .iter()
+                    .map(|(_, cpu)| written as f64 / cpu.max(f64::EPSILON))
+                    .collect()
+            ),
+            median(
+                feeds
+                    .iter()
+                    .map(|(wall, _)| written as f64 / wall.max(f64::EPSILON))
+                    .collect()
+            )
+        );
+    }
     // Per pair: rows per extra CPU-second, rows per extra wall second.
     let rates: Vec<(f64, f64)> = pairs
         .iter()
