@@ -207,7 +207,7 @@ fn main() {
         let _ = std::fs::remove_dir_all(&archive);
     }
     let mut options = ReplayOptions {
-        inputs: vec![input],
+        inputs: vec![input.clone()],
         format: Format::Auto,
         policy: None,
         config: None,
