@@ -11,6 +11,10 @@
 //!   the extra CPU time of the run with the archive, and per second of extra wall time.
 //!   The difference of two large numbers, so noisier, but it also counts what the
 //!   archive costs the engine beside it (caches, allocator).
+//!
+//! The first reads back gigabytes of recorded events, cold in cache, where a replay
+//! hands the archive each event just decoded: it errs on the slow side.
+//!
 //! Then runs five queries over the archive with DataFusion (`vigil sql`'s session) and
 //! with DuckDB on the same files (`benches/archive_duckdb.py`, which installs DuckDB from
 //! PyPI into a venv on its first run), and prints the medians and the ratio.
