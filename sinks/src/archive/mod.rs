@@ -86,6 +86,7 @@ struct EventRows {
     on_behalf_of: StringBuilder,
     compliant: BooleanBuilder,
     origin: StringBuilder,
+    rows: usize,
 }
 
 impl EventRows {
@@ -114,6 +115,7 @@ impl EventRows {
             on_behalf_of: StringBuilder::new(),
             compliant: BooleanBuilder::new(),
             origin: StringBuilder::new(),
+            rows: 0,
         }
     }
 
@@ -174,9 +176,11 @@ impl EventRows {
         self.compliant.append_option(compliant);
         let _ = write!(self.origin, "{}", envelope.origin);
         self.origin.append_value("");
+        self.rows += 1;
     }
 
     fn finish(&mut self) -> Vec<ArrayRef> {
+        self.rows = 0;
         vec![
             Arc::new(self.time.finish()),
             Arc::new(self.identity.finish()),
@@ -216,6 +220,7 @@ struct SignalRows {
     evidence: StringBuilder,
     session_risk: Float64Builder,
     origin: StringBuilder,
+    rows: usize,
 }
 
 impl SignalRows {
@@ -231,10 +236,12 @@ impl SignalRows {
             evidence: StringBuilder::new(),
             session_risk: Float64Builder::new(),
             origin: StringBuilder::new(),
+            rows: 0,
         }
     }
 
     fn finish(&mut self) -> Vec<ArrayRef> {
+        self.rows = 0;
         vec![
             Arc::new(self.time.finish()),
             Arc::new(self.identity.finish()),
@@ -265,6 +272,7 @@ struct DecisionRows {
     rule: StringBuilder,
     assurance_level: StringBuilder,
     trigger: StringBuilder,
+    rows: usize,
 }
 
 impl DecisionRows {
@@ -292,6 +300,7 @@ impl DecisionRows {
             rule: StringBuilder::new(),
             assurance_level: StringBuilder::new(),
             trigger: StringBuilder::new(),
+            rows: 0,
         }
     }
 
@@ -325,9 +334,11 @@ impl DecisionRows {
         self.assurance_level
             .append_option(decision.assurance_level.as_deref());
         self.trigger.append_value(decision.trigger.to_string());
+        self.rows += 1;
     }
 
     fn finish(&mut self) -> Vec<ArrayRef> {
+        self.rows = 0;
         vec![
             Arc::new(self.id.finish()),
             Arc::new(self.time.finish()),
@@ -364,6 +375,7 @@ struct SessionRows {
     countries: ListBuilder<StringBuilder>,
     peak_risk: Float64Builder,
     actions: ListBuilder<StringBuilder>,
+    rows: usize,
 }
 
 impl SessionRows {
@@ -385,6 +397,7 @@ impl SessionRows {
             countries: ListBuilder::new(StringBuilder::new()),
             peak_risk: Float64Builder::new(),
             actions: ListBuilder::new(StringBuilder::new()),
+            rows: 0,
         }
     }
 
@@ -420,9 +433,11 @@ impl SessionRows {
             self.actions.values().append_value(action);
         }
         self.actions.append(true);
+        self.rows += 1;
     }
 
     fn finish(&mut self) -> Vec<ArrayRef> {
+        self.rows = 0;
         vec![
             Arc::new(self.time.finish()),
             Arc::new(self.identity.finish()),
@@ -444,163 +459,22 @@ impl SessionRows {
     }
 }
 
-/// A table's row builders.
-trait Rows {
-    /// The table.
-    const TABLE: &'static str;
-    fn new() -> Self;
-    /// The columns of the rows pushed since the last call; the builders start over.
-    fn finish(&mut self) -> Vec<ArrayRef>;
-}
-
-impl Rows for EventRows {
-    const TABLE: &'static str = "events";
-    fn new() -> Self {
-        EventRows::new()
-    }
-    fn finish(&mut self) -> Vec<ArrayRef> {
-        EventRows::finish(self)
-    }
-}
-
-impl Rows for SignalRows {
-    const TABLE: &'static str = "signals";
-    fn new() -> Self {
-        SignalRows::new()
-    }
-    fn finish(&mut self) -> Vec<ArrayRef> {
-        SignalRows::finish(self)
-    }
-}
-
-impl Rows for DecisionRows {
-    const TABLE: &'static str = "decisions";
-    fn new() -> Self {
-        DecisionRows::new()
-    }
-    fn finish(&mut self) -> Vec<ArrayRef> {
-        DecisionRows::finish(self)
-    }
-}
-
-impl Rows for SessionRows {
-    const TABLE: &'static str = "sessions";
-    fn new() -> Self {
-        SessionRows::new()
-    }
-    fn finish(&mut self) -> Vec<ArrayRef> {
-        SessionRows::finish(self)
-    }
-}
-
-/// Rows per chunk: a file's rows are gathered as record batches of this many, sealed as
-/// they fill, so no builder grows past a few hundred kilobytes. Buffers that size are
-/// reused by the allocator from file to file; buffers the size of a whole file were
-/// fresh pages from the kernel each time (zeroed, then copied as they doubled).
-pub const CHUNK_ROWS: usize = 8192;
-
-/// One table and day's rows on their way to a file: sealed chunks and the open one.
-struct Buffer<R> {
-    open: R,
-    open_rows: usize,
-    sealed: Vec<RecordBatch>,
-    /// Rows in `sealed` and `open`.
-    rows: usize,
-}
-
-impl<R: Rows> Buffer<R> {
-    fn new() -> Buffer<R> {
-        Buffer {
-            open: R::new(),
-            open_rows: 0,
-            sealed: Vec::new(),
-            rows: 0,
-        }
-    }
-
-    /// Counts the row just pushed into `open`; the file's chunks once there are
-    /// `per_file` rows.
-    fn pushed(
-        &mut self,
-        per_file: usize,
-    ) -> Result<Option<Vec<RecordBatch>>, arrow_schema::ArrowError> {
-        self.open_rows += 1;
-        self.rows += 1;
-        if self.rows >= per_file {
-            return self.take().map(Some);
-        }
-        if self.open_rows >= CHUNK_ROWS {
-            self.seal()?;
-        }
-        Ok(None)
-    }
-
-    fn seal(&mut self) -> Result<(), arrow_schema::ArrowError> {
-        if self.open_rows == 0 {
-            return Ok(());
-        }
-        let schema = archive::schema(R::TABLE).ok_or_else(|| {
-            arrow_schema::ArrowError::SchemaError(format!("unknown table {}", R::TABLE))
-        })?;
-        self.sealed
-            .push(RecordBatch::try_new(schema, self.open.finish())?);
-        self.open_rows = 0;
-        Ok(())
-    }
-
-    /// Every row buffered, as chunks; the buffer is empty after.
-    fn take(&mut self) -> Result<Vec<RecordBatch>, arrow_schema::ArrowError> {
-        self.seal()?;
-        self.rows = 0;
-        Ok(std::mem::take(&mut self.sealed))
-    }
-}
-
-/// One finished buffer for the writer: table, day, rows (in chunks).
-type Work = (&'static str, String, Vec<RecordBatch>);
+/// One finished buffer for the writer: table, day, rows.
+type Work = (&'static str, String, RecordBatch);
 
 /// The archive writer.
 pub struct Archive {
     dir: PathBuf,
-    events: BTreeMap<i64, Buffer<EventRows>>,
-    signals: BTreeMap<i64, Buffer<SignalRows>>,
-    decisions: BTreeMap<i64, Buffer<DecisionRows>>,
-    session_rows: BTreeMap<i64, Buffer<SessionRows>>,
+    events: BTreeMap<i64, EventRows>,
+    signals: BTreeMap<i64, SignalRows>,
+    decisions: BTreeMap<i64, DecisionRows>,
+    session_rows: BTreeMap<i64, SessionRows>,
     sessions: Sessions,
     /// Session rows waiting to be buffered.
     changes: Vec<SessionRow>,
     rows_per_file: usize,
     work: Option<SyncSender<Work>>,
     writer: Option<std::thread::JoinHandle<Result<u64, ArchiveError>>>,
-}
-
-/// Adds one row to the day's buffer of a table (`push` writes it into the builders);
-/// the file's chunks once the buffer holds a file's worth.
-fn add_row<R: Rows>(
-    buffers: &mut BTreeMap<i64, Buffer<R>>,
-    day: i64,
-    per_file: usize,
-    push: impl FnOnce(&mut R),
-) -> Result<Option<Vec<RecordBatch>>, arrow_schema::ArrowError> {
-    let buffer = buffers.entry(day).or_insert_with(Buffer::new);
-    push(&mut buffer.open);
-    buffer.pushed(per_file)
-}
-
-/// The chunks of every non-empty buffer of the days `due` selects; those days leave
-/// memory.
-fn take_due<R: Rows>(
-    buffers: &mut BTreeMap<i64, Buffer<R>>,
-    due: &impl Fn(i64) -> bool,
-    into: &mut Vec<(&'static str, i64, Vec<RecordBatch>)>,
-) -> Result<(), arrow_schema::ArrowError> {
-    for (day, buffer) in buffers.iter_mut() {
-        if buffer.rows > 0 && due(*day) {
-            into.push((R::TABLE, *day, buffer.take()?));
-        }
-    }
-    buffers.retain(|day, buffer| buffer.rows > 0 || !due(*day));
-    Ok(())
 }
 
 impl Archive {
@@ -660,40 +534,36 @@ impl Archive {
         let mut changes = std::mem::take(&mut self.changes);
         for row in changes.drain(..) {
             let day = day_number(row.time);
-            let full = add_row(&mut self.session_rows, day, self.rows_per_file, |rows| {
-                rows.push(&row)
-            });
-            self.sent("sessions", day, full)?;
+            let rows = self
+                .session_rows
+                .entry(day)
+                .or_insert_with(SessionRows::new);
+            rows.push(&row);
+            if rows.rows >= self.rows_per_file {
+                let columns = rows.finish();
+                self.send("sessions", day, columns)?;
+            }
         }
         self.changes = changes;
         Ok(())
-    }
-
-    /// Hands a full buffer (if `full` is one) to the writer.
-    fn sent(
-        &mut self,
-        table: &'static str,
-        day: i64,
-        full: Result<Option<Vec<RecordBatch>>, arrow_schema::ArrowError>,
-    ) -> Result<(), ArchiveError> {
-        match full.map_err(|error| self.error(format!("{table}: {error}")))? {
-            Some(chunks) => self.send(table, day, chunks),
-            None => Ok(()),
-        }
     }
 
     fn send(
         &mut self,
         table: &'static str,
         day: i64,
-        chunks: Vec<RecordBatch>,
+        columns: Vec<ArrayRef>,
     ) -> Result<(), ArchiveError> {
         let day = self::day(Timestamp(day.saturating_mul(DAY_MICROS)));
+        let schema =
+            archive::schema(table).ok_or_else(|| self.error(format!("unknown table {table}")))?;
+        let batch = RecordBatch::try_new(schema, columns)
+            .map_err(|error| self.error(format!("{table}: {error}")))?;
         let sender = self
             .work
             .as_ref()
             .ok_or_else(|| self.error("closed".into()))?;
-        if sender.send((table, day, chunks)).is_err() {
+        if sender.send((table, day, batch)).is_err() {
             // The writer stopped: its error is the one to report.
             return Err(self
                 .join()
@@ -713,10 +583,12 @@ impl Archive {
     /// Adds a judged event.
     pub fn event(&mut self, envelope: &Envelope) -> Result<(), ArchiveError> {
         let day = day_number(envelope.event.time);
-        let full = add_row(&mut self.events, day, self.rows_per_file, |rows| {
-            rows.push(envelope)
-        });
-        self.sent("events", day, full)?;
+        let rows = self.events.entry(day).or_insert_with(EventRows::new);
+        rows.push(envelope);
+        if rows.rows >= self.rows_per_file {
+            let columns = rows.finish();
+            self.send("events", day, columns)?;
+        }
         self.sessions.event(envelope, &mut self.changes);
         self.session_changes()
     }
@@ -732,21 +604,23 @@ impl Archive {
         origin: &Origin,
     ) -> Result<(), ArchiveError> {
         let day = day_number(time);
-        let full = add_row(&mut self.signals, day, self.rows_per_file, |rows| {
-            rows.time.append_value(time.0);
-            rows.identity.append_value(identity);
-            rows.session_id.append_option(session_id);
-            rows.detector.append_value(signal.detector.as_str());
-            rows.score.append_value(signal.score);
-            rows.confidence.append_value(signal.confidence);
-            rows.detail.append_value(&signal.detail);
-            rows.evidence
-                .append_option((!signal.evidence.is_null()).then(|| signal.evidence.to_string()));
-            rows.session_risk.append_option(risk);
-            let _ = write!(rows.origin, "{origin}");
-            rows.origin.append_value("");
-        });
-        self.sent("signals", day, full)?;
+        let rows = self.signals.entry(day).or_insert_with(SignalRows::new);
+        rows.time.append_value(time.0);
+        rows.identity.append_value(identity);
+        rows.session_id.append_option(session_id);
+        rows.detector.append_value(signal.detector.as_str());
+        rows.score.append_value(signal.score);
+        rows.confidence.append_value(signal.confidence);
+        rows.detail.append_value(&signal.detail);
+        rows.evidence
+            .append_option((!signal.evidence.is_null()).then(|| signal.evidence.to_string()));
+        rows.session_risk.append_option(risk);
+        rows.origin.append_value(origin.to_string());
+        rows.rows += 1;
+        if rows.rows >= self.rows_per_file {
+            let columns = rows.finish();
+            self.send("signals", day, columns)?;
+        }
         self.sessions
             .risk(time, identity, session_id, risk, &mut self.changes);
         self.session_changes()
@@ -755,10 +629,12 @@ impl Archive {
     /// Adds a decision.
     pub fn decision(&mut self, decision: &Decision) -> Result<(), ArchiveError> {
         let day = day_number(decision.time);
-        let full = add_row(&mut self.decisions, day, self.rows_per_file, |rows| {
-            rows.push(decision)
-        });
-        self.sent("decisions", day, full)?;
+        let rows = self.decisions.entry(day).or_insert_with(DecisionRows::new);
+        rows.push(decision);
+        if rows.rows >= self.rows_per_file {
+            let columns = rows.finish();
+            self.send("decisions", day, columns)?;
+        }
         self.sessions.decision(decision, &mut self.changes);
         self.session_changes()
     }
@@ -796,14 +672,36 @@ impl Archive {
 
     /// Hands the non-empty buffers of the days `due` selects to the writer.
     fn write_out(&mut self, due: impl Fn(i64) -> bool) -> Result<(), ArchiveError> {
-        let mut pending = Vec::new();
-        take_due(&mut self.events, &due, &mut pending)
-            .and_then(|()| take_due(&mut self.signals, &due, &mut pending))
-            .and_then(|()| take_due(&mut self.decisions, &due, &mut pending))
-            .and_then(|()| take_due(&mut self.session_rows, &due, &mut pending))
-            .map_err(|error| self.error(error.to_string()))?;
-        for (table, day, chunks) in pending {
-            self.send(table, day, chunks)?;
+        let mut pending: Vec<(&'static str, i64, Vec<ArrayRef>)> = Vec::new();
+        for (day, rows) in &mut self.events {
+            if rows.rows > 0 && due(*day) {
+                pending.push(("events", *day, rows.finish()));
+            }
+        }
+        for (day, rows) in &mut self.signals {
+            if rows.rows > 0 && due(*day) {
+                pending.push(("signals", *day, rows.finish()));
+            }
+        }
+        for (day, rows) in &mut self.decisions {
+            if rows.rows > 0 && due(*day) {
+                pending.push(("decisions", *day, rows.finish()));
+            }
+        }
+        for (day, rows) in &mut self.session_rows {
+            if rows.rows > 0 && due(*day) {
+                pending.push(("sessions", *day, rows.finish()));
+            }
+        }
+        // Days written out leave memory.
+        self.session_rows
+            .retain(|day, rows| rows.rows > 0 || !due(*day));
+        self.events.retain(|day, rows| rows.rows > 0 || !due(*day));
+        self.signals.retain(|day, rows| rows.rows > 0 || !due(*day));
+        self.decisions
+            .retain(|day, rows| rows.rows > 0 || !due(*day));
+        for (table, day, columns) in pending {
+            self.send(table, day, columns)?;
         }
         Ok(())
     }
@@ -855,26 +753,22 @@ fn writer_properties() -> WriterProperties {
     builder.build()
 }
 
-/// The writer thread: sorts each file's rows by identity and time, writes them as a
-/// Parquet file under a dot-name, and renames it into place.
+/// The writer thread: sorts each batch by identity and time, writes it as a Parquet
+/// file under a dot-name, and renames it into place.
 fn write_files(root: &Path, run: &str, work: Receiver<Work>) -> Result<u64, ArchiveError> {
     let properties = writer_properties();
     let mut written = 0u64;
-    for (table, day, chunks) in work {
+    for (table, day, batch) in work {
         let folder = root.join(table).join(format!("date={day}"));
         let fail = |message: String| ArchiveError {
             path: folder.clone(),
             message,
         };
-        let Some(schema) = chunks.first().map(RecordBatch::schema) else {
-            continue;
-        };
         std::fs::create_dir_all(&folder)
             .map_err(|error| fail(format!("cannot create: {error}")))?;
-        let pages = cluster(&chunks).map_err(|error| fail(format!("cannot sort: {error}")))?;
+        let batch = cluster(&batch).map_err(|error| fail(format!("cannot sort: {error}")))?;
         let name = format!("part-{run}-{written:05}.parquet");
-        let pages = pages.map(|page| page.map_err(|error| format!("cannot sort: {error}")));
-        write_whole(&folder.join(name), &schema, pages, &properties).map_err(fail)?;
+        write_whole(&folder.join(name), &batch.schema(), &[batch], &properties).map_err(fail)?;
         written += 1;
     }
     Ok(written)
@@ -882,12 +776,11 @@ fn write_files(root: &Path, run: &str, work: Receiver<Work>) -> Result<u64, Arch
 
 /// Writes `batches` as the Parquet file `path`, whole or not at all: under a dot-name
 /// first, synced, renamed into place, and the folder synced so the rename lasts too. A
-/// reader sees the old file (or none) until the new one is complete; a batch that fails
-/// leaves no file.
+/// reader sees the old file (or none) until the new one is complete.
 fn write_whole(
     path: &Path,
     schema: &arrow_schema::SchemaRef,
-    batches: impl IntoIterator<Item = Result<RecordBatch, String>>,
+    batches: &[RecordBatch],
     properties: &WriterProperties,
 ) -> Result<(), String> {
     let name = path
@@ -897,19 +790,13 @@ fn write_whole(
     let partial = path.with_file_name(format!(".{name}.partial"));
     let file = std::fs::File::create(&partial)
         .map_err(|error| format!("cannot create {}: {error}", partial.display()))?;
-    let written = (|| {
-        let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(properties.clone()))
-            .map_err(|error| error.to_string())?;
-        for batch in batches {
-            writer.write(&batch?).map_err(|error| error.to_string())?;
-        }
-        let file = writer.into_inner().map_err(|error| error.to_string())?;
-        file.sync_all().map_err(|error| error.to_string())
-    })();
-    if let Err(error) = written {
-        let _ = std::fs::remove_file(&partial);
-        return Err(error);
+    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(properties.clone()))
+        .map_err(|error| error.to_string())?;
+    for batch in batches {
+        writer.write(batch).map_err(|error| error.to_string())?;
     }
+    let file = writer.into_inner().map_err(|error| error.to_string())?;
+    file.sync_all().map_err(|error| error.to_string())?;
     std::fs::rename(&partial, path)
         .map_err(|error| format!("cannot rename {}: {error}", partial.display()))?;
     let folder = path
@@ -922,75 +809,61 @@ fn write_whole(
     Ok(())
 }
 
-/// A file's rows (in chunks) sorted by identity, then time (both columns exist in every
-/// table; a null sorts first), as record batches of [`PAGE_ROWS`] rows: each gathered
-/// from the chunks when the Parquet writer asks for it, so the sorted copy never exists
-/// whole in memory.
-fn cluster(
-    chunks: &[RecordBatch],
-) -> Result<
-    impl Iterator<Item = Result<RecordBatch, arrow_schema::ArrowError>> + '_,
-    arrow_schema::ArrowError,
-> {
-    let mut columns = Vec::with_capacity(chunks.len());
-    for chunk in chunks {
-        let column = |name: &str| {
-            chunk
-                .column_by_name(name)
-                .ok_or_else(|| arrow_schema::ArrowError::SchemaError(format!("no column {name}")))
-        };
-        let identities = column("identity")?
-            .as_any()
-            .downcast_ref::<arrow_array::StringArray>()
-            .ok_or_else(|| {
-                arrow_schema::ArrowError::SchemaError("`identity` is not text".into())
-            })?;
-        let times = column("time")?
-            .as_any()
-            .downcast_ref::<arrow_array::TimestampMicrosecondArray>()
-            .ok_or_else(|| {
-                arrow_schema::ArrowError::SchemaError("`time` is not a timestamp".into())
-            })?;
-        columns.push((identities, times));
-    }
-    let order = sort_order(&columns);
-    let chunks: Vec<&RecordBatch> = chunks.iter().collect();
-    Ok((0..order.len()).step_by(PAGE_ROWS).map(move |start| {
-        let page = &order[start..order.len().min(start + PAGE_ROWS)];
-        arrow_select::interleave::interleave_record_batch(&chunks, page)
-    }))
+/// The batch sorted by identity, then time (both columns exist in every table; a null
+/// sorts first). Each distinct identity gets its rank among the batch's identities (one
+/// hash lookup per row, one string sort per distinct identity), and the rows sort as
+/// (rank, time, row) triples: fixed-width keys, no string comparison per pair of rows,
+/// and the row number keeps equal keys in arrival order.
+fn cluster(batch: &RecordBatch) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let column = |name: &str| {
+        batch
+            .column_by_name(name)
+            .cloned()
+            .ok_or_else(|| arrow_schema::ArrowError::SchemaError(format!("no column {name}")))
+    };
+    let identity = column("identity")?;
+    let time = column("time")?;
+    let identities = identity
+        .as_any()
+        .downcast_ref::<arrow_array::StringArray>()
+        .ok_or_else(|| arrow_schema::ArrowError::SchemaError("`identity` is not text".into()))?;
+    let times = time
+        .as_any()
+        .downcast_ref::<arrow_array::TimestampMicrosecondArray>()
+        .ok_or_else(|| arrow_schema::ArrowError::SchemaError("`time` is not a timestamp".into()))?;
+    let order = sort_order(identities, times);
+    let order = arrow_array::UInt32Array::from(order);
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|values| arrow_select::take::take(values.as_ref(), &order, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(batch.schema(), columns)
 }
 
-/// The row order of [`cluster`], as (chunk, row) pairs: by identity (null first), then
-/// time (null first), then arrival. Each distinct identity gets its rank among the
-/// file's identities (one hash lookup per row, one string sort per distinct identity),
-/// and the rows sort on fixed-width keys: no string comparison per pair of rows.
+/// The row order of [`cluster`]: by identity (null first), then time (null first), then
+/// row number.
 fn sort_order(
-    chunks: &[(
-        &arrow_array::StringArray,
-        &arrow_array::TimestampMicrosecondArray,
-    )],
-) -> Vec<(usize, usize)> {
+    identities: &arrow_array::StringArray,
+    times: &arrow_array::TimestampMicrosecondArray,
+) -> Vec<u32> {
     use arrow_array::Array;
     // Identities numbered by first appearance (0 is null), then ranked by text.
     let mut numbers: rustc_hash::FxHashMap<&str, u32> = rustc_hash::FxHashMap::default();
     let mut distinct: Vec<&str> = Vec::new();
-    let rows: usize = chunks.iter().map(|(identities, _)| identities.len()).sum();
-    let mut row_numbers: Vec<u32> = Vec::with_capacity(rows);
-    for (identities, _) in chunks {
-        for row in 0..identities.len() {
-            if identities.is_null(row) {
-                row_numbers.push(0);
-                continue;
-            }
-            let text = identities.value(row);
-            let next = distinct.len() as u32 + 1;
-            let number = *numbers.entry(text).or_insert_with(|| {
-                distinct.push(text);
-                next
-            });
-            row_numbers.push(number);
+    let mut row_numbers: Vec<u32> = Vec::with_capacity(identities.len());
+    for row in 0..identities.len() {
+        if identities.is_null(row) {
+            row_numbers.push(0);
+            continue;
         }
+        let text = identities.value(row);
+        let next = distinct.len() as u32 + 1;
+        let number = *numbers.entry(text).or_insert_with(|| {
+            distinct.push(text);
+            next
+        });
+        row_numbers.push(number);
     }
     let mut by_text: Vec<u32> = (1..=distinct.len() as u32).collect();
     by_text.sort_unstable_by(|&left, &right| {
@@ -1000,22 +873,20 @@ fn sort_order(
     for (position, number) in by_text.into_iter().enumerate() {
         rank[number as usize] = position as u32 + 1;
     }
-    let mut keys: Vec<(u32, i64, u32, u32)> = Vec::with_capacity(rows);
-    let mut numbers = row_numbers.into_iter();
-    for (chunk, (_, times)) in chunks.iter().enumerate() {
-        for (row, number) in (0..times.len()).zip(numbers.by_ref()) {
+    let mut keys: Vec<(u32, i64, u32)> = row_numbers
+        .into_iter()
+        .enumerate()
+        .map(|(row, number)| {
             let time = if times.is_null(row) {
                 i64::MIN
             } else {
                 times.value(row)
             };
-            keys.push((rank[number as usize], time, chunk as u32, row as u32));
-        }
-    }
+            (rank[number as usize], time, row as u32)
+        })
+        .collect();
     keys.sort_unstable();
-    keys.into_iter()
-        .map(|(_, _, chunk, row)| (chunk as usize, row as usize))
-        .collect()
+    keys.into_iter().map(|(_, _, row)| row).collect()
 }
 
 /// The first day a retention of `days` keeps at `now` (`YYYY-MM-DD`): today minus `days`
@@ -1102,7 +973,7 @@ pub fn forget(dir: &Path, identity: &str) -> Result<Forgotten, ArchiveError> {
         let Some(schema) = kept.first().map(RecordBatch::schema) else {
             continue;
         };
-        write_whole(&path, &schema, kept.into_iter().map(Ok), &properties).map_err(fail)?;
+        write_whole(&path, &schema, &kept, &properties).map_err(fail)?;
         forgotten.files += 1;
         forgotten.rows += removed;
     }
@@ -1153,20 +1024,7 @@ mod tests {
         ]);
         // null identity first; "ab" < "alice" < "bob"; equal keys (rows 1 and 5) keep
         // their order.
-        let rows = |order: Vec<(usize, usize)>| -> Vec<usize> {
-            order.into_iter().map(|(_, row)| row).collect()
-        };
-        assert_eq!(
-            rows(sort_order(&[(&identities, &times)])),
-            [2, 6, 4, 1, 5, 3, 0]
-        );
-        // Split in chunks, the same order: equal keys keep their order across chunks too.
-        let (first, second) = (identities.slice(0, 3), identities.slice(3, 4));
-        let (early, late) = (times.slice(0, 3), times.slice(3, 4));
-        assert_eq!(
-            sort_order(&[(&first, &early), (&second, &late)]),
-            [(0, 2), (1, 3), (1, 1), (0, 1), (1, 2), (1, 0), (0, 0)]
-        );
+        assert_eq!(sort_order(&identities, &times), [2, 6, 4, 1, 5, 3, 0]);
     }
 
     #[test]
@@ -1180,7 +1038,7 @@ mod tests {
                 .wrapping_add(1);
             state >> 33
         };
-        let rows: Vec<(String, i64)> = (0..(2 * PAGE_ROWS + 1_000))
+        let rows: Vec<(String, i64)> = (0..2_000)
             .map(|_| (format!("user{}", next() % 97), (next() % 50) as i64))
             .collect();
         let schema = Arc::new(arrow_schema::Schema::new(vec![
@@ -1191,30 +1049,17 @@ mod tests {
                 false,
             ),
         ]));
-        // Chunks of uneven sizes, as the buffers seal them, sorted into pages.
-        let chunks: Vec<RecordBatch> = rows
-            .chunks(777)
-            .map(|chunk| {
-                RecordBatch::try_new(
-                    schema.clone(),
-                    vec![
-                        Arc::new(StringArray::from_iter_values(
-                            chunk.iter().map(|row| &row.0),
-                        )),
-                        Arc::new(TimestampMicrosecondArray::from_iter_values(
-                            chunk.iter().map(|row| row.1),
-                        )),
-                    ],
-                )
-                .expect("batch")
-            })
-            .collect();
-        let pages: Vec<RecordBatch> = cluster(&chunks)
-            .expect("cluster")
-            .collect::<Result<_, _>>()
-            .expect("pages");
-        assert!(pages.iter().all(|page| page.num_rows() <= PAGE_ROWS));
-        let sorted = arrow_select::concat::concat_batches(&schema, &pages).expect("concat");
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|row| &row.0))),
+                Arc::new(TimestampMicrosecondArray::from_iter_values(
+                    rows.iter().map(|row| row.1),
+                )),
+            ],
+        )
+        .expect("batch");
+        let sorted = cluster(&batch).expect("cluster");
         let identities = sorted
             .column(0)
             .as_any()
