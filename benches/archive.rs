@@ -21,11 +21,11 @@
 //!
 //! Run: `cargo bench --bench archive`. Environment: `VIGIL_BENCH_EVENTS` the count,
 //! `VIGIL_BENCH_RUNS` the timed runs per query (default 9), `VIGIL_BENCH_WRITE_RUNS` the
-//! pairs of replays and the feeds of the archive alone (default 3), `VIGIL_BENCH_DIR` where the input and archive are kept
-//! (default `target/bench-archive`; an input of the right size is reused),
-//! `VIGIL_BENCH_REUSE` queries the archive already there without replaying,
-//! `VIGIL_BENCH_EXPLAIN` prints each query's `EXPLAIN ANALYZE`, `VIGIL_BENCH_NO_DUCKDB`
-//! leaves DuckDB out. DataFusion's own `DATAFUSION_*` variables change its settings.
+//! pairs of replays and the feeds of the archive alone (default 3), `VIGIL_BENCH_DIR`
+//! where the input and archive are kept (default `target/bench-archive`; an input of the
+//! right size is reused), `VIGIL_BENCH_REUSE` queries the archive already there without
+//! replaying, `VIGIL_BENCH_EXPLAIN` prints each query's `EXPLAIN ANALYZE`,
+//! `VIGIL_BENCH_NO_DUCKDB` leaves DuckDB out. DataFusion's own `DATAFUSION_*` variables change its settings.
 
 mod common;
 use common::{cpu_seconds, env_or};
@@ -33,7 +33,7 @@ use common::{cpu_seconds, env_or};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use vigil::replay::{replay, ReplayError, ReplayOptions, ReplaySink};
+use vigil::replay::{archive_signal, replay, ReplayError, ReplayOptions, ReplaySink};
 use vigil::simulate::{simulate_to, SimulateOptions};
 use vigil_engine::SignalRecord;
 use vigil_ingest::Format;
@@ -148,19 +148,12 @@ fn feed(config: &vigil::config::Config, calls: &[Call], dir: &Path) -> (f64, f64
     let mut archive = config.open_archive(dir).expect("archive");
     for call in calls {
         match call {
-            Call::Event(envelope) => archive.event(envelope),
-            Call::Signal(record) => archive.signal(
-                record.time,
-                &record.identity,
-                record.session_id.as_deref(),
-                &record.signal,
-                record.risk,
-                &record.origin,
-            ),
-            Call::Decision(decision) => archive.decision(decision),
-            Call::EndBatch => archive.end_batch(),
+            Call::Event(envelope) => archive.event(envelope).expect("archive"),
+            // As a replay archives a signal (one home for unpacking the engine's record).
+            Call::Signal(record) => archive_signal(&mut archive, record).expect("archive"),
+            Call::Decision(decision) => archive.decision(decision).expect("archive"),
+            Call::EndBatch => archive.end_batch().expect("archive"),
         }
-        .expect("archive");
     }
     archive.finish().expect("finish");
     (
@@ -246,8 +239,14 @@ fn main() {
             .block_on(vigil::sql::query(&context, query))
             .unwrap_or_else(|error| panic!("{error}"))
     };
-    let count = |table: &str| -> u64 {
-        let batches = sql(&format!("SELECT count(*) AS n FROM {table}"));
+    // Rows in a table of the archive `context` opened.
+    let count = |context: &datafusion::prelude::SessionContext, table: &str| -> u64 {
+        let batches = runtime
+            .block_on(vigil::sql::query(
+                context,
+                &format!("SELECT count(*) AS n FROM {table}"),
+            ))
+            .unwrap_or_else(|error| panic!("{error}"));
         let column = batches[0].column(0);
         datafusion::arrow::array::cast::as_primitive_array::<
             datafusion::arrow::datatypes::Int64Type,
@@ -255,7 +254,7 @@ fn main() {
         .value(0) as u64
     };
     let tables = ["events", "signals", "decisions", "sessions"];
-    let counts: Vec<u64> = tables.iter().map(|table| count(table)).collect();
+    let counts: Vec<u64> = tables.iter().map(|table| count(&context, table)).collect();
     let written: u64 = counts.iter().sum();
 
     // The archive alone, fed the recorded stream `write_runs` times.
@@ -271,21 +270,7 @@ fn main() {
         let check = runtime
             .block_on(vigil::sql::open(&alone))
             .expect("open the archive written alone");
-        let rows_alone: u64 = tables
-            .iter()
-            .map(|table| {
-                let batches = runtime
-                    .block_on(vigil::sql::query(
-                        &check,
-                        &format!("SELECT count(*) AS n FROM {table}"),
-                    ))
-                    .expect("count");
-                datafusion::arrow::array::cast::as_primitive_array::<
-                    datafusion::arrow::datatypes::Int64Type,
-                >(batches[0].column(0))
-                .value(0) as u64
-            })
-            .sum();
+        let rows_alone: u64 = tables.iter().map(|table| count(&check, table)).sum();
         assert_eq!(
             rows_alone, written,
             "the archive fed alone holds other rows than the replay's"

@@ -642,8 +642,8 @@ pub(crate) fn archive_error(error: vigil_sinks::archive::ArchiveError) -> Replay
     ReplayError::Run(error.to_string())
 }
 
-/// Archives one kept signal (files and Kafka alike).
-pub(crate) fn archive_signal(
+/// Archives one kept signal (files, Kafka and the archive bench alike).
+pub fn archive_signal(
     archive: &mut vigil_sinks::archive::Archive,
     record: &vigil_engine::SignalRecord,
 ) -> Result<(), ReplayError> {
