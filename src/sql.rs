@@ -237,7 +237,19 @@ pub async fn open(archive: &Path) -> Result<SessionContext, SqlError> {
     }
     let mut config = session_config()?;
     config.options_mut().sql_parser.collect_spans = true;
-    let context = SessionContext::new_with_config(config);
+    // Folders are listed afresh for every query. DataFusion's default list cache keeps a
+    // table's first listing for the life of the session, so a shell left open would
+    // miss the files a running `vigil run` adds and fail on those `vigil archive prune`
+    // or `forget` replace or remove. File footers stay cached, checked against each
+    // file's size and modification time.
+    let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+        .with_cache_manager(
+            datafusion::execution::cache::cache_manager::CacheManagerConfig::default()
+                .with_list_files_cache_limit(0),
+        )
+        .build_arc()
+        .map_err(|error| SqlError::Archive(format!("DataFusion runtime: {error}")))?;
+    let context = SessionContext::new_with_config_rt(config, runtime);
     register_json_functions(&context);
     for table in vigil_schemas::archive::TABLES {
         let folder = archive.join(table);
@@ -549,6 +561,61 @@ mod tests {
         assert_eq!(json_at(text, "n"), None);
         assert_eq!(json_at(text, "changes.9"), None);
         assert_eq!(json_at("not json", "a"), None);
+    }
+
+    /// One archive run over `events`, each an access by `identity` at the given hour.
+    fn write_run(dir: &Path, identity: &str, hours: &[i64]) {
+        let mut archive = vigil_sinks::archive::Archive::open(dir).unwrap();
+        for hour in hours {
+            let detail = vigil_schemas::Detail::Access(vigil_schemas::AccessDetail {
+                resource: "https://wiki.example.com/".into(),
+                action: None,
+                bytes: None,
+                status: None,
+                tool: None,
+                on_behalf_of: None,
+            });
+            let event = vigil_schemas::Event::new(
+                vigil_schemas::Timestamp(1_767_225_600_000_000 + hour * 3_600_000_000),
+                Some(identity),
+                detail,
+            );
+            let envelope = vigil_schemas::Envelope {
+                event: Box::new(event),
+                origin: vigil_schemas::Origin::File {
+                    file: Arc::from("test.jsonl"),
+                    line: *hour as u64,
+                },
+                tags: vigil_schemas::IpTags::default(),
+            };
+            archive.event(&envelope).unwrap();
+        }
+        archive.finish().unwrap();
+    }
+
+    #[test]
+    fn an_open_session_sees_files_added_and_removed_after_it_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        write_run(dir.path(), "ana@example.com", &[1, 2]);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let context = runtime.block_on(open(dir.path())).unwrap();
+        let count = || -> i64 {
+            let batches = runtime
+                .block_on(query(&context, "SELECT count(*) FROM events"))
+                .unwrap();
+            datafusion::common::cast::as_int64_array(batches[0].column(0))
+                .unwrap()
+                .value(0)
+        };
+        assert_eq!(count(), 2);
+        // A second writer adds a day and a file to the day already listed.
+        write_run(dir.path(), "bo@example.com", &[3, 30]);
+        assert_eq!(count(), 4);
+        // A day pruned away.
+        std::fs::remove_dir_all(dir.path().join("events/date=2026-01-02")).unwrap();
+        assert_eq!(count(), 3);
     }
 
     #[test]
