@@ -62,75 +62,6 @@ fn timestamps() -> TimestampMicrosecondBuilder {
     TimestampMicrosecondBuilder::new().with_timezone("UTC")
 }
 
-/// How big a table's buffers start: the rows and the text bytes per column of the
-/// largest file it wrote so far. Buffers that start at full size never grow, so they are
-/// never copied, and their memory is touched (and zeroed by the kernel) once instead of
-/// about twice over the doublings.
-#[derive(Debug, Default, Clone)]
-struct Capacity {
-    rows: usize,
-    bytes: Vec<usize>,
-}
-
-impl Capacity {
-    /// Grows to fit a file's columns.
-    fn fit(&mut self, columns: &[ArrayRef]) {
-        self.rows = self
-            .rows
-            .max(columns.first().map_or(0, |column| column.len()));
-        if self.bytes.len() < columns.len() {
-            self.bytes.resize(columns.len(), 0);
-        }
-        for (bytes, column) in self.bytes.iter_mut().zip(columns) {
-            if let Some(text) = column.as_any().downcast_ref::<arrow_array::StringArray>() {
-                *bytes = (*bytes).max(text.values().len());
-            }
-        }
-    }
-
-    /// A builder for the text column at `index`, sized.
-    fn text(&self, index: usize) -> StringBuilder {
-        StringBuilder::with_capacity(self.rows, self.bytes.get(index).copied().unwrap_or(0))
-    }
-
-    /// A builder for the timestamp column, sized.
-    fn timestamps(&self) -> TimestampMicrosecondBuilder {
-        TimestampMicrosecondBuilder::with_capacity(self.rows).with_timezone("UTC")
-    }
-}
-
-/// Appends an address as text, as `Display` writes it: IPv4 by hand (the formatter cost
-/// more than the rest of an event's row), IPv6 through `Display`.
-fn push_ip(builder: &mut StringBuilder, address: std::net::IpAddr) {
-    match address {
-        std::net::IpAddr::V4(v4) => {
-            let mut text = [0u8; 15];
-            let mut length = 0;
-            for (index, octet) in v4.octets().into_iter().enumerate() {
-                if index > 0 {
-                    text[length] = b'.';
-                    length += 1;
-                }
-                if octet >= 100 {
-                    text[length] = b'0' + octet / 100;
-                    length += 1;
-                }
-                if octet >= 10 {
-                    text[length] = b'0' + octet / 10 % 10;
-                    length += 1;
-                }
-                text[length] = b'0' + octet % 10;
-                length += 1;
-            }
-            builder.append_value(std::str::from_utf8(&text[..length]).unwrap_or_default());
-        }
-        std::net::IpAddr::V6(_) => {
-            let _ = write!(builder, "{address}");
-            builder.append_value("");
-        }
-    }
-}
-
 struct EventRows {
     time: TimestampMicrosecondBuilder,
     identity: StringBuilder,
@@ -159,33 +90,31 @@ struct EventRows {
 }
 
 impl EventRows {
-    /// Buffers sized as `capacity` says (indices are the columns' places in the table).
-    fn new(capacity: &Capacity) -> EventRows {
-        let rows = capacity.rows;
+    fn new() -> EventRows {
         EventRows {
-            time: capacity.timestamps(),
-            identity: capacity.text(1),
-            identity_type: capacity.text(2),
-            kind: capacity.text(3),
-            action: capacity.text(4),
-            outcome: capacity.text(5),
-            session_id: capacity.text(6),
-            device_id: capacity.text(7),
-            ip: capacity.text(8),
-            country: capacity.text(9),
-            city: capacity.text(10),
-            lat: Float64Builder::with_capacity(rows),
-            lon: Float64Builder::with_capacity(rows),
-            asn: UInt32Builder::with_capacity(rows),
-            user_agent: capacity.text(14),
-            app: capacity.text(15),
-            resource: capacity.text(16),
-            bytes: UInt64Builder::with_capacity(rows),
-            status: UInt16Builder::with_capacity(rows),
-            tool: capacity.text(19),
-            on_behalf_of: capacity.text(20),
-            compliant: BooleanBuilder::with_capacity(rows),
-            origin: capacity.text(22),
+            time: timestamps(),
+            identity: StringBuilder::new(),
+            identity_type: StringBuilder::new(),
+            kind: StringBuilder::new(),
+            action: StringBuilder::new(),
+            outcome: StringBuilder::new(),
+            session_id: StringBuilder::new(),
+            device_id: StringBuilder::new(),
+            ip: StringBuilder::new(),
+            country: StringBuilder::new(),
+            city: StringBuilder::new(),
+            lat: Float64Builder::new(),
+            lon: Float64Builder::new(),
+            asn: UInt32Builder::new(),
+            user_agent: StringBuilder::new(),
+            app: StringBuilder::new(),
+            resource: StringBuilder::new(),
+            bytes: UInt64Builder::new(),
+            status: UInt16Builder::new(),
+            tool: StringBuilder::new(),
+            on_behalf_of: StringBuilder::new(),
+            compliant: BooleanBuilder::new(),
+            origin: StringBuilder::new(),
             rows: 0,
         }
     }
@@ -220,8 +149,12 @@ impl EventRows {
         self.outcome.append_option(outcome);
         self.session_id.append_option(event.session_id.as_deref());
         self.device_id.append_option(event.device_id.as_deref());
+        // Formatted straight into the column (no string per row).
         match event.ip {
-            Some(address) => push_ip(&mut self.ip, address),
+            Some(address) => {
+                let _ = write!(self.ip, "{address}");
+                self.ip.append_value("");
+            }
             None => self.ip.append_null(),
         }
         let geo = event.geo.as_ref();
@@ -446,28 +379,24 @@ struct SessionRows {
 }
 
 impl SessionRows {
-    /// Buffers sized as `capacity` says (indices are the columns' places in the table; the
-    /// lists start with room for a row each).
-    fn new(capacity: &Capacity) -> SessionRows {
-        let rows = capacity.rows;
-        let list = || ListBuilder::with_capacity(StringBuilder::with_capacity(rows, 0), rows);
+    fn new() -> SessionRows {
         SessionRows {
-            time: capacity.timestamps(),
-            identity: capacity.text(1),
-            identity_type: capacity.text(2),
-            session_id: capacity.text(3),
-            version: UInt32Builder::with_capacity(rows),
-            change: capacity.text(5),
-            device_id: capacity.text(6),
-            established_at: capacity.timestamps(),
-            last_seen: capacity.timestamps(),
-            ended_at: capacity.timestamps(),
-            revoked_at: capacity.timestamps(),
-            events: UInt64Builder::with_capacity(rows),
-            ips: list(),
-            countries: list(),
-            peak_risk: Float64Builder::with_capacity(rows),
-            actions: list(),
+            time: timestamps(),
+            identity: StringBuilder::new(),
+            identity_type: StringBuilder::new(),
+            session_id: StringBuilder::new(),
+            version: UInt32Builder::new(),
+            change: StringBuilder::new(),
+            device_id: StringBuilder::new(),
+            established_at: timestamps(),
+            last_seen: timestamps(),
+            ended_at: timestamps(),
+            revoked_at: timestamps(),
+            events: UInt64Builder::new(),
+            ips: ListBuilder::new(StringBuilder::new()),
+            countries: ListBuilder::new(StringBuilder::new()),
+            peak_risk: Float64Builder::new(),
+            actions: ListBuilder::new(StringBuilder::new()),
             rows: 0,
         }
     }
@@ -490,7 +419,9 @@ impl SessionRows {
             .append_option(session.revoked_at.map(|time| time.0));
         self.events.append_value(session.events);
         for ip in &session.ips {
-            push_ip(self.ips.values(), *ip);
+            // Formatted straight into the list's values (no string per address).
+            let _ = write!(self.ips.values(), "{ip}");
+            self.ips.values().append_value("");
         }
         self.ips.append(true);
         for country in &session.countries {
@@ -538,9 +469,6 @@ pub struct Archive {
     signals: BTreeMap<i64, SignalRows>,
     decisions: BTreeMap<i64, DecisionRows>,
     session_rows: BTreeMap<i64, SessionRows>,
-    /// Sizes of the events' and sessions' largest files so far.
-    event_capacity: Capacity,
-    session_capacity: Capacity,
     sessions: Sessions,
     /// Session rows waiting to be buffered.
     changes: Vec<SessionRow>,
@@ -580,8 +508,6 @@ impl Archive {
             signals: BTreeMap::new(),
             decisions: BTreeMap::new(),
             session_rows: BTreeMap::new(),
-            event_capacity: Capacity::default(),
-            session_capacity: Capacity::default(),
             sessions: Sessions::new(DEFAULT_SESSION_IDLE_MICROS, sessions::MAX_LIVE),
             changes: Vec::new(),
             rows_per_file: ROWS_PER_FILE,
@@ -611,13 +537,10 @@ impl Archive {
             let rows = self
                 .session_rows
                 .entry(day)
-                .or_insert_with(|| SessionRows::new(&self.session_capacity));
+                .or_insert_with(SessionRows::new);
             rows.push(&row);
             if rows.rows >= self.rows_per_file {
                 let columns = rows.finish();
-                // The day goes on: its next rows start in buffers of full size.
-                self.session_capacity.fit(&columns);
-                *rows = SessionRows::new(&self.session_capacity);
                 self.send("sessions", day, columns)?;
             }
         }
@@ -660,16 +583,10 @@ impl Archive {
     /// Adds a judged event.
     pub fn event(&mut self, envelope: &Envelope) -> Result<(), ArchiveError> {
         let day = day_number(envelope.event.time);
-        let rows = self
-            .events
-            .entry(day)
-            .or_insert_with(|| EventRows::new(&self.event_capacity));
+        let rows = self.events.entry(day).or_insert_with(EventRows::new);
         rows.push(envelope);
         if rows.rows >= self.rows_per_file {
             let columns = rows.finish();
-            // The day goes on: its next rows start in buffers of full size.
-            self.event_capacity.fit(&columns);
-            *rows = EventRows::new(&self.event_capacity);
             self.send("events", day, columns)?;
         }
         self.sessions.event(envelope, &mut self.changes);
@@ -1084,47 +1001,6 @@ fn collect_parquet(dir: &Path, into: &mut Vec<PathBuf>) {
 mod tests {
     use super::*;
     use arrow_array::{Array, StringArray, TimestampMicrosecondArray};
-
-    #[test]
-    fn addresses_are_written_as_display_writes_them() {
-        let addresses = [
-            "0.0.0.0",
-            "9.9.9.9",
-            "10.0.100.9",
-            "192.168.1.10",
-            "255.255.255.255",
-            "100.64.0.99",
-            "::1",
-            "2001:db8::8a2e:370:7334",
-            "::ffff:192.0.2.1",
-        ];
-        let mut builder = StringBuilder::new();
-        for address in addresses {
-            push_ip(&mut builder, address.parse().unwrap());
-        }
-        let written = builder.finish();
-        for (row, address) in addresses.iter().enumerate() {
-            let parsed: std::net::IpAddr = address.parse().unwrap();
-            assert_eq!(written.value(row), parsed.to_string());
-        }
-    }
-
-    #[test]
-    fn buffers_start_at_the_largest_file_size() {
-        let mut capacity = Capacity::default();
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from(vec!["alice", "bob", "carol"])),
-            Arc::new(arrow_array::UInt64Array::from(vec![1, 2, 3])),
-        ];
-        capacity.fit(&columns);
-        let smaller: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from(vec!["x"])),
-            Arc::new(arrow_array::UInt64Array::from(vec![1])),
-        ];
-        capacity.fit(&smaller);
-        assert_eq!(capacity.rows, 3);
-        assert_eq!(capacity.bytes, vec![13, 0]);
-    }
 
     #[test]
     fn rows_sort_by_identity_then_time_then_arrival() {
