@@ -739,16 +739,37 @@ pub const PAGE_ROWS: usize = 4096;
 /// prefixes, since neighbouring values share most of theirs (`events.jsonl:1041`).
 const UNIQUE_COLUMNS: [&str; 3] = ["origin", "id", "trigger"];
 
+/// Integer columns of nearly all-distinct values: the times (one identity's rows are
+/// in time order, so neighbouring values differ little) and the byte counts. No
+/// dictionary but delta-encoded. A dictionary of them would be a large page that every
+/// read of the column decodes whole, even to read one page of an identity's rows: on
+/// the bench's 10M-event archive this made the events files 4.5% smaller and the
+/// time-filtered aggregate and a person's timeline 20-30% faster (see issue 6's note).
+const DELTA_COLUMNS: [&str; 7] = [
+    "time",
+    "decided_at",
+    "established_at",
+    "last_seen",
+    "ended_at",
+    "revoked_at",
+    "bytes",
+];
+
 /// How every archive file is written: zstd, small pages.
 fn writer_properties() -> WriterProperties {
+    use parquet::basic::Encoding;
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_data_page_row_count_limit(PAGE_ROWS);
-    for column in UNIQUE_COLUMNS {
+    let plain = UNIQUE_COLUMNS
+        .map(|column| (column, Encoding::DELTA_BYTE_ARRAY))
+        .into_iter()
+        .chain(DELTA_COLUMNS.map(|column| (column, Encoding::DELTA_BINARY_PACKED)));
+    for (column, encoding) in plain {
         let path = parquet::schema::types::ColumnPath::from(column);
         builder = builder
             .set_column_dictionary_enabled(path.clone(), false)
-            .set_column_encoding(path, parquet::basic::Encoding::DELTA_BYTE_ARRAY);
+            .set_column_encoding(path, encoding);
     }
     builder.build()
 }
@@ -1001,6 +1022,66 @@ fn collect_parquet(dir: &Path, into: &mut Vec<PathBuf>) {
 mod tests {
     use super::*;
     use arrow_array::{Array, StringArray, TimestampMicrosecondArray};
+
+    #[test]
+    fn times_and_byte_counts_are_delta_encoded_without_a_dictionary() {
+        let dir = std::env::temp_dir().join(format!("vigil-encodings-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("folder");
+        let schema = archive::events();
+        let mut rows = EventRows::new();
+        for second in 0..1_000i64 {
+            let event = vigil_schemas::Event::new(
+                Timestamp(1_767_225_600_000_000 + second * 1_000_003),
+                Some("alice@example.com"),
+                Detail::Access(vigil_schemas::AccessDetail {
+                    resource: "https://wiki.example.com/".into(),
+                    action: None,
+                    bytes: Some(second as u64 * 7_919),
+                    status: None,
+                    tool: None,
+                    on_behalf_of: None,
+                }),
+            );
+            rows.push(&Envelope {
+                event: Box::new(event),
+                origin: Origin::File {
+                    file: Arc::from("events.jsonl"),
+                    line: second as u64 + 1,
+                },
+                tags: vigil_schemas::IpTags::default(),
+            });
+        }
+        let batch = RecordBatch::try_new(schema.clone(), rows.finish()).expect("batch");
+        let path = dir.join("events.parquet");
+        write_whole(&path, &schema, &[batch], &writer_properties()).expect("write");
+        let file = std::fs::File::open(&path).expect("open");
+        let reader =
+            parquet::file::serialized_reader::SerializedFileReader::new(file).expect("parquet");
+        let metadata = parquet::file::reader::FileReader::metadata(&reader);
+        let group = metadata.row_group(0);
+        let chunk = |name: &str| {
+            (0..group.num_columns())
+                .map(|index| group.column(index))
+                .find(|chunk| chunk.column_path().string() == name)
+                .unwrap_or_else(|| panic!("no column {name}"))
+        };
+        for name in ["time", "bytes"] {
+            let chunk = chunk(name);
+            assert!(
+                chunk.dictionary_page_offset().is_none(),
+                "{name} has a dictionary"
+            );
+            let encodings: Vec<_> = chunk.encodings().collect();
+            assert!(
+                encodings.contains(&parquet::basic::Encoding::DELTA_BINARY_PACKED),
+                "{name}: {encodings:?}"
+            );
+        }
+        // Text of few values keeps its dictionary.
+        assert!(chunk("kind").dictionary_page_offset().is_some());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn rows_sort_by_identity_then_time_then_arrival() {
