@@ -761,11 +761,11 @@ fn writer_properties() -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_data_page_row_count_limit(PAGE_ROWS);
-    let plain = UNIQUE_COLUMNS
+    let without_dictionary = UNIQUE_COLUMNS
         .map(|column| (column, Encoding::DELTA_BYTE_ARRAY))
         .into_iter()
         .chain(DELTA_COLUMNS.map(|column| (column, Encoding::DELTA_BINARY_PACKED)));
-    for (column, encoding) in plain {
+    for (column, encoding) in without_dictionary {
         let path = parquet::schema::types::ColumnPath::from(column);
         builder = builder
             .set_column_dictionary_enabled(path.clone(), false)
