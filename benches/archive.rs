@@ -17,10 +17,12 @@
 //!
 //! Then runs five queries over the archive with DataFusion (`vigil sql`'s session) and
 //! with DuckDB on the same files (`benches/archive_duckdb.py`, which installs DuckDB from
-//! PyPI into a venv on its first run), and prints the medians and the ratio.
+//! PyPI into a venv on its first run), in rounds that alternate the engines, and prints
+//! the medians of all runs, their ratio, and the range of the rounds' ratios.
 //!
 //! Run: `cargo bench --bench archive`. Environment: `VIGIL_BENCH_EVENTS` the count,
-//! `VIGIL_BENCH_RUNS` the timed runs per query (default 9), `VIGIL_BENCH_WRITE_RUNS` the
+//! `VIGIL_BENCH_RUNS` the timed runs per query and round (default 5), `VIGIL_BENCH_ROUNDS`
+//! the rounds (default 3), `VIGIL_BENCH_WRITE_RUNS` the
 //! pairs of replays and the feeds of the archive alone (default 3), `VIGIL_BENCH_DIR`
 //! where the input and archive are kept (default `target/bench-archive`; an input of the
 //! right size is reused), `VIGIL_BENCH_REUSE` queries the archive already there without
@@ -191,7 +193,8 @@ fn main() {
         return;
     }
     let events = env_or("VIGIL_BENCH_EVENTS", 10_000_000);
-    let runs = env_or("VIGIL_BENCH_RUNS", 9).max(1);
+    let runs = env_or("VIGIL_BENCH_RUNS", 5).max(1);
+    let rounds = env_or("VIGIL_BENCH_ROUNDS", 3).max(1);
     let write_runs = env_or("VIGIL_BENCH_WRITE_RUNS", 3).max(1);
     let folder = std::env::var_os("VIGIL_BENCH_DIR")
         .map(PathBuf::from)
@@ -394,7 +397,7 @@ fn main() {
                 .to_string(),
         ),
     ];
-    let mut ours = Vec::new();
+    let mut expected = Vec::new();
     for (name, query) in &queries {
         if std::env::var_os("VIGIL_BENCH_EXPLAIN").is_some() {
             let plan = sql(&format!("EXPLAIN ANALYZE {query}"));
@@ -402,83 +405,113 @@ fn main() {
                 datafusion::arrow::util::pretty::pretty_format_batches(&plan).expect("plan");
             println!("{name}:\n{shown}");
         }
-        let expected = rows(&sql(query));
-        let mut times = Vec::new();
-        for _ in 0..runs {
-            let started = Instant::now();
-            let got = rows(&sql(query));
-            times.push(started.elapsed().as_secs_f64() * 1000.0);
-            assert_eq!(got, expected, "{name}: the row count changed between runs");
-        }
-        ours.push((median(times), expected));
+        expected.push(rows(&sql(query)));
     }
-
     let queries_file = folder.join("queries.json");
     let object: serde_json::Map<String, serde_json::Value> = queries
         .iter()
         .map(|(name, query)| (name.to_string(), serde_json::Value::from(query.clone())))
         .collect();
     std::fs::write(&queries_file, serde_json::to_vec(&object).expect("json")).expect("write");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/archive_duckdb.py");
-    let duckdb: Option<serde_json::Value> = if std::env::var_os("VIGIL_BENCH_NO_DUCKDB").is_some() {
-        None
-    } else {
-        let output = std::process::Command::new("python3")
-            .arg(&script)
-            .arg("--archive")
-            .arg(&archive)
-            .arg("--queries")
-            .arg(&queries_file)
-            .arg("--runs")
-            .arg(runs.to_string())
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .expect("run python3");
-        output
-            .status
-            .success()
-            .then(|| serde_json::from_slice(&output.stdout).ok())
-            .flatten()
-    };
-    if duckdb.is_none() {
-        eprintln!("DuckDB did not run: only DataFusion's figures follow");
+    let with_duckdb = std::env::var_os("VIGIL_BENCH_NO_DUCKDB").is_none();
+    // Rounds alternate the engines (DataFusion's runs of every query, then DuckDB's), so
+    // a slow spell of this shared machine lands on both instead of on whichever ran then.
+    let mut ours: Vec<Vec<f64>> = vec![Vec::new(); queries.len()];
+    let mut theirs: Vec<Vec<f64>> = vec![Vec::new(); queries.len()];
+    let mut version = "-".to_string();
+    for _ in 0..rounds {
+        for (((name, query), times), expected) in queries.iter().zip(&mut ours).zip(&expected) {
+            for _ in 0..runs {
+                let started = Instant::now();
+                let got = rows(&sql(query));
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+                assert_eq!(got, *expected, "{name}: the row count changed between runs");
+            }
+        }
+        if !with_duckdb {
+            continue;
+        }
+        let Some(duckdb) = duckdb_round(&archive, &queries_file, runs) else {
+            eprintln!("DuckDB did not run: only DataFusion's figures follow");
+            break;
+        };
+        version = duckdb["duckdb_version"].as_str().unwrap_or("-").to_string();
+        for (((name, _), times), expected) in queries.iter().zip(&mut theirs).zip(&expected) {
+            let result = &duckdb["queries"][*name];
+            if let Some(their_rows) = result["rows"].as_u64() {
+                assert_eq!(
+                    their_rows as usize, *expected,
+                    "{name}: DuckDB and DataFusion disagree on the row count"
+                );
+            }
+            times.extend(
+                result["times_ms"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|time| time.as_f64()),
+            );
+        }
     }
-    let version = duckdb
-        .as_ref()
-        .and_then(|duckdb| duckdb["duckdb_version"].as_str())
-        .unwrap_or("-")
-        .to_string();
     println!(
-        "\nmedian of {runs} runs, {} identities' archive, DataFusion 55 vs DuckDB {version}:",
+        "\nmedian of {rounds} rounds of {runs} runs, {} identities' archive, DataFusion 55 vs DuckDB {version}:",
         identity_count(&sql)
     );
     println!(
-        "{:<30} {:>10} {:>10} {:>8} {:>6}",
-        "query", "DataFusion", "DuckDB", "ratio", "rows"
+        "{:<33} {:>10} {:>10} {:>8} {:>13} {:>6}",
+        "query", "DataFusion", "DuckDB", "ratio", "per round", "rows"
     );
-    for ((name, _), (ms, found)) in queries.iter().zip(&ours) {
-        let theirs = duckdb
-            .as_ref()
-            .and_then(|duckdb| duckdb["queries"][*name]["median_ms"].as_f64());
-        let their_rows = duckdb
-            .as_ref()
-            .and_then(|duckdb| duckdb["queries"][*name]["rows"].as_u64());
-        if let Some(their_rows) = their_rows {
-            assert_eq!(
-                their_rows as usize, *found,
-                "{name}: DuckDB and DataFusion disagree on the row count"
-            );
-        }
+    for ((((name, _), ours), theirs), found) in
+        queries.iter().zip(&ours).zip(&theirs).zip(&expected)
+    {
+        let ms = median(ours.clone());
+        let their_ms = (!theirs.is_empty()).then(|| median(theirs.clone()));
+        // The ratio of each round's medians: how far the verdict moves with the machine.
+        let per_round: Vec<f64> = ours
+            .chunks(runs)
+            .zip(theirs.chunks(runs))
+            .map(|(ours, theirs)| median(ours.to_vec()) / median(theirs.to_vec()))
+            .collect();
+        let spread = if per_round.is_empty() {
+            "-".to_string()
+        } else {
+            let low = per_round.iter().copied().fold(f64::INFINITY, f64::min);
+            let high = per_round.iter().copied().fold(0.0, f64::max);
+            format!("{low:.2}-{high:.2}x")
+        };
         println!(
-            "{:<30} {:>8.1}ms {:>10} {:>8} {:>6}",
+            "{:<33} {:>8.1}ms {:>10} {:>8} {:>13} {:>6}",
             name,
             ms,
-            theirs.map_or("-".to_string(), |theirs| format!("{theirs:.1}ms")),
-            theirs.map_or("-".to_string(), |theirs| format!("{:.2}x", ms / theirs)),
+            their_ms.map_or("-".to_string(), |theirs| format!("{theirs:.1}ms")),
+            their_ms.map_or("-".to_string(), |theirs| format!("{:.2}x", ms / theirs)),
+            spread,
             found
         );
     }
     println!("(ratio: DataFusion's time over DuckDB's; below 1 is faster)");
+}
+
+/// One round of DuckDB on the same files and queries (`benches/archive_duckdb.py`): its
+/// JSON report, or nothing when it could not run.
+fn duckdb_round(archive: &Path, queries: &Path, runs: usize) -> Option<serde_json::Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/archive_duckdb.py");
+    let output = std::process::Command::new("python3")
+        .arg(&script)
+        .arg("--archive")
+        .arg(archive)
+        .arg("--queries")
+        .arg(queries)
+        .arg("--runs")
+        .arg(runs.to_string())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| serde_json::from_slice(&output.stdout).ok())
+        .flatten()
 }
 
 /// The first column of a result as text (whatever string type it came as).

@@ -20,7 +20,8 @@ the counterpart of DataFusion's ``collect()``, so converting rows to Python
 objects is not part of the measurement.  stdout gets exactly one JSON object:
 
     {"duckdb_version": "1.5.6", "threads": 2,
-     "queries": {"name": {"median_ms": 1.2, "min_ms": 1.1, "rows": 3}, ...}}
+     "queries": {"name": {"median_ms": 1.2, "min_ms": 1.1, "times_ms": [1.2, ...],
+                          "rows": 3}, ...}}
 
 Diagnostics go to stderr; any failure exits non-zero with a message.
 
@@ -180,6 +181,7 @@ def main():
         results[name] = {
             "median_ms": round(statistics.median(ms), 3),
             "min_ms": round(min(ms), 3),
+            "times_ms": [round(t, 3) for t in ms],
             "rows": rows,
         }
         log(f"{name}: median {results[name]['median_ms']} ms, {rows} rows")
