@@ -342,18 +342,36 @@ pub enum Origin {
     },
 }
 
-impl fmt::Display for Origin {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Origin {
+    /// Writes what `Display` shows (`file:line`, `topic/partition@offset`) piece by piece,
+    /// numbers by `itoa`: the archive writes one origin per event, and going through the
+    /// formatting machinery (`write!`) cost it more than the copying.
+    pub fn write_to(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        let mut number = itoa::Buffer::new();
         match self {
-            Origin::File { file, line } => write!(formatter, "{file}:{line}"),
+            Origin::File { file, line } => {
+                out.write_str(file)?;
+                out.write_char(':')?;
+                out.write_str(number.format(*line))
+            }
             Origin::Kafka {
                 topic,
                 partition,
                 offset,
             } => {
-                write!(formatter, "{topic}/{partition}@{offset}")
+                out.write_str(topic)?;
+                out.write_char('/')?;
+                out.write_str(number.format(*partition))?;
+                out.write_char('@')?;
+                out.write_str(number.format(*offset))
             }
         }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(formatter)
     }
 }
 
@@ -411,5 +429,29 @@ mod tests {
             Some("a-device-id-longer-than-24-bytes")
         );
         assert_eq!(serde_json::to_string(&event).unwrap(), json);
+    }
+
+    #[test]
+    fn origins_read_as_file_and_line_or_topic_partition_and_offset() {
+        let file = Origin::File {
+            file: "logs/okta.jsonl".into(),
+            line: 1041,
+        };
+        assert_eq!(file.to_string(), "logs/okta.jsonl:1041");
+        let kafka = Origin::Kafka {
+            topic: "auth".into(),
+            partition: 3,
+            offset: 9_007_199_254_740_993,
+        };
+        assert_eq!(kafka.to_string(), "auth/3@9007199254740993");
+        let negative = Origin::Kafka {
+            topic: "auth".into(),
+            partition: -1,
+            offset: -1,
+        };
+        assert_eq!(negative.to_string(), "auth/-1@-1");
+        let mut text = String::from("x ");
+        file.write_to(&mut text).unwrap();
+        assert_eq!(text, "x logs/okta.jsonl:1041");
     }
 }
