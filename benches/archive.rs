@@ -432,7 +432,7 @@ fn main() {
             continue;
         }
         let Some(duckdb) = duckdb_round(&archive, &queries_file, runs) else {
-            eprintln!("DuckDB did not run: only DataFusion's figures follow");
+            eprintln!("DuckDB did not run: the table holds the rounds before this one");
             break;
         };
         version = duckdb["duckdb_version"].as_str().unwrap_or("-").to_string();
