@@ -10,7 +10,7 @@
 //! leaves nothing a reader would open.
 
 use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, ListBuilder, StringBuilder, StructBuilder,
+    BooleanBuilder, Float64Builder, ListBuilder, StringBuilder, StringViewBuilder, StructBuilder,
     TimestampMicrosecondBuilder, UInt16Builder, UInt32Builder, UInt64Builder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
@@ -85,34 +85,48 @@ fn write_ip(out: &mut impl std::fmt::Write, address: std::net::IpAddr) -> std::f
     out.write_str(std::str::from_utf8(&text[..length]).map_err(|_| std::fmt::Error)?)
 }
 
+/// Appends what `write` writes to a text column, through `scratch` (a view builder
+/// takes whole values only).
+fn append_written(
+    column: &mut StringViewBuilder,
+    scratch: &mut String,
+    write: impl FnOnce(&mut String) -> std::fmt::Result,
+) {
+    scratch.clear();
+    let _ = write(scratch);
+    column.append_value(scratch.as_str());
+}
+
 fn timestamps() -> TimestampMicrosecondBuilder {
     TimestampMicrosecondBuilder::new().with_timezone("UTC")
 }
 
 struct EventRows {
     time: TimestampMicrosecondBuilder,
-    identity: StringBuilder,
-    identity_type: StringBuilder,
-    kind: StringBuilder,
-    action: StringBuilder,
-    outcome: StringBuilder,
-    session_id: StringBuilder,
-    device_id: StringBuilder,
-    ip: StringBuilder,
-    country: StringBuilder,
-    city: StringBuilder,
+    identity: StringViewBuilder,
+    identity_type: StringViewBuilder,
+    kind: StringViewBuilder,
+    action: StringViewBuilder,
+    outcome: StringViewBuilder,
+    session_id: StringViewBuilder,
+    device_id: StringViewBuilder,
+    ip: StringViewBuilder,
+    country: StringViewBuilder,
+    city: StringViewBuilder,
     lat: Float64Builder,
     lon: Float64Builder,
     asn: UInt32Builder,
-    user_agent: StringBuilder,
-    app: StringBuilder,
-    resource: StringBuilder,
+    user_agent: StringViewBuilder,
+    app: StringViewBuilder,
+    resource: StringViewBuilder,
     bytes: UInt64Builder,
     status: UInt16Builder,
-    tool: StringBuilder,
-    on_behalf_of: StringBuilder,
+    tool: StringViewBuilder,
+    on_behalf_of: StringViewBuilder,
     compliant: BooleanBuilder,
-    origin: StringBuilder,
+    origin: StringViewBuilder,
+    /// Where addresses and origins are written before they are appended.
+    scratch: String,
     rows: usize,
 }
 
@@ -120,28 +134,29 @@ impl EventRows {
     fn new() -> EventRows {
         EventRows {
             time: timestamps(),
-            identity: StringBuilder::new(),
-            identity_type: StringBuilder::new(),
-            kind: StringBuilder::new(),
-            action: StringBuilder::new(),
-            outcome: StringBuilder::new(),
-            session_id: StringBuilder::new(),
-            device_id: StringBuilder::new(),
-            ip: StringBuilder::new(),
-            country: StringBuilder::new(),
-            city: StringBuilder::new(),
+            identity: StringViewBuilder::new(),
+            identity_type: StringViewBuilder::new(),
+            kind: StringViewBuilder::new(),
+            action: StringViewBuilder::new(),
+            outcome: StringViewBuilder::new(),
+            session_id: StringViewBuilder::new(),
+            device_id: StringViewBuilder::new(),
+            ip: StringViewBuilder::new(),
+            country: StringViewBuilder::new(),
+            city: StringViewBuilder::new(),
             lat: Float64Builder::new(),
             lon: Float64Builder::new(),
             asn: UInt32Builder::new(),
-            user_agent: StringBuilder::new(),
-            app: StringBuilder::new(),
-            resource: StringBuilder::new(),
+            user_agent: StringViewBuilder::new(),
+            app: StringViewBuilder::new(),
+            resource: StringViewBuilder::new(),
             bytes: UInt64Builder::new(),
             status: UInt16Builder::new(),
-            tool: StringBuilder::new(),
-            on_behalf_of: StringBuilder::new(),
+            tool: StringViewBuilder::new(),
+            on_behalf_of: StringViewBuilder::new(),
             compliant: BooleanBuilder::new(),
-            origin: StringBuilder::new(),
+            origin: StringViewBuilder::new(),
+            scratch: String::new(),
             rows: 0,
         }
     }
@@ -176,12 +191,10 @@ impl EventRows {
         self.outcome.append_option(outcome);
         self.session_id.append_option(event.session_id.as_deref());
         self.device_id.append_option(event.device_id.as_deref());
-        // Written straight into the column (no string per row).
         match event.ip {
-            Some(address) => {
-                let _ = write_ip(&mut self.ip, address);
-                self.ip.append_value("");
-            }
+            Some(address) => append_written(&mut self.ip, &mut self.scratch, |out| {
+                write_ip(out, address)
+            }),
             None => self.ip.append_null(),
         }
         let geo = event.geo.as_ref();
@@ -201,8 +214,9 @@ impl EventRows {
         self.tool.append_option(tool);
         self.on_behalf_of.append_option(on_behalf_of);
         self.compliant.append_option(compliant);
-        let _ = envelope.origin.write_to(&mut self.origin);
-        self.origin.append_value("");
+        append_written(&mut self.origin, &mut self.scratch, |out| {
+            envelope.origin.write_to(out)
+        });
         self.rows += 1;
     }
 
@@ -238,15 +252,17 @@ impl EventRows {
 
 struct SignalRows {
     time: TimestampMicrosecondBuilder,
-    identity: StringBuilder,
-    session_id: StringBuilder,
-    detector: StringBuilder,
+    identity: StringViewBuilder,
+    session_id: StringViewBuilder,
+    detector: StringViewBuilder,
     score: Float64Builder,
     confidence: Float64Builder,
-    detail: StringBuilder,
-    evidence: StringBuilder,
+    detail: StringViewBuilder,
+    evidence: StringViewBuilder,
     session_risk: Float64Builder,
-    origin: StringBuilder,
+    origin: StringViewBuilder,
+    /// Where origins are written before they are appended.
+    scratch: String,
     rows: usize,
 }
 
@@ -254,15 +270,16 @@ impl SignalRows {
     fn new() -> SignalRows {
         SignalRows {
             time: timestamps(),
-            identity: StringBuilder::new(),
-            session_id: StringBuilder::new(),
-            detector: StringBuilder::new(),
+            identity: StringViewBuilder::new(),
+            session_id: StringViewBuilder::new(),
+            detector: StringViewBuilder::new(),
             score: Float64Builder::new(),
             confidence: Float64Builder::new(),
-            detail: StringBuilder::new(),
-            evidence: StringBuilder::new(),
+            detail: StringViewBuilder::new(),
+            evidence: StringViewBuilder::new(),
             session_risk: Float64Builder::new(),
-            origin: StringBuilder::new(),
+            origin: StringViewBuilder::new(),
+            scratch: String::new(),
             rows: 0,
         }
     }
@@ -285,20 +302,22 @@ impl SignalRows {
 }
 
 struct DecisionRows {
-    id: StringBuilder,
+    id: StringViewBuilder,
     time: TimestampMicrosecondBuilder,
     decided_at: TimestampMicrosecondBuilder,
-    identity: StringBuilder,
-    session_id: StringBuilder,
-    device_id: StringBuilder,
-    action: StringBuilder,
-    mode: StringBuilder,
+    identity: StringViewBuilder,
+    session_id: StringViewBuilder,
+    device_id: StringViewBuilder,
+    action: StringViewBuilder,
+    mode: StringViewBuilder,
     risk_score: Float64Builder,
-    risk_level: StringBuilder,
+    risk_level: StringViewBuilder,
     reasons: ListBuilder<StructBuilder>,
-    rule: StringBuilder,
-    assurance_level: StringBuilder,
-    trigger: StringBuilder,
+    rule: StringViewBuilder,
+    assurance_level: StringViewBuilder,
+    trigger: StringViewBuilder,
+    /// Where triggers are written before they are appended.
+    scratch: String,
     rows: usize,
 }
 
@@ -313,20 +332,21 @@ impl DecisionRows {
             ],
         );
         DecisionRows {
-            id: StringBuilder::new(),
+            id: StringViewBuilder::new(),
             time: timestamps(),
             decided_at: timestamps(),
-            identity: StringBuilder::new(),
-            session_id: StringBuilder::new(),
-            device_id: StringBuilder::new(),
-            action: StringBuilder::new(),
-            mode: StringBuilder::new(),
+            identity: StringViewBuilder::new(),
+            session_id: StringViewBuilder::new(),
+            device_id: StringViewBuilder::new(),
+            action: StringViewBuilder::new(),
+            mode: StringViewBuilder::new(),
             risk_score: Float64Builder::new(),
-            risk_level: StringBuilder::new(),
+            risk_level: StringViewBuilder::new(),
             reasons: ListBuilder::new(reason),
-            rule: StringBuilder::new(),
-            assurance_level: StringBuilder::new(),
-            trigger: StringBuilder::new(),
+            rule: StringViewBuilder::new(),
+            assurance_level: StringViewBuilder::new(),
+            trigger: StringViewBuilder::new(),
+            scratch: String::new(),
             rows: 0,
         }
     }
@@ -360,8 +380,9 @@ impl DecisionRows {
         self.rule.append_value(&decision.rule);
         self.assurance_level
             .append_option(decision.assurance_level.as_deref());
-        let _ = decision.trigger.write_to(&mut self.trigger);
-        self.trigger.append_value("");
+        append_written(&mut self.trigger, &mut self.scratch, |out| {
+            decision.trigger.write_to(out)
+        });
         self.rows += 1;
     }
 
@@ -388,12 +409,12 @@ impl DecisionRows {
 
 struct SessionRows {
     time: TimestampMicrosecondBuilder,
-    identity: StringBuilder,
-    identity_type: StringBuilder,
-    session_id: StringBuilder,
+    identity: StringViewBuilder,
+    identity_type: StringViewBuilder,
+    session_id: StringViewBuilder,
     version: UInt32Builder,
-    change: StringBuilder,
-    device_id: StringBuilder,
+    change: StringViewBuilder,
+    device_id: StringViewBuilder,
     established_at: TimestampMicrosecondBuilder,
     last_seen: TimestampMicrosecondBuilder,
     ended_at: TimestampMicrosecondBuilder,
@@ -410,12 +431,12 @@ impl SessionRows {
     fn new() -> SessionRows {
         SessionRows {
             time: timestamps(),
-            identity: StringBuilder::new(),
-            identity_type: StringBuilder::new(),
-            session_id: StringBuilder::new(),
+            identity: StringViewBuilder::new(),
+            identity_type: StringViewBuilder::new(),
+            session_id: StringViewBuilder::new(),
             version: UInt32Builder::new(),
-            change: StringBuilder::new(),
-            device_id: StringBuilder::new(),
+            change: StringViewBuilder::new(),
+            device_id: StringViewBuilder::new(),
             established_at: timestamps(),
             last_seen: timestamps(),
             ended_at: timestamps(),
@@ -643,8 +664,9 @@ impl Archive {
         rows.evidence
             .append_option((!signal.evidence.is_null()).then(|| signal.evidence.to_string()));
         rows.session_risk.append_option(risk);
-        let _ = origin.write_to(&mut rows.origin);
-        rows.origin.append_value("");
+        append_written(&mut rows.origin, &mut rows.scratch, |out| {
+            origin.write_to(out)
+        });
         rows.rows += 1;
         if rows.rows >= self.rows_per_file {
             let columns = rows.finish();
@@ -784,6 +806,30 @@ const DELTA_COLUMNS: [&str; 7] = [
     "bytes",
 ];
 
+/// Text columns that no query narrows by value range, written without min/max
+/// statistics: each file (and nearly each page, rows being sorted by identity) holds most
+/// of their values (kinds, outcomes, countries, apps) or only distinct ones (origins), so
+/// their statistics could prune nothing, and computing them per page was about an eighth
+/// of the writer's instructions on an events file (issue 6). The columns one looks rows
+/// up by (`identity`, `session_id`, `device_id`, `ip`, `id`) and the times keep theirs.
+const UNPRUNED_COLUMNS: [&str; 15] = [
+    "identity_type",
+    "kind",
+    "action",
+    "outcome",
+    "country",
+    "city",
+    "user_agent",
+    "app",
+    "resource",
+    "tool",
+    "on_behalf_of",
+    "origin",
+    "detail",
+    "evidence",
+    "change",
+];
+
 /// How every archive file is written: zstd, small pages.
 fn writer_properties() -> WriterProperties {
     use parquet::basic::Encoding;
@@ -799,6 +845,12 @@ fn writer_properties() -> WriterProperties {
         builder = builder
             .set_column_dictionary_enabled(path.clone(), false)
             .set_column_encoding(path, encoding);
+    }
+    for column in UNPRUNED_COLUMNS {
+        builder = builder.set_column_statistics_enabled(
+            parquet::schema::types::ColumnPath::from(column),
+            parquet::file::properties::EnabledStatistics::None,
+        );
     }
     builder.build()
 }
@@ -875,7 +927,7 @@ fn cluster(batch: &RecordBatch) -> Result<RecordBatch, arrow_schema::ArrowError>
     let time = column("time")?;
     let identities = identity
         .as_any()
-        .downcast_ref::<arrow_array::StringArray>()
+        .downcast_ref::<arrow_array::StringViewArray>()
         .ok_or_else(|| arrow_schema::ArrowError::SchemaError("`identity` is not text".into()))?;
     let times = time
         .as_any()
@@ -894,7 +946,7 @@ fn cluster(batch: &RecordBatch) -> Result<RecordBatch, arrow_schema::ArrowError>
 /// The row order of [`cluster`]: by identity (null first), then time (null first), then
 /// row number.
 fn sort_order(
-    identities: &arrow_array::StringArray,
+    identities: &arrow_array::StringViewArray,
     times: &arrow_array::TimestampMicrosecondArray,
 ) -> Vec<u32> {
     use arrow_array::Array;
@@ -992,7 +1044,9 @@ pub fn forget(dir: &Path, identity: &str) -> Result<Forgotten, ArchiveError> {
         collect_parquet(&dir.join(table), &mut files);
     }
     let properties = writer_properties();
-    let needle = arrow_array::StringArray::new_scalar(identity);
+    // Files written before text columns became views hold `Utf8`.
+    let needle = arrow_array::StringViewArray::new_scalar(identity);
+    let old_needle = arrow_array::StringArray::new_scalar(identity);
     for path in files {
         let fail = |message: String| ArchiveError {
             path: path.clone(),
@@ -1010,8 +1064,11 @@ pub fn forget(dir: &Path, identity: &str) -> Result<Forgotten, ArchiveError> {
                 kept.push(batch);
                 continue;
             };
-            let keep =
-                arrow_ord::cmp::neq(column, &needle).map_err(|error| fail(error.to_string()))?;
+            let keep = match column.data_type() {
+                arrow_schema::DataType::Utf8 => arrow_ord::cmp::neq(column, &old_needle),
+                _ => arrow_ord::cmp::neq(column, &needle),
+            }
+            .map_err(|error| fail(error.to_string()))?;
             let filtered = arrow_select::filter::filter_record_batch(&batch, &keep)
                 .map_err(|error| fail(error.to_string()))?;
             removed += (batch.num_rows() - filtered.num_rows()) as u64;
@@ -1050,7 +1107,7 @@ fn collect_parquet(dir: &Path, into: &mut Vec<PathBuf>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::{Array, StringArray, TimestampMicrosecondArray};
+    use arrow_array::{Array, StringViewArray, TimestampMicrosecondArray};
 
     #[test]
     fn addresses_are_written_as_display_shows_them() {
@@ -1138,12 +1195,73 @@ mod tests {
         }
         // Text of few values keeps its dictionary.
         assert!(chunk("kind").dictionary_page_offset().is_some());
+        // Statistics where a lookup can use them, none where none could.
+        for name in ["identity", "session_id", "device_id", "ip", "time"] {
+            assert!(
+                chunk(name).statistics().is_some(),
+                "{name} has no statistics"
+            );
+        }
+        for name in UNPRUNED_COLUMNS {
+            if let Some(column) = (0..group.num_columns())
+                .map(|index| group.column(index))
+                .find(|chunk| chunk.column_path().string() == name)
+            {
+                assert!(column.statistics().is_none(), "{name} has statistics");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn forget_rewrites_files_written_before_text_became_views() {
+        // An archive file of before: `identity` as `Utf8`.
+        let dir = std::env::temp_dir().join(format!("vigil-forget-utf8-{}", std::process::id()));
+        let folder = dir.join("signals").join("date=2026-03-01");
+        std::fs::create_dir_all(&folder).expect("folder");
+        let schema = Arc::new(arrow_schema::Schema::new(vec![
+            arrow_schema::Field::new("identity", arrow_schema::DataType::Utf8, false),
+            arrow_schema::Field::new("score", arrow_schema::DataType::Float64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(arrow_array::StringArray::from(vec!["ann", "bob", "ann"])),
+                Arc::new(arrow_array::Float64Array::from(vec![1.0, 2.0, 3.0])),
+            ],
+        )
+        .expect("batch");
+        let path = folder.join("part-old.parquet");
+        write_whole(&path, &schema, &[batch], &writer_properties()).expect("write");
+        let forgotten = forget(&dir, "ann").expect("forget");
+        assert_eq!((forgotten.files, forgotten.rows), (1, 2));
+        let file = std::fs::File::open(&path).expect("open");
+        let kept: Vec<RecordBatch> =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                .and_then(|builder| builder.build())
+                .expect("read")
+                .collect::<Result<_, _>>()
+                .expect("batches");
+        let identities: Vec<String> = kept
+            .iter()
+            .flat_map(|batch| {
+                let column = batch
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<arrow_array::StringArray>()
+                    .expect("still Utf8");
+                (0..column.len())
+                    .map(|row| column.value(row).to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(identities, ["bob"]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn rows_sort_by_identity_then_time_then_arrival() {
-        let identities = StringArray::from(vec![
+        let identities = StringViewArray::from(vec![
             Some("bob"),
             Some("alice"),
             None,
@@ -1181,7 +1299,7 @@ mod tests {
             .map(|_| (format!("user{}", next() % 97), (next() % 50) as i64))
             .collect();
         let schema = Arc::new(arrow_schema::Schema::new(vec![
-            arrow_schema::Field::new("identity", arrow_schema::DataType::Utf8, false),
+            arrow_schema::Field::new("identity", arrow_schema::DataType::Utf8View, false),
             arrow_schema::Field::new(
                 "time",
                 arrow_schema::DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, None),
@@ -1191,7 +1309,9 @@ mod tests {
         let batch = RecordBatch::try_new(
             schema,
             vec![
-                Arc::new(StringArray::from_iter_values(rows.iter().map(|row| &row.0))),
+                Arc::new(StringViewArray::from_iter_values(
+                    rows.iter().map(|row| &row.0),
+                )),
                 Arc::new(TimestampMicrosecondArray::from_iter_values(
                     rows.iter().map(|row| row.1),
                 )),
@@ -1202,7 +1322,7 @@ mod tests {
         let identities = sorted
             .column(0)
             .as_any()
-            .downcast_ref::<StringArray>()
+            .downcast_ref::<StringViewArray>()
             .expect("text");
         let times = sorted
             .column(1)
