@@ -193,6 +193,22 @@ fn register_json_functions(context: &SessionContext) {
     context.register_udf(number);
 }
 
+/// The archive's schema as read: top-level text columns as string views, which DataFusion
+/// scans and groups without copying each value (the files hold plain strings).
+fn view_types(
+    schema: &datafusion::arrow::datatypes::Schema,
+) -> Arc<datafusion::arrow::datatypes::Schema> {
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(|field| match field.data_type() {
+            DataType::Utf8 => Arc::new(field.as_ref().clone().with_data_type(DataType::Utf8View)),
+            _ => field.clone(),
+        })
+        .collect();
+    Arc::new(datafusion::arrow::datatypes::Schema::new(fields))
+}
+
 /// The session's settings: DataFusion's defaults, changed by any `DATAFUSION_*`
 /// environment variable (`DATAFUSION_EXECUTION_TARGET_PARTITIONS=8`, ...); `SET` changes
 /// them in a script or the shell.
@@ -237,7 +253,8 @@ pub async fn open(archive: &Path) -> Result<SessionContext, SqlError> {
     register_json_functions(&context);
     for table in vigil_schemas::archive::TABLES {
         let folder = archive.join(table);
-        let Some(schema) = vigil_schemas::archive::schema(table) else {
+        let Some(schema) = vigil_schemas::archive::schema(table).map(|schema| view_types(&schema))
+        else {
             continue;
         };
         if !folder.is_dir() {

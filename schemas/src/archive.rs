@@ -1,12 +1,6 @@
 //! Arrow schemas of the archive's tables, as written to Parquet under
 //! `<archive>/<table>/date=YYYY-MM-DD/` (the `date` partition column is in the path, not
 //! in the files). Times are microseconds since the epoch, UTC.
-//!
-//! Text columns are `Utf8View`: the writer reorders every buffer by identity before
-//! encoding it, and reordering views moves 16 bytes per value where `Utf8` copies every
-//! string again (on one events file, 7.5% of the writer's instructions; issue 6). Text
-//! inside lists and structs stays `Utf8`. The Parquet files hold plain UTF-8 byte arrays
-//! either way; DataFusion reads both kinds of file as views.
 
 use arrow_schema::{DataType, Field, Fields, Schema, TimeUnit};
 use std::sync::Arc;
@@ -23,7 +17,7 @@ fn time(name: &str) -> Field {
 }
 
 fn text(name: &str, nullable: bool) -> Field {
-    Field::new(name, DataType::Utf8View, nullable)
+    Field::new(name, DataType::Utf8, nullable)
 }
 
 /// `events`: every judged event, normalized, with its origin.
@@ -75,9 +69,9 @@ pub fn signals() -> Arc<Schema> {
 /// The struct of one reason of a decision.
 pub fn reason_fields() -> Fields {
     Fields::from(vec![
-        Field::new("detector", DataType::Utf8, false),
+        text("detector", false),
         Field::new("score", DataType::Float64, false),
-        Field::new("detail", DataType::Utf8, false),
+        text("detail", false),
     ])
 }
 
