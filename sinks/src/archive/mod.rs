@@ -1177,6 +1177,12 @@ mod tests {
             );
         }
         for name in UNPRUNED_COLUMNS {
+            // Each name is a top-level column of some table, so none is set in vain.
+            assert!(
+                archive::TABLES.iter().any(|table| archive::schema(table)
+                    .is_some_and(|schema| schema.field_with_name(name).is_ok())),
+                "{name} is no archive column"
+            );
             if let Some(column) = (0..group.num_columns())
                 .map(|index| group.column(index))
                 .find(|chunk| chunk.column_path().string() == name)
