@@ -1193,6 +1193,107 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// Every file an archive writes (events, signals, sessions) leaves the statistics off
+    /// exactly the unpruned columns it holds and keeps them on the lookup columns: read
+    /// back from the written files, not from the writer's settings.
+    #[test]
+    fn every_table_keeps_statistics_only_where_a_lookup_can_use_them() {
+        let dir = std::env::temp_dir().join(format!("vigil-statistics-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut archive = Archive::open(&dir).expect("archive");
+        let origin = |line: u64| Origin::File {
+            file: Arc::from("events.jsonl"),
+            line,
+        };
+        for second in 0..200i64 {
+            let time = Timestamp(1_767_225_600_000_000 + second * 1_000_003);
+            let identity = format!("user{}@example.com", second % 7);
+            let mut event = vigil_schemas::Event::new(
+                time,
+                Some(&identity),
+                Detail::Auth(vigil_schemas::AuthDetail {
+                    action: vigil_schemas::AuthAction::Login,
+                    outcome: vigil_schemas::Outcome::Success,
+                    factor: None,
+                    reason: None,
+                }),
+            );
+            event.session_id = Some(format!("s{}", second % 11).into());
+            event.ip = Some(std::net::Ipv4Addr::new(192, 0, 2, (second % 200) as u8).into());
+            let envelope = Envelope {
+                event: Box::new(event),
+                origin: origin(second as u64 + 1),
+                tags: vigil_schemas::IpTags::default(),
+            };
+            archive.event(&envelope).expect("event");
+            let signal = Signal {
+                detector: vigil_schemas::Detector::NewDevice,
+                score: 40.0,
+                confidence: 0.9,
+                detail: "a device never seen".into(),
+                evidence: serde_json::json!({ "device": second }),
+            };
+            let session = format!("s{}", second % 11);
+            archive
+                .signal(
+                    time,
+                    &identity,
+                    Some(&session),
+                    &signal,
+                    Some(40.0 + second as f64 / 10.0),
+                    &origin(second as u64 + 1),
+                )
+                .expect("signal");
+            archive.end_batch().expect("batch");
+        }
+        archive.finish().expect("finish");
+        let mut files = Vec::new();
+        collect_parquet(&dir, &mut files);
+        let mut tables_seen = std::collections::BTreeSet::new();
+        let mut unpruned_seen = std::collections::BTreeSet::new();
+        for path in &files {
+            let table = path
+                .strip_prefix(&dir)
+                .ok()
+                .and_then(|relative| relative.iter().next())
+                .map(|table| table.to_string_lossy().into_owned())
+                .expect("table folder");
+            let file = std::fs::File::open(path).expect("open");
+            let reader =
+                parquet::file::serialized_reader::SerializedFileReader::new(file).expect("parquet");
+            let metadata = parquet::file::reader::FileReader::metadata(&reader);
+            for group in metadata.row_groups() {
+                for chunk in group.columns() {
+                    let name = chunk.column_path().string();
+                    if UNPRUNED_COLUMNS.contains(&name.as_str()) {
+                        assert!(
+                            chunk.statistics().is_none(),
+                            "{table}.{name} has statistics"
+                        );
+                        unpruned_seen.insert(format!("{table}.{name}"));
+                    } else if ["identity", "session_id", "time"].contains(&name.as_str()) {
+                        assert!(chunk.statistics().is_some(), "{table}.{name} has none");
+                    }
+                }
+            }
+            tables_seen.insert(table);
+        }
+        assert_eq!(
+            tables_seen.into_iter().collect::<Vec<_>>(),
+            ["events", "sessions", "signals"]
+        );
+        // The signals' and sessions' own unpruned columns were among those checked.
+        for column in [
+            "signals.detail",
+            "signals.evidence",
+            "signals.origin",
+            "sessions.change",
+        ] {
+            assert!(unpruned_seen.contains(column), "{column} was not written");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn rows_sort_by_identity_then_time_then_arrival() {
         let identities = StringArray::from(vec![
