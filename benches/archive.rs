@@ -34,13 +34,14 @@ use common::{cpu_seconds, env_or};
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use vigil::replay::{archive_signal, replay, ReplayError, ReplayOptions, ReplaySink};
+use vigil::replay::{replay, ReplayOptions};
 use vigil::simulate::{simulate_to, SimulateOptions};
-use vigil_engine::SignalRecord;
 use vigil_ingest::Format;
+use vigil_schemas::SignalRecord;
 use vigil_schemas::{Decision, Envelope};
-use vigil_sinks::Reject;
+use vigil_sinks::{Ack, BoxFuture, Judged, Output, SinkError};
 
 /// The binary's allocator, so the bench measures what `vigil` runs.
 #[global_allocator]
@@ -90,55 +91,67 @@ enum Call {
     EndBatch,
 }
 
-/// A sink that records what an archive would be given.
-#[derive(Default)]
+/// An output that records what an archive would be given.
+#[derive(Default, Clone)]
 struct Recorder {
-    calls: Vec<Call>,
+    calls: Arc<Mutex<Vec<Call>>>,
 }
 
-impl ReplaySink for Recorder {
-    fn decision(&mut self, decision: &Decision) -> Result<(), ReplayError> {
-        self.calls.push(Call::Decision(Box::new(decision.clone())));
-        Ok(())
+impl Recorder {
+    fn push(&self, call: Call) {
+        self.calls.lock().expect("recorder").push(call);
     }
-    fn reject(&mut self, _: &Reject) -> Result<(), ReplayError> {
-        Ok(())
-    }
-    fn flush(&mut self) -> Result<(), ReplayError> {
-        Ok(())
+}
+
+impl Output for Recorder {
+    fn name(&self) -> &'static str {
+        "recorder"
     }
     fn wants_history(&self) -> bool {
         true
     }
-    fn event(&mut self, envelope: &Envelope) -> Result<(), ReplayError> {
-        self.calls.push(Call::Event(envelope.clone()));
+    fn events(&mut self, envelopes: &[Envelope]) -> Result<(), SinkError> {
+        for envelope in envelopes {
+            self.push(Call::Event(envelope.clone()));
+        }
         Ok(())
     }
-    fn signal(&mut self, signal: &SignalRecord) -> Result<(), ReplayError> {
-        self.calls.push(Call::Signal(Box::new(signal.clone())));
-        Ok(())
-    }
-    fn end_batch(&mut self) -> Result<(), ReplayError> {
-        self.calls.push(Call::EndBatch);
-        Ok(())
+    fn judged<'a>(&'a mut self, judged: Judged<'a>) -> BoxFuture<'a, Result<Ack, SinkError>> {
+        for signal in judged.signals {
+            self.push(Call::Signal(Box::new(signal.clone())));
+        }
+        for decision in judged.decisions {
+            self.push(Call::Decision(Box::new(decision.clone())));
+        }
+        self.push(Call::EndBatch);
+        Box::pin(async { Ok(Ack::done()) })
     }
 }
 
 /// The judged stream of a replay of `input` with the default config and policy.
 fn record(input: &Path) -> (vigil::config::Config, Vec<Call>) {
-    let (config, rules) = vigil::replay::load_rules(None, None).expect("rules");
+    let (config, rules) = vigil::compose::load_rules(None, None).expect("rules");
     let enricher = vigil_ingest::enrich::Enricher::open(&config.enrich).expect("enricher");
-    let mut pipeline = vigil::replay::Pipeline::new(&config, rules, enricher, Format::Auto);
-    let mut reader = vigil_ingest::file::LineReader::open(input).expect("input");
-    let mut recorder = Recorder::default();
-    pipeline
-        .run(
-            &mut reader,
-            &mut vigil::replay::Summary::default(),
-            &mut recorder,
-        )
+    let engine = vigil::compose::engine(&config, rules, None).expect("engine");
+    let recorder = Recorder::default();
+    let mut pipeline = vigil_pipeline::Pipeline::new(
+        engine,
+        enricher,
+        vec![Box::new(recorder.clone())],
+        vigil::compose::options(&config, false),
+    );
+    let mut source =
+        vigil_ingest::file::FileSource::open(input, Format::Auto, config.engine.batch_size)
+            .expect("input");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(pipeline.run(&mut source, std::future::pending(), |_| {}))
         .expect("replay");
-    (config, recorder.calls)
+    pipeline.finish().expect("finish");
+    let calls = std::mem::take(&mut *recorder.calls.lock().expect("recorder"));
+    (config, calls)
 }
 
 /// Feeds a recorded stream to a new archive in `dir`: wall seconds, CPU seconds (every
@@ -152,7 +165,7 @@ fn feed(config: &vigil::config::Config, calls: &[Call], dir: &Path) -> (f64, f64
         match call {
             Call::Event(envelope) => archive.event(envelope).expect("archive"),
             // As a replay archives a signal (one home for unpacking the engine's record).
-            Call::Signal(record) => archive_signal(&mut archive, record).expect("archive"),
+            Call::Signal(record) => archive.signal(record).expect("archive"),
             Call::Decision(decision) => archive.decision(decision).expect("archive"),
             Call::EndBatch => archive.end_batch().expect("archive"),
         }

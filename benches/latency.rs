@@ -210,7 +210,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let (config, rules) = vigil::replay::load_rules(None, None).expect("rules");
+    let (config, rules) = vigil::compose::load_rules(None, None).expect("rules");
     let config = Config {
         kafka: Some(KafkaConfig {
             brokers: brokers.clone(),

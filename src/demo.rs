@@ -7,8 +7,9 @@
 //! prints each enforcement decision as a SOC analyst reads it once its outputs are
 //! acknowledged, and ends with a summary and the commands to try next.
 
+use crate::compose::load_rules;
 use crate::config::{Config, InputTopic, KafkaConfig, OutputTopicNames};
-use crate::replay::{load_rules, ReplayError, Summary};
+use crate::error::{Error, SetupError};
 use crate::report::render;
 use crate::run::Runner;
 use crate::simulate::{simulate, SimulateOptions};
@@ -19,6 +20,7 @@ use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use vigil_ingest::Format;
+use vigil_pipeline::Summary;
 use vigil_schemas::caep::CaepIdentity;
 use vigil_schemas::{Action, Detail, Event, Mode};
 use vigil_sinks::caep::Signer;
@@ -46,8 +48,8 @@ pub struct DemoOptions {
     pub archive: std::path::PathBuf,
 }
 
-fn setup(error: impl std::fmt::Display) -> ReplayError {
-    ReplayError::Setup(format!("cannot start the embedded Kafka cluster: {error}"))
+fn setup(error: impl std::fmt::Display) -> Error {
+    SetupError::EmbeddedKafka(error.to_string()).into()
 }
 
 fn topic_of(event: &Event) -> &'static str {
@@ -59,7 +61,7 @@ fn topic_of(event: &Event) -> &'static str {
 }
 
 /// Runs the demo, writing to `out`.
-pub fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<Summary, ReplayError> {
+pub fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<Summary, Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -68,9 +70,10 @@ pub fn run(options: &DemoOptions, out: &mut dyn Write) -> Result<Summary, Replay
     runtime.block_on(run_on_kafka(options, out))
 }
 
-async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summary, ReplayError> {
-    let io_error = |error: std::io::Error| {
-        ReplayError::Run(format!("failed to write the demo output: {error}"))
+async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summary, Error> {
+    let io_error = |source: std::io::Error| Error::Io {
+        what: "failed to write the demo output",
+        source,
     };
     // Simulated traffic, grouped by day (each day in event-time order).
     let simulate_options = SimulateOptions {
@@ -101,7 +104,10 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
         }
         Ok(())
     })
-    .map_err(|error| ReplayError::Run(format!("simulation failed: {error}")))?;
+    .map_err(|source| Error::Io {
+        what: "simulation failed",
+        source,
+    })?;
     let total: u64 = days.iter().map(|day| day.len() as u64).sum();
     writeln!(
         out,
@@ -130,7 +136,7 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
         let folder = options.archive.join(table);
         if folder.is_dir() {
             std::fs::remove_dir_all(&folder).map_err(|error| {
-                ReplayError::Setup(format!("cannot clear `{}`: {error}", folder.display()))
+                SetupError::Usage(format!("cannot clear `{}`: {error}", folder.display()))
             })?;
         }
     }
@@ -238,20 +244,15 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
     }
     // The archive the run wrote, and a question for it.
     let archive = options.archive.display().to_string();
-    let context = crate::sql::open(&options.archive)
-        .await
-        .map_err(|error| ReplayError::Run(error.to_string()))?;
+    let context = crate::sql::open(&options.archive).await?;
     let question = "SELECT identity, session_id, peak_risk, actions, revoked_at FROM sessions_latest WHERE revoked_at IS NOT NULL ORDER BY peak_risk DESC, identity LIMIT 5";
-    let answer = crate::sql::query(&context, question)
-        .await
-        .map_err(|error| ReplayError::Run(error.to_string()))?;
+    let answer = crate::sql::query(&context, question).await?;
     writeln!(
         out,
         "\nhistory for analysts in `{archive}` (events, signals, decisions, sessions as Parquet); the sessions revoked with the highest risk:"
     )
     .map_err(io_error)?;
-    crate::sql::write(&answer, crate::sql::Format::Table, out)
-        .map_err(|error| ReplayError::Run(error.to_string()))?;
+    crate::sql::write(&answer, crate::sql::Format::Table, out)?;
     writeln!(
         out,
         "\nnext (`vigil` is target/release/vigil after `cargo build --release`):\n  vigil sql --archive {archive} \"SELECT rule, mode, count(*) AS n FROM decisions GROUP BY rule, mode ORDER BY n DESC\"\n  vigil sql --archive {archive}     # an interactive shell: SHOW TABLES; DESCRIBE sessions;"

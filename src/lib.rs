@@ -2,8 +2,10 @@
 //! the traffic simulator and the demo. Everything a command does lives here so tests and
 //! benches call the same code the binary runs.
 
+pub mod compose;
 pub mod config;
 pub mod demo;
+pub mod error;
 pub mod eval;
 pub mod labels;
 pub mod replay;

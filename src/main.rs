@@ -353,14 +353,17 @@ fn main() -> ExitCode {
                 StateAction::Inspect { identity, state } => vigil::state::inspect(state, identity)
                     .and_then(|text| {
                         std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())
-                            .map_err(|error| vigil::replay::ReplayError::Run(error.to_string()))
+                            .map_err(vigil::error::StateError::Write)
                     }),
                 StateAction::Forget { identity, state } => vigil::state::forget(state, identity)
                     .map(|()| eprintln!("forgot `{identity}` in `{}`", state.display())),
             };
             match result {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(error) => fail(&error.to_string(), error.exit_code()),
+                Err(error) => {
+                    let error = vigil::error::Error::from(error);
+                    fail(&error.to_string(), error.exit_code())
+                }
             }
         }
         Command::Simulate {
@@ -432,17 +435,13 @@ fn main() -> ExitCode {
 
 /// `vigil run`: validates the config and opens everything before consuming; stops on
 /// SIGTERM or Ctrl-C, flushing outputs and committing offsets.
-fn run_live(
-    config: &std::path::Path,
-) -> Result<vigil::replay::Summary, vigil::replay::ReplayError> {
-    let (loaded, rules) = vigil::replay::load_rules(Some(config), None)?;
+fn run_live(config: &std::path::Path) -> Result<vigil_pipeline::Summary, vigil::error::Error> {
+    let (loaded, rules) = vigil::compose::load_rules(Some(config), None)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|error| {
-            vigil::replay::ReplayError::Setup(format!("cannot start the runtime: {error}"))
-        })?;
+        .map_err(vigil::error::SetupError::Runtime)?;
     runtime.block_on(async {
         // Signals are caught from the start: a SIGTERM while connecting stops cleanly too.
         let mut terminate =
@@ -460,11 +459,11 @@ fn run_live(
             }
             eprintln!("vigil run: stopping: flushing outputs, checkpointing and committing offsets");
         };
-        let mut runner = vigil::run::Runner::new(&loaded, rules).map_err(|error| match error {
-            vigil::replay::ReplayError::Setup(message) => vigil::replay::ReplayError::Setup(
-                format!("invalid config `{}`: {message}", config.display()),
-            ),
-            other => other,
+        let mut runner = vigil::run::Runner::new(&loaded, rules).map_err(|error| {
+            vigil::error::SetupError::InConfig {
+                file: config.to_path_buf(),
+                source: Box::new(error),
+            }
         })?;
         runner
             .run(shutdown, |decision| {

@@ -193,7 +193,7 @@ async fn scenario(brokers: String, prefix: &str) {
     };
     let (config, rules) = (
         config.clone(),
-        vigil::replay::load_rules(None, None).unwrap().1,
+        vigil::compose::load_rules(None, None).unwrap().1,
     );
     let mut runner = Runner::new(&config, rules).unwrap();
     let handled = runner.handled();

@@ -23,9 +23,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use vigil::config::Config;
-use vigil::replay::Summary;
 use vigil::run::Runner;
 use vigil::simulate::{simulate, SimulateOptions};
+use vigil_pipeline::Summary;
 
 fn config_text(brokers: &str, prefix: &str, run: &str, state: &Path) -> String {
     format!(
@@ -215,7 +215,7 @@ fn send(brokers: &str, topic: &str, records: &[Vec<u8>]) {
 /// A run in this process over the whole input (`total` records), stopped cleanly.
 fn run_in_process(runtime: &tokio::runtime::Runtime, config_text: &str, total: u64) -> Summary {
     let config = Config::parse(config_text).unwrap();
-    let rules = vigil::replay::load_rules(None, None).unwrap().1;
+    let rules = vigil::compose::load_rules(None, None).unwrap().1;
     let mut runner = runtime
         .block_on(async { Runner::new(&config, rules) })
         .unwrap();

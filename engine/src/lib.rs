@@ -29,7 +29,7 @@ use std::sync::Arc;
 use store::{Checkpoint, DeviceChanges, Store, StoreError, Writer};
 use vigil_rules::detectors::password_spray::SprayTracker;
 use vigil_rules::{fingerprint, IdentityState, Judge, Rules, Verdict};
-use vigil_schemas::{CompactString, Decision, Detector, Envelope, Signal};
+use vigil_schemas::{CompactString, Decision, Detector, Envelope, Signal, SignalRecord};
 
 /// One event for a shard: its position in the batch, the event, and the spray signal the
 /// engine found for it.
@@ -84,23 +84,6 @@ impl BatchStats {
             }
         }
     }
-}
-
-/// A detector hit, kept for the archive ([`Engine::keep_signals`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SignalRecord {
-    /// Event time of the event that raised it.
-    pub time: vigil_schemas::Timestamp,
-    /// The identity.
-    pub identity: CompactString,
-    /// The event's session.
-    pub session_id: Option<CompactString>,
-    /// The hit.
-    pub signal: Signal,
-    /// The session's risk after the event (0-100), when the event has a session.
-    pub risk: Option<f64>,
-    /// The event's origin.
-    pub origin: vigil_schemas::Origin,
 }
 
 /// The outcome of one batch.

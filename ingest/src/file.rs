@@ -3,59 +3,21 @@
 //! Lines longer than [`MAX_RECORD_BYTES`] are not buffered whole: the reader keeps the
 //! first bytes, discards the rest up to the newline, and reports the record as oversized,
 //! so one hostile line cannot exhaust memory.
+//!
+//! [`FileSource`] reads one batch ahead on its own thread, so reading overlaps decoding
+//! and judging; two batches circulate between it and the pipeline (bounded: the reader
+//! waits when the pipeline is behind, nothing is dropped).
 
-use crate::MAX_RECORD_BYTES;
+use crate::source::{Position, Readiness, RecordBatch, RecordSpan, Source, SourceError, Stream};
+use crate::{Format, MAX_RECORD_BYTES};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
-use std::sync::Arc;
-
-/// One line of a batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LineSpan {
-    /// 1-based line number in the file.
-    pub line: u64,
-    /// Start of the line's bytes in the batch buffer.
-    pub start: usize,
-    /// End (exclusive).
-    pub end: usize,
-    /// Full length of the line when it was cut at [`MAX_RECORD_BYTES`].
-    pub oversized: Option<u64>,
-}
-
-/// Consecutive non-empty lines of one file, in one buffer.
-#[derive(Debug, Default)]
-pub struct LineBatch {
-    /// The file's path as given.
-    pub file: Arc<str>,
-    data: Vec<u8>,
-    /// The lines, in file order.
-    pub lines: Vec<LineSpan>,
-    /// Lines of the file read once this batch was filled (blank ones included): where a
-    /// resumed read starts after it.
-    pub end_line: u64,
-}
-
-impl LineBatch {
-    /// The bytes of a line (without its newline).
-    pub fn bytes(&self, span: &LineSpan) -> &[u8] {
-        &self.data[span.start..span.end]
-    }
-
-    /// Number of lines.
-    pub fn len(&self) -> usize {
-        self.lines.len()
-    }
-
-    /// Whether there are no lines.
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
-}
 
 /// Reads a file of JSON lines in batches.
 pub struct LineReader {
-    file: Arc<str>,
+    stream: Stream,
     reader: BufReader<Box<dyn Read + Send>>,
     line: u64,
     done: bool,
@@ -75,7 +37,7 @@ impl LineReader {
     /// Reads from any source, naming it `name` in origins.
     pub fn new(name: String, source: Box<dyn Read + Send>) -> LineReader {
         LineReader {
-            file: Arc::from(name),
+            stream: Stream::file(&name),
             reader: BufReader::with_capacity(1 << 20, source),
             line: 0,
             done: false,
@@ -84,22 +46,36 @@ impl LineReader {
 
     /// The name of the source, as used in origins.
     pub fn name(&self) -> &str {
-        &self.file
+        match &self.stream {
+            Stream::File { name, .. } => name,
+            Stream::Kafka { topic, .. } => topic,
+        }
+    }
+
+    /// The stream read.
+    pub fn stream(&self) -> &Stream {
+        &self.stream
     }
 
     /// The next batch of up to `max_lines` non-empty lines, or `None` at the end.
-    pub fn next_batch(&mut self, max_lines: usize) -> io::Result<Option<LineBatch>> {
-        let mut batch = LineBatch::default();
-        Ok(self.fill(&mut batch, max_lines)?.then_some(batch))
+    pub fn next_batch(&mut self, max_lines: usize) -> io::Result<Option<RecordBatch>> {
+        let mut batch = RecordBatch::default();
+        Ok(self
+            .fill(&mut batch, max_lines, Format::Auto)?
+            .then_some(batch))
     }
 
     /// Refills `batch` (reusing its buffers: no fresh pages per batch) with up to
-    /// `max_lines` non-empty lines; false at the end of the input.
-    pub fn fill(&mut self, batch: &mut LineBatch, max_lines: usize) -> io::Result<bool> {
-        batch.file = self.file.clone();
-        batch.data.clear();
-        batch.lines.clear();
-        while batch.lines.len() < max_lines && !self.done {
+    /// `max_lines` non-empty lines of `format`; false at the end of the input.
+    pub fn fill(
+        &mut self,
+        batch: &mut RecordBatch,
+        max_lines: usize,
+        format: Format,
+    ) -> io::Result<bool> {
+        batch.clear();
+        let stream = batch.stream_index(&self.stream, format);
+        while batch.records.len() < max_lines && !self.done {
             let start = batch.data.len();
             let (complete_length, reached_end) = self.read_line(&mut batch.data)?;
             if reached_end && complete_length == 0 {
@@ -117,8 +93,9 @@ impl LineReader {
             } else {
                 let oversized =
                     (complete_length > MAX_RECORD_BYTES as u64).then_some(complete_length);
-                batch.lines.push(LineSpan {
-                    line: self.line,
+                batch.records.push(RecordSpan {
+                    stream,
+                    sequence: self.line,
                     start,
                     end,
                     oversized,
@@ -128,8 +105,11 @@ impl LineReader {
                 self.done = true;
             }
         }
-        batch.end_line = self.line;
-        Ok(!batch.lines.is_empty())
+        batch.positions.push(Position {
+            stream: self.stream.clone(),
+            next: self.line,
+        });
+        Ok(!batch.records.is_empty())
     }
 
     /// Reads past the first `lines` lines (a resumed replay's position); false when the
@@ -181,6 +161,155 @@ impl LineReader {
     }
 }
 
+/// A file as a [`Source`]: [`LineReader`] on a thread of its own, one batch ahead.
+pub struct FileSource {
+    /// The reader, until the reading thread takes it.
+    reader: Option<LineReader>,
+    format: Format,
+    batch_size: usize,
+    name: String,
+    filled: Option<tokio::sync::mpsc::Receiver<io::Result<RecordBatch>>>,
+    recycle: Option<std::sync::mpsc::SyncSender<RecordBatch>>,
+    /// A batch received while waiting, for the next [`Source::next_batch`].
+    stashed: Option<RecordBatch>,
+    ended: bool,
+}
+
+impl FileSource {
+    /// Reads `reader` in batches of up to `batch_size` records of `format`.
+    pub fn new(reader: LineReader, format: Format, batch_size: usize) -> FileSource {
+        FileSource {
+            name: reader.name().to_string(),
+            reader: Some(reader),
+            format,
+            batch_size: batch_size.max(1),
+            filled: None,
+            recycle: None,
+            stashed: None,
+            ended: false,
+        }
+    }
+
+    /// Opens a file (`-`: standard input).
+    pub fn open(path: &Path, format: Format, batch_size: usize) -> Result<FileSource, SourceError> {
+        let reader = LineReader::open(path).map_err(|source| SourceError::Read {
+            name: path.display().to_string(),
+            source,
+        })?;
+        Ok(FileSource::new(reader, format, batch_size))
+    }
+
+    fn read_error(&self, source: io::Error) -> SourceError {
+        SourceError::Read {
+            name: self.name.clone(),
+            source,
+        }
+    }
+
+    /// Starts the reading thread on first use.
+    fn start(&mut self) {
+        let Some(mut reader) = self.reader.take() else {
+            return;
+        };
+        let (filled_sender, filled) = tokio::sync::mpsc::channel::<io::Result<RecordBatch>>(1);
+        let (recycle, recycled) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+        let (format, batch_size) = (self.format, self.batch_size);
+        std::thread::spawn(move || {
+            let mut spare = vec![RecordBatch::default(), RecordBatch::default()];
+            loop {
+                let mut batch = spare
+                    .pop()
+                    .or_else(|| recycled.recv().ok())
+                    .unwrap_or_default();
+                match reader.fill(&mut batch, batch_size, format) {
+                    Ok(true) => {
+                        if filled_sender.blocking_send(Ok(batch)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(false) => return,
+                    Err(error) => {
+                        let _ = filled_sender.blocking_send(Err(error));
+                        return;
+                    }
+                }
+            }
+        });
+        self.filled = Some(filled);
+        self.recycle = Some(recycle);
+    }
+}
+
+impl Source for FileSource {
+    fn resume(&mut self, positions: &BTreeMap<String, u64>) -> Result<(), SourceError> {
+        let Some(reader) = self.reader.as_mut() else {
+            return Ok(());
+        };
+        let done = positions.get(&reader.stream().key()).copied().unwrap_or(0);
+        if done > 0 {
+            tracing::info!(input = %self.name, lines = done, "resuming after the lines already judged");
+            reader
+                .skip_lines(done)
+                .map_err(|source| SourceError::Read {
+                    name: self.name.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    fn read_ahead(&self) -> bool {
+        true
+    }
+
+    async fn ready(&mut self, _wait: bool) -> Result<Readiness, SourceError> {
+        if self.stashed.is_some() {
+            return Ok(Readiness::Ready);
+        }
+        if self.ended {
+            return Ok(Readiness::Ended);
+        }
+        self.start();
+        let received = match self.filled.as_mut() {
+            Some(filled) => filled.recv().await,
+            None => None,
+        };
+        match received {
+            Some(Ok(batch)) => {
+                self.stashed = Some(batch);
+                Ok(Readiness::Ready)
+            }
+            Some(Err(error)) => {
+                self.ended = true;
+                Err(self.read_error(error))
+            }
+            None => {
+                self.ended = true;
+                Ok(Readiness::Ended)
+            }
+        }
+    }
+
+    async fn next_batch(&mut self, batch: &mut RecordBatch) -> Result<bool, SourceError> {
+        if self.stashed.is_none() && self.ready(true).await? == Readiness::Ended {
+            return Ok(false);
+        }
+        let Some(mut next) = self.stashed.take() else {
+            return Ok(false);
+        };
+        std::mem::swap(batch, &mut next);
+        if let Some(recycle) = &self.recycle {
+            let _ = recycle.try_send(next);
+        }
+        Ok(true)
+    }
+
+    fn commit(&mut self, _positions: &[Position]) -> Result<(), SourceError> {
+        // A file's position lives in the state store alone.
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,14 +323,14 @@ mod tests {
         let mut lines = reader(b"{\"a\":1}\r\n\n   \n{\"b\":2}\n{\"c\":3}");
         let batch = lines.next_batch(2).unwrap().unwrap();
         let seen: Vec<(u64, &[u8])> = batch
-            .lines
+            .records
             .iter()
-            .map(|span| (span.line, batch.bytes(span)))
+            .map(|span| (span.sequence, batch.bytes(span)))
             .collect();
         assert_eq!(seen, vec![(1, &b"{\"a\":1}"[..]), (4, &b"{\"b\":2}"[..])]);
         let batch = lines.next_batch(2).unwrap().unwrap();
         assert_eq!(
-            (batch.lines[0].line, batch.bytes(&batch.lines[0])),
+            (batch.records[0].sequence, batch.bytes(&batch.records[0])),
             (5, &b"{\"c\":3}"[..])
         );
         assert!(lines.next_batch(2).unwrap().is_none());
@@ -211,15 +340,15 @@ mod tests {
     fn a_resumed_read_starts_after_the_skipped_lines() {
         let mut lines = reader(b"{\"a\":1}\n\n{\"b\":2}\n{\"c\":3}\n");
         let first = lines.next_batch(1).unwrap().unwrap();
-        assert_eq!(first.end_line, 1);
+        assert_eq!(first.positions[0].next, 1);
         let second = lines.next_batch(1).unwrap().unwrap();
-        assert_eq!(second.end_line, 3, "the blank line is counted");
+        assert_eq!(second.positions[0].next, 3, "the blank line is counted");
         let mut resumed = reader(b"{\"a\":1}\n\n{\"b\":2}\n{\"c\":3}\n");
         assert!(resumed.skip_lines(3).unwrap());
         let rest = resumed.next_batch(10).unwrap().unwrap();
-        assert_eq!(rest.lines.len(), 1);
+        assert_eq!(rest.records.len(), 1);
         assert_eq!(
-            (rest.lines[0].line, rest.bytes(&rest.lines[0])),
+            (rest.records[0].sequence, rest.bytes(&rest.records[0])),
             (4, &b"{\"c\":3}"[..])
         );
         assert!(!reader(b"{}\n").skip_lines(5).unwrap());
@@ -232,10 +361,10 @@ mod tests {
         let mut lines = LineReader::new("memory".into(), Box::new(io::Cursor::new(text)));
         let batch = lines.next_batch(10).unwrap().unwrap();
         assert_eq!(
-            batch.lines[0].oversized,
+            batch.records[0].oversized,
             Some(MAX_RECORD_BYTES as u64 * 3 + 1)
         );
-        assert!(batch.bytes(&batch.lines[0]).len() <= MAX_RECORD_BYTES + 1);
-        assert_eq!(batch.bytes(&batch.lines[1]), b"{\"ok\":1}");
+        assert!(batch.bytes(&batch.records[0]).len() <= MAX_RECORD_BYTES + 1);
+        assert_eq!(batch.bytes(&batch.records[1]), b"{\"ok\":1}");
     }
 }

@@ -1,5 +1,7 @@
-//! vigil's senses: decoders from vendor log formats to the normalized [`Event`],
-//! enrichment of events with geo, ASN and IP-list tags, and file sources.
+//! vigil's senses: sources behind one trait ([`source::Source`]: files, and Kafka with
+//! the `kafka` feature) with one position type, the record step ([`step`]: bytes to an
+//! enriched envelope, a skip or a reject), decoders from vendor log formats to the
+//! normalized [`Event`], and enrichment of events with geo, ASN and IP-list tags.
 //!
 //! Guarantees:
 //! - a decoder never panics on any bytes; a record it cannot read gives a
@@ -20,9 +22,13 @@ pub mod enrich;
 mod entra;
 pub mod file;
 mod gws;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 mod native;
 mod ocsf;
 mod okta;
+pub mod source;
+pub mod step;
 mod vendor;
 
 pub use decode::{detect, parse_ip, present, DecodeError, Decoded, Format, MAX_RECORD_BYTES};

@@ -105,6 +105,24 @@ pub struct Signal {
     pub evidence: serde_json::Value,
 }
 
+/// A detector hit with the context the archive keeps it in: the event's time, identity,
+/// session and origin, and the session's risk after it (the engine's `keep_signals`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalRecord {
+    /// Event time of the event that raised it.
+    pub time: Timestamp,
+    /// The identity.
+    pub identity: compact_str::CompactString,
+    /// The event's session.
+    pub session_id: Option<compact_str::CompactString>,
+    /// The hit.
+    pub signal: Signal,
+    /// The session's risk after the event (0-100), when the event has a session.
+    pub risk: Option<f64>,
+    /// The event's origin.
+    pub origin: Origin,
+}
+
 /// What an enforcement point is asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -3,7 +3,9 @@
 //! - [`Event`]: one normalized authentication, device-posture or access event, whatever
 //!   vendor format it was decoded from, with its [`Origin`] once it enters the engine
 //!   ([`Envelope`]).
-//! - [`Signal`]: one detector's finding on one event.
+//! - [`Signal`]: one detector's finding on one event; [`SignalRecord`]: one with the
+//!   context the archive keeps it in.
+//! - [`Reject`]: a record that could not be decoded, with its origin and the reason.
 //! - [`Decision`]: what the policy concluded, with its reasons; the record sent to
 //!   enforcement points, the SOC and the archive.
 //! - [`Timestamp`]: event time in microseconds, parsed from RFC 3339 without allocation.
@@ -17,12 +19,16 @@ pub mod archive;
 pub mod caep;
 mod decision;
 mod event;
+mod reject;
 mod time;
 
 pub use compact_str::CompactString;
-pub use decision::{Action, Decision, Detector, Mode, Reason, Risk, RiskLevel, Signal};
+pub use decision::{
+    Action, Decision, Detector, Mode, Reason, Risk, RiskLevel, Signal, SignalRecord,
+};
 pub use event::{
     AccessDetail, AuthAction, AuthDetail, Detail, Envelope, Event, EventKind, Geo, IdentityType,
     IpTags, Origin, Outcome, PostureChecks, PostureDetail,
 };
+pub use reject::{RecordHeader, Reject};
 pub use time::{Timestamp, TimestampError, MAX_YEAR, MIN_YEAR};

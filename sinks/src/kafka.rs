@@ -7,14 +7,15 @@
 //! producer queue is waited out, never dropped (back-pressure).
 
 use crate::caep::Signer;
+use crate::{Ack, BoxFuture, Judged, Output, Rejected, SinkError};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 use rdkafka::ClientConfig;
 use std::time::Duration;
 use vigil_schemas::caep::{sets_for, CaepIdentity};
-use vigil_schemas::{Decision, Mode, Origin};
+use vigil_schemas::{Decision, Mode, Origin, RecordHeader};
 
 /// Where each output goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,15 +161,16 @@ impl KafkaOutputs {
     pub async fn send_dead_letter(
         &self,
         payload: &[u8],
-        original: Option<&rdkafka::message::BorrowedHeaders>,
+        original: &[RecordHeader],
         origin: &Origin,
         reason: &str,
     ) -> Result<Delivery, KafkaError> {
         let mut headers = OwnedHeaders::new();
-        if let Some(original) = original {
-            for header in original.iter() {
-                headers = headers.insert(header);
-            }
+        for header in original {
+            headers = headers.insert(Header {
+                key: &header.key,
+                value: header.value.as_deref(),
+            });
         }
         let origin_text = origin.to_string();
         headers = headers
@@ -217,5 +219,74 @@ impl KafkaOutputs {
     /// Waits until everything sent is acknowledged (or `timeout` passes).
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
         self.producer.flush(Timeout::After(timeout))
+    }
+}
+
+fn kafka_error(what: &'static str) -> impl Fn(KafkaError) -> SinkError {
+    move |source| SinkError::Kafka { what, source }
+}
+
+/// Waits for every delivery of a batch.
+fn acknowledged(deliveries: Vec<Delivery>) -> Ack {
+    if deliveries.is_empty() {
+        return Ack::done();
+    }
+    Ack::pending(async move {
+        for delivery in deliveries {
+            delivery
+                .acknowledged()
+                .await
+                .map_err(kafka_error("an output was not acknowledged"))?;
+        }
+        Ok(())
+    })
+}
+
+impl Output for KafkaOutputs {
+    fn name(&self) -> &'static str {
+        "kafka"
+    }
+
+    fn start(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(self.warm_up(Duration::from_secs(10)))
+    }
+
+    fn rejects<'a>(
+        &'a mut self,
+        rejected: &'a [Rejected<'a>],
+    ) -> BoxFuture<'a, Result<Ack, SinkError>> {
+        Box::pin(async move {
+            let mut deliveries = Vec::with_capacity(rejected.len());
+            for one in rejected {
+                let origin = &one.reject.origin;
+                tracing::warn!(origin = %origin, reason = %one.reject.reason, "dead letter");
+                deliveries.push(
+                    self.send_dead_letter(one.payload, one.headers, origin, &one.reject.reason)
+                        .await
+                        .map_err(kafka_error("cannot send a dead letter"))?,
+                );
+            }
+            Ok(acknowledged(deliveries))
+        })
+    }
+
+    fn judged<'a>(&'a mut self, judged: Judged<'a>) -> BoxFuture<'a, Result<Ack, SinkError>> {
+        Box::pin(async move {
+            let mut deliveries = Vec::new();
+            for decision in judged.decisions {
+                // `decided_at` is when the live loop decided: the SETs' `iat`.
+                deliveries.extend(
+                    self.send_decision(decision, decision.decided_at.as_secs())
+                        .await
+                        .map_err(kafka_error("cannot send a decision"))?,
+                );
+            }
+            Ok(acknowledged(deliveries))
+        })
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        KafkaOutputs::flush(self, Duration::from_secs(30))
+            .map_err(kafka_error("cannot flush the outputs"))
     }
 }

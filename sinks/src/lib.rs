@@ -2,18 +2,24 @@
 //!
 //! - [`JsonLines`]: one JSON document per line to a file or standard output, buffered,
 //!   flushed on [`JsonLines::finish`]; used for decisions in `vigil replay`.
-//! - [`Reject`]: a record that could not be decoded, with its origin and the reason, as
-//!   written to the rejects file (and, on the Kafka path, the dead-letter topic).
-//!
+//!   Rejected records ([`vigil_schemas::Reject`]) are written the same way.
+//! - [`Output`]: the one trait every output implements; each send returns an [`Ack`].
+//!   [`DecisionsFile`] and [`RejectsFile`] are the file outputs of `vigil replay`.
 //! - [`caep::Signer`]: signs CAEP Security Event Tokens (RS256 or ES256) and publishes
 //!   the JWK Set receivers verify them with.
-//! - [`kafka::KafkaOutputs`]: decisions, SOC alerts, signed SETs and dead letters to Kafka.
+//! - [`kafka::KafkaOutputs`]: decisions, SOC alerts, signed SETs and dead letters to Kafka
+//!   (the `kafka` feature).
+//! - [`archive::ArchiveOutput`]: events, signals, decisions and sessions as Parquet.
 //!
 //! Every write error names the destination.
 
 pub mod archive;
 pub mod caep;
+#[cfg(feature = "kafka")]
 pub mod kafka;
+mod output;
+
+pub use output::{Ack, BoxFuture, Judged, Output, Rejected};
 
 use serde::Serialize;
 use std::fs::File;
@@ -39,6 +45,18 @@ pub enum SinkError {
         path: PathBuf,
         /// Cause.
         source: io::Error,
+    },
+    /// The archive failed.
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
+    /// A Kafka send failed or was not acknowledged.
+    #[cfg(feature = "kafka")]
+    #[error("{what}: {source}")]
+    Kafka {
+        /// What was being sent.
+        what: &'static str,
+        /// Cause.
+        source: rdkafka::error::KafkaError,
     },
 }
 
@@ -147,34 +165,109 @@ impl JsonLines {
     }
 }
 
-/// A record that could not be decoded: what it was, where it came from, and why.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct Reject {
-    /// Where it was read (file and line, or topic, partition and offset).
-    #[serde(flatten)]
-    pub origin: vigil_schemas::Origin,
-    /// Why it was rejected, naming the field.
-    pub reason: String,
-    /// The record as read, lossily decoded as UTF-8, cut at [`Reject::MAX_KEPT_BYTES`].
-    pub record: String,
-    /// Whether `record` was cut.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub truncated: bool,
+/// Decisions as JSON lines (`vigil replay --output`).
+pub struct DecisionsFile(Option<JsonLines>);
+
+impl DecisionsFile {
+    /// Writes to `lines`.
+    pub fn new(lines: JsonLines) -> DecisionsFile {
+        DecisionsFile(Some(lines))
+    }
 }
 
-impl Reject {
-    /// The most bytes of a rejected record kept in the rejects file: enough to see what
-    /// it was, without copying a hostile megabyte record.
-    pub const MAX_KEPT_BYTES: usize = 64 * 1024;
+impl Output for DecisionsFile {
+    fn name(&self) -> &'static str {
+        "decisions_file"
+    }
 
-    /// A reject of `record` read at `origin`.
-    pub fn new(origin: vigil_schemas::Origin, reason: String, record: &[u8]) -> Reject {
-        let kept = &record[..record.len().min(Self::MAX_KEPT_BYTES)];
-        Reject {
-            origin,
-            reason,
-            record: String::from_utf8_lossy(kept).into_owned(),
-            truncated: kept.len() < record.len(),
+    fn judged<'a>(&'a mut self, judged: Judged<'a>) -> BoxFuture<'a, Result<Ack, SinkError>> {
+        let written = match &mut self.0 {
+            Some(lines) => judged
+                .decisions
+                .iter()
+                .try_for_each(|decision| lines.write(decision)),
+            None => Ok(()),
+        };
+        Box::pin(async move { written.map(|()| Ack::done()) })
+    }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        match &mut self.0 {
+            Some(lines) => lines.flush(),
+            None => Ok(()),
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        match self.0.take() {
+            Some(lines) => lines.finish().map(|_| ()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Rejected records as JSON lines, the file created at the first one.
+pub struct RejectsFile {
+    path: PathBuf,
+    append: bool,
+    lines: Option<JsonLines>,
+}
+
+impl RejectsFile {
+    /// Rejects to `path`, appended to what is there when `append` (a resumed replay).
+    pub fn new(path: PathBuf, append: bool) -> RejectsFile {
+        RejectsFile {
+            path,
+            append,
+            lines: None,
+        }
+    }
+}
+
+impl Output for RejectsFile {
+    fn name(&self) -> &'static str {
+        "rejects_file"
+    }
+
+    fn rejects<'a>(
+        &'a mut self,
+        rejected: &'a [Rejected<'a>],
+    ) -> BoxFuture<'a, Result<Ack, SinkError>> {
+        let written = (|| {
+            for one in rejected {
+                let lines = match &mut self.lines {
+                    Some(lines) => lines,
+                    None => {
+                        let opened = if self.append {
+                            JsonLines::append(&self.path)
+                        } else {
+                            JsonLines::create(&self.path)
+                        };
+                        self.lines.insert(opened?)
+                    }
+                };
+                lines.write(one.reject)?;
+            }
+            Ok(())
+        })();
+        Box::pin(async move { written.map(|()| Ack::done()) })
+    }
+
+    fn judged<'a>(&'a mut self, _judged: Judged<'a>) -> BoxFuture<'a, Result<Ack, SinkError>> {
+        Box::pin(async { Ok(Ack::done()) })
+    }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        match &mut self.lines {
+            Some(lines) => lines.flush(),
+            None => Ok(()),
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        match self.lines.take() {
+            Some(lines) => lines.finish().map(|_| ()),
+            None => Ok(()),
         }
     }
 }
@@ -183,6 +276,7 @@ impl Reject {
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
+    use vigil_schemas::Reject;
 
     #[derive(Clone, Default)]
     struct Shared(Arc<Mutex<Vec<u8>>>);

@@ -9,6 +9,7 @@
 //! into place once complete, so readers never see a partial file and a killed writer
 //! leaves nothing a reader would open.
 
+use crate::{Ack, BoxFuture, Judged, Output, SinkError};
 use arrow_array::builder::{
     BooleanBuilder, Float64Builder, ListBuilder, StringBuilder, StructBuilder,
     TimestampMicrosecondBuilder, UInt16Builder, UInt32Builder, UInt64Builder,
@@ -22,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 use vigil_schemas::archive;
-use vigil_schemas::{Decision, Detail, Envelope, Origin, Signal, Timestamp};
+use vigil_schemas::{Decision, Detail, Envelope, SignalRecord, Timestamp};
 
 pub mod sessions;
 use sessions::{SessionRow, Sessions};
@@ -622,19 +623,20 @@ impl Archive {
     }
 
     /// Adds a detector hit on an identity's event, with the session's risk after it.
-    pub fn signal(
-        &mut self,
-        time: Timestamp,
-        identity: &str,
-        session_id: Option<&str>,
-        signal: &Signal,
-        risk: Option<f64>,
-        origin: &Origin,
-    ) -> Result<(), ArchiveError> {
+    pub fn signal(&mut self, record: &SignalRecord) -> Result<(), ArchiveError> {
+        let SignalRecord {
+            time,
+            identity,
+            session_id,
+            signal,
+            risk,
+            origin,
+        } = record;
+        let (time, risk, session_id) = (*time, *risk, session_id.as_deref());
         let day = day_number(time);
         let rows = self.signals.entry(day).or_insert_with(SignalRows::new);
         rows.time.append_value(time.0);
-        rows.identity.append_value(identity);
+        rows.identity.append_value(identity.as_str());
         rows.session_id.append_option(session_id);
         rows.detector.append_value(signal.detector.as_str());
         rows.score.append_value(signal.score);
@@ -651,7 +653,7 @@ impl Archive {
             self.send("signals", day, columns)?;
         }
         self.sessions
-            .risk(time, identity, session_id, risk, &mut self.changes);
+            .risk(time, identity.as_str(), session_id, risk, &mut self.changes);
         self.session_changes()
     }
 
@@ -1078,10 +1080,92 @@ fn collect_parquet(dir: &Path, into: &mut Vec<PathBuf>) {
     }
 }
 
+/// How a live run keeps its archive current: buffers written out every `every`, so files
+/// appear while it runs, and days older than the retention pruned each time.
+#[derive(Debug, Clone)]
+pub struct LiveFlush {
+    /// How often the buffers are written out.
+    pub every: std::time::Duration,
+    /// The archive folder and the days it keeps (`[archive] retention_days`).
+    pub retention: Option<(PathBuf, u32)>,
+}
+
+/// The archive as an [`Output`]: every event before it is judged, then the batch's signals
+/// and decisions.
+pub struct ArchiveOutput {
+    archive: Option<Archive>,
+    live: Option<(LiveFlush, std::time::Instant)>,
+}
+
+impl ArchiveOutput {
+    /// Archives into `archive`; with `live`, written out as a live run goes.
+    pub fn new(archive: Archive, live: Option<LiveFlush>) -> ArchiveOutput {
+        ArchiveOutput {
+            archive: Some(archive),
+            live: live.map(|live| (live, std::time::Instant::now())),
+        }
+    }
+
+    fn judged_now(&mut self, judged: Judged<'_>) -> Result<(), ArchiveError> {
+        let Some(archive) = self.archive.as_mut() else {
+            return Ok(());
+        };
+        for record in judged.signals {
+            archive.signal(record)?;
+        }
+        for decision in judged.decisions {
+            archive.decision(decision)?;
+        }
+        archive.end_batch()?;
+        if let Some((live, last)) = &mut self.live {
+            if last.elapsed() >= live.every {
+                archive.flush()?;
+                *last = std::time::Instant::now();
+                if let Some((dir, days)) = &live.retention {
+                    prune(dir, &retention_cutoff(Timestamp::now(), *days))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Output for ArchiveOutput {
+    fn name(&self) -> &'static str {
+        "archive"
+    }
+
+    fn wants_history(&self) -> bool {
+        true
+    }
+
+    fn events(&mut self, envelopes: &[Envelope]) -> Result<(), SinkError> {
+        if let Some(archive) = self.archive.as_mut() {
+            for envelope in envelopes {
+                archive.event(envelope)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn judged<'a>(&'a mut self, judged: Judged<'a>) -> BoxFuture<'a, Result<Ack, SinkError>> {
+        let done = self.judged_now(judged);
+        Box::pin(async move { Ok(done.map(|()| Ack::done())?) })
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        match self.archive.take() {
+            Some(archive) => Ok(archive.finish().map(|_| ())?),
+            None => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use arrow_array::{Array, StringArray, TimestampMicrosecondArray};
+    use vigil_schemas::Origin;
 
     #[test]
     fn addresses_are_written_as_display_shows_them() {
@@ -1226,7 +1310,7 @@ mod tests {
                 tags: vigil_schemas::IpTags::default(),
             };
             archive.event(&envelope).expect("event");
-            let signal = Signal {
+            let signal = vigil_schemas::Signal {
                 detector: vigil_schemas::Detector::NewDevice,
                 score: 40.0,
                 confidence: 0.9,
@@ -1235,14 +1319,14 @@ mod tests {
             };
             let session = format!("s{}", second % 11);
             archive
-                .signal(
+                .signal(&SignalRecord {
                     time,
-                    &identity,
-                    Some(&session),
-                    &signal,
-                    Some(40.0 + second as f64 / 10.0),
-                    &origin(second as u64 + 1),
-                )
+                    identity: identity.as_str().into(),
+                    session_id: Some(session.as_str().into()),
+                    signal,
+                    risk: Some(40.0 + second as f64 / 10.0),
+                    origin: origin(second as u64 + 1),
+                })
                 .expect("signal");
             archive.end_batch().expect("batch");
         }
