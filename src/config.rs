@@ -25,6 +25,9 @@
 //! max_identities_in_memory = 1000000
 //! idle_minutes = 120
 //!
+//! [server]                          # `vigil run` and `vigil demo`
+//! listen = "127.0.0.1:9464"
+//!
 //! [rules.impossible_travel]
 //! max_speed_kmh = 900.0
 //! ```
@@ -64,6 +67,24 @@ pub struct Config {
     pub state: StateConfig,
     /// The Parquet archive.
     pub archive: ArchiveConfig,
+    /// The HTTP server (`vigil run`, `vigil demo`).
+    pub server: ServerConfig,
+}
+
+/// `[server]`: health, readiness, metrics and the identity endpoint over HTTP.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// The address to listen on (port 0: one the OS picks, printed at start).
+    pub listen: std::net::SocketAddr,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: vigil_server::DEFAULT_LISTEN,
+        }
+    }
 }
 
 /// `[archive]`: history for `vigil sql`.

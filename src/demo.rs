@@ -46,6 +46,23 @@ pub struct DemoOptions {
     pub all: bool,
     /// Where the demo writes its archive (the tables in it are replaced on each run).
     pub archive: std::path::PathBuf,
+    /// Where the HTTP server listens; when the address is taken, a port the OS picks.
+    pub listen: std::net::SocketAddr,
+    /// Keep serving after the summary until SIGINT or SIGTERM.
+    pub serve: bool,
+}
+
+/// Binds `listen`, or a port the OS picks on the same address when it is taken (a second
+/// demo, or a `vigil run` on the default port).
+async fn bind(listen: std::net::SocketAddr) -> Result<vigil_server::Server, Error> {
+    match vigil_server::Server::bind(listen).await {
+        Ok(server) => Ok(server),
+        Err(_) => Ok(
+            vigil_server::Server::bind(std::net::SocketAddr::new(listen.ip(), 0))
+                .await
+                .map_err(SetupError::from)?,
+        ),
+    }
 }
 
 fn setup(error: impl std::fmt::Display) -> Error {
@@ -173,6 +190,17 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
     };
     let mut runner = Runner::with_caep(&config, rules, Some(caep))?;
     let handled = runner.handled();
+    let server = bind(options.listen).await?;
+    let url = server.url();
+    writeln!(
+        out,
+        "serving {url}/healthz {url}/readyz {url}/metrics {url}/v1/identities/{{id}} while it runs\n"
+    )
+    .map_err(io_error)?;
+    let (stop_serving, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = server.spawn(runner.server_state(), async move {
+        let _ = stopped.await;
+    });
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &brokers)
         .set("linger.ms", "5")
@@ -218,8 +246,12 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
     };
     let mut hidden_alerts = 0u64;
     let mut write_error = None;
+    let mut revoked = None;
     let mut summary = runner
         .run(shutdown, |decision| {
+            if decision.action == Action::RevokeSession && revoked.is_none() {
+                revoked = Some(decision.identity.to_string());
+            }
             let quiet = decision.action == Action::Alert || decision.mode == Mode::Monitor;
             if quiet && !options.all {
                 hidden_alerts += 1;
@@ -263,5 +295,25 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
         "  vigil simulate --identities 2000 --days 30 --output events.jsonl --labels labels.jsonl\n  vigil replay --input events.jsonl --output decisions.jsonl\n  vigil eval --decisions decisions.jsonl --labels labels.jsonl\n  vigil replay --input ../shared/data/elastic-integrations/okta/test-okta-system-events.log --format auto --output -\n  vigil run --config vigil.toml     # against your Kafka (see README)"
     )
     .map_err(io_error)?;
+    if options.serve {
+        let identity = revoked.unwrap_or_else(|| "user00001@example.com".to_string());
+        writeln!(
+            out,
+            "\nserving until Ctrl-C (SIGINT or SIGTERM):\n  curl {url}/metrics\n  curl {url}/v1/identities/{identity}"
+        )
+        .map_err(io_error)?;
+        out.flush().map_err(io_error)?;
+        runner.answer_until(crate::signals::terminated()).await;
+    } else {
+        writeln!(
+            out,
+            "  vigil demo --serve                 # keeps {url} serving after the summary"
+        )
+        .map_err(io_error)?;
+    }
+    let _ = stop_serving.send(());
+    if let Ok(Err(error)) = serving.await {
+        tracing::warn!(%error, "the HTTP server failed");
+    }
     Ok(summary)
 }

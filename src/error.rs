@@ -66,6 +66,9 @@ pub enum SetupError {
         /// Cause.
         source: vigil_sinks::caep::CaepKeyError,
     },
+    /// The HTTP server cannot listen.
+    #[error("`server.listen`: {0}")]
+    Server(#[from] vigil_server::ServerError),
     /// The async runtime cannot start.
     #[error("cannot start the runtime: {0}")]
     Runtime(#[source] std::io::Error),

@@ -11,6 +11,7 @@ pub mod labels;
 pub mod replay;
 pub mod report;
 pub mod run;
+pub mod signals;
 pub mod simulate;
 pub mod sql;
 pub mod state;

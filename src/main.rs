@@ -43,6 +43,13 @@ enum Command {
         /// Where the demo's archive goes (its tables are replaced on each run).
         #[arg(long, default_value = "vigil-demo-archive")]
         archive: PathBuf,
+        /// Where the HTTP server listens (health, readiness, metrics, identities); a port
+        /// the OS picks when it is taken.
+        #[arg(long, default_value_t = vigil_server::DEFAULT_LISTEN)]
+        listen: std::net::SocketAddr,
+        /// Keep serving after the summary, until Ctrl-C or SIGTERM.
+        #[arg(long)]
+        serve: bool,
     },
     /// Judge events from Kafka live: decisions, SOC alerts and signed CAEP SETs to Kafka.
     Run {
@@ -198,6 +205,8 @@ fn main() -> ExitCode {
             seed,
             all,
             archive,
+            listen,
+            serve,
         } => {
             let options = vigil::demo::DemoOptions {
                 identities,
@@ -205,6 +214,8 @@ fn main() -> ExitCode {
                 seed,
                 all,
                 archive,
+                listen,
+                serve,
             };
             match vigil::demo::run(&options, &mut std::io::stdout().lock()) {
                 Ok(_) => ExitCode::SUCCESS,
@@ -444,32 +455,37 @@ fn run_live(config: &std::path::Path) -> Result<vigil_pipeline::Summary, vigil::
         .map_err(vigil::error::SetupError::Runtime)?;
     runtime.block_on(async {
         // Signals are caught from the start: a SIGTERM while connecting stops cleanly too.
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let interrupt = tokio::signal::ctrl_c();
+        let terminated = vigil::signals::terminated();
         let shutdown = async move {
-            tokio::select! {
-                _ = interrupt => {}
-                _ = async {
-                    match terminate.as_mut() {
-                        Some(signal) => { signal.recv().await; }
-                        None => std::future::pending::<()>().await,
-                    }
-                } => {}
-            }
+            terminated.await;
             eprintln!("vigil run: stopping: flushing outputs, checkpointing and committing offsets");
         };
-        let mut runner = vigil::run::Runner::new(&loaded, rules).map_err(|error| {
-            vigil::error::SetupError::InConfig {
-                file: config.to_path_buf(),
-                source: Box::new(error),
-            }
-        })?;
-        runner
+        let in_config = |error: vigil::error::SetupError| vigil::error::SetupError::InConfig {
+            file: config.to_path_buf(),
+            source: Box::new(error),
+        };
+        let mut runner = vigil::run::Runner::new(&loaded, rules).map_err(in_config)?;
+        let server = vigil_server::Server::bind(loaded.server.listen)
+            .await
+            .map_err(|error| in_config(error.into()))?;
+        eprintln!(
+            "vigil run: serving {0}/healthz {0}/readyz {0}/metrics {0}/v1/identities/{{id}}",
+            server.url()
+        );
+        let (stop_serving, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = server.spawn(runner.server_state(), async move {
+            let _ = stopped.await;
+        });
+        let summary = runner
             .run(shutdown, |decision| {
                 tracing::info!(id = %decision.id, identity = %decision.identity, action = decision.action.as_str(), rule = %decision.rule, "decision");
             })
-            .await
+            .await;
+        let _ = stop_serving.send(());
+        if let Ok(Err(error)) = serving.await {
+            tracing::warn!(%error, "the HTTP server failed");
+        }
+        summary
     })
 }
 

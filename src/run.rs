@@ -118,6 +118,19 @@ impl Runner {
         self.pipeline.handled()
     }
 
+    /// What the HTTP server reads: the run's telemetry and a handle into the loop.
+    pub fn server_state(&self) -> vigil_server::ServerState {
+        vigil_server::ServerState {
+            telemetry: self.pipeline.telemetry(),
+            handle: self.pipeline.handle(),
+        }
+    }
+
+    /// After [`Runner::run`], answers what the engine holds until `shutdown` resolves.
+    pub async fn answer_until<F: std::future::Future<Output = ()>>(&mut self, shutdown: F) {
+        self.pipeline.answer_until(shutdown).await
+    }
+
     /// Consumes until `shutdown` resolves, calling `on_decision` for each decision after
     /// it is acknowledged; then flushes outputs and commits the stored offsets.
     pub async fn run<S, D>(&mut self, shutdown: S, on_decision: D) -> Result<Summary, Error>

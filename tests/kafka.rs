@@ -337,3 +337,218 @@ async fn scenario(brokers: String, prefix: &str) {
         assert!(jtis.contains(&decision["id"].as_str().unwrap().to_string()));
     }
 }
+
+/// The counts a finished `vigil run` prints: events judged, and decisions by action and
+/// mode.
+fn printed_summary(stderr: &str) -> (u64, std::collections::BTreeMap<(String, String), u64>) {
+    let mut judged = 0;
+    let mut decisions = std::collections::BTreeMap::new();
+    for line in stderr.lines() {
+        if let Some(count) = line.strip_prefix("events judged") {
+            judged = count.trim().parse().unwrap();
+        }
+        // `  <count>  <action> (<mode>)` under `decisions`.
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let [count, action, mode] = words[..] {
+            if let (Ok(count), Some(mode)) = (
+                count.parse::<u64>(),
+                mode.strip_prefix('(')
+                    .and_then(|mode| mode.strip_suffix(')')),
+            ) {
+                decisions.insert((action.to_string(), mode.to_string()), count);
+            }
+        }
+    }
+    (judged, decisions)
+}
+
+/// `vigil run` on the real broker serves its HTTP home: `/healthz`, `/readyz` (503
+/// before its inputs are assigned, 200 after), `/metrics` whose counters equal the run's
+/// own printed summary, and `/v1/identities/{id}` answered by the live loop.
+#[test]
+fn vigil_run_serves_health_readiness_metrics_and_identities_on_a_real_broker() {
+    let Some(brokers) = real_broker() else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let prefix = format!(
+        "serve{}-{}.",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    );
+    let [auth_topic, _, decisions_topic, alerts_topic, caep_topic, dead_topic] = topics(&prefix);
+    runtime.block_on(common::create_topics(&brokers, &topics(&prefix)));
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::write(
+        folder.path().join("vigil.toml"),
+        format!(
+            r#"[kafka]
+brokers = "{brokers}"
+group_id = "{prefix}vigil"
+inputs = [{{ topic = "{auth_topic}", format = "auto" }}]
+max_batch = 64
+
+[kafka.outputs]
+decisions = "{decisions_topic}"
+alerts = "{alerts_topic}"
+caep = "{caep_topic}"
+dead_letter = "{dead_topic}"
+
+[server]
+listen = "127.0.0.1:0"
+"#
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["run", "--config", "vigil.toml"])
+        .current_dir(folder.path())
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Every line the run prints, as it prints them.
+    let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let printed = printed.clone();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let mut text = printed.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        })
+    };
+    let started = std::time::Instant::now();
+    let url = loop {
+        let text = printed.lock().unwrap().clone();
+        if let Some(at) = text.find("serving http://") {
+            let rest = &text[at + "serving ".len()..];
+            break rest[..rest.find("/healthz").unwrap()].to_string();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60) && child.try_wait().unwrap().is_none(),
+            "no URL printed: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // Asked at once: the consumer has not joined its group yet.
+    let (status, body) = common::http("GET", &url, "/readyz");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("not_ready"), "{body}");
+    assert_eq!(common::http("GET", &url, "/healthz").0, 200);
+
+    let mut records = Vec::new();
+    for day in 1..=12 {
+        records.push(login(
+            day,
+            8,
+            0,
+            BERLIN,
+            "85.214.1.1",
+            &format!("s-{day}"),
+            "laptop-1",
+        ));
+    }
+    records.push(login(13, 8, 0, BERLIN, "85.214.1.1", "s-13", "laptop-1"));
+    records.push(login(
+        13,
+        8,
+        40,
+        NEW_YORK,
+        "23.1.1.1",
+        "s-stolen",
+        "unknown-9",
+    ));
+    records.push("{not json".to_string());
+    let total = records.len() as f64;
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .create()
+        .unwrap();
+    runtime.block_on(async {
+        for record in &records {
+            producer
+                .send(
+                    FutureRecord::to(&auth_topic)
+                        .key("alice")
+                        .payload(record.as_str()),
+                    Duration::from_secs(5),
+                )
+                .await
+                .unwrap();
+        }
+    });
+    let read_series = format!("vigil_records_read_total{{input=\"{auth_topic}\"}}");
+    let metrics = loop {
+        let (status, text) = common::http("GET", &url, "/metrics");
+        assert_eq!(status, 200);
+        let settled = common::metric(&text, &read_series) == total
+            && common::metric(&text, "vigil_output_acknowledged_total{output=\"kafka\"}") > 0.0;
+        if settled && common::http("GET", &url, "/readyz").0 == 200 {
+            // One more scrape after a pause: every batch read is settled by now.
+            std::thread::sleep(Duration::from_millis(500));
+            break common::http("GET", &url, "/metrics").1;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "not all records were read: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(common::http("GET", &url, "/readyz").0, 200);
+    let (status, body) = common::http("GET", &url, "/v1/identities/alice@example.com");
+    assert_eq!(status, 200, "{body}");
+    let document: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(document["identity"], "alice@example.com");
+    assert_eq!(
+        common::http("GET", &url, "/v1/identities/mallory@example.com").0,
+        404
+    );
+
+    let stopped = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(child.wait().unwrap().success());
+    reader.join().unwrap();
+    let text = printed.lock().unwrap().clone();
+    let (judged, decisions) = printed_summary(&text);
+    assert_eq!(judged, 14, "{text}");
+    assert_eq!(
+        common::metric(&metrics, "vigil_events_judged_total"),
+        judged as f64
+    );
+    assert!(!decisions.is_empty(), "{text}");
+    for ((action, mode), count) in &decisions {
+        let prefix = format!("vigil_decisions_total{{action=\"{action}\",mode=\"{mode}\",");
+        let counted: f64 = metrics
+            .lines()
+            .filter(|line| line.starts_with(&prefix))
+            .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .sum();
+        assert_eq!(counted, *count as f64, "{action} ({mode})\n{metrics}");
+    }
+    assert_eq!(
+        common::metric(
+            &metrics,
+            &format!(
+                "vigil_records_rejected_total{{input=\"{auth_topic}\",reason=\"undecodable\"}}"
+            )
+        ),
+        1.0
+    );
+}

@@ -49,6 +49,9 @@ dead_letter = "{prefix}{run}.dead-letter"
 dir = "{}"
 checkpoint_events = 500
 checkpoint_interval_ms = 100
+
+[server]
+listen = "127.0.0.1:0"
 "#,
         state.display()
     )

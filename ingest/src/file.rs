@@ -46,10 +46,7 @@ impl LineReader {
 
     /// The name of the source, as used in origins.
     pub fn name(&self) -> &str {
-        match &self.stream {
-            Stream::File { name, .. } => name,
-            Stream::Kafka { topic, .. } => topic,
-        }
+        self.stream.input()
     }
 
     /// The stream read.

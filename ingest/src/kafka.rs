@@ -14,7 +14,7 @@ use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use vigil_schemas::RecordHeader;
 
@@ -27,12 +27,37 @@ pub struct KafkaInput {
     pub format: Format,
 }
 
-/// Tracks whether the group has given this member partitions (readiness).
+/// Tracks whether the group has given this member partitions (readiness), and each
+/// assigned partition's lag from librdkafka's statistics.
 struct Assignment {
     assigned: Arc<AtomicBool>,
+    lag: Arc<Mutex<Vec<(Stream, i64)>>>,
 }
 
-impl ClientContext for Assignment {}
+impl ClientContext for Assignment {
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        let mut lags = Vec::new();
+        for (topic, report) in &statistics.topics {
+            let name: Arc<str> = Arc::from(topic.as_str());
+            for (partition, state) in &report.partitions {
+                // librdkafka reports the internal partition -1 and -1 for unknown lag.
+                if *partition >= 0 && state.consumer_lag >= 0 {
+                    lags.push((
+                        Stream::Kafka {
+                            topic: name.clone(),
+                            partition: *partition,
+                        },
+                        state.consumer_lag,
+                    ));
+                }
+            }
+        }
+        *self
+            .lag
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = lags;
+    }
+}
 
 impl ConsumerContext for Assignment {
     fn post_rebalance(
@@ -62,7 +87,11 @@ pub struct KafkaSource {
     /// Next offset per (topic, partition) the restored state reflects.
     restored: HashMap<(String, i32), i64>,
     assigned: Arc<AtomicBool>,
+    lag: Arc<Mutex<Vec<(Stream, i64)>>>,
 }
+
+/// How often librdkafka reports statistics (consumer lag).
+const STATISTICS_INTERVAL_MS: &str = "5000";
 
 fn kafka_error(what: &'static str) -> impl Fn(rdkafka::error::KafkaError) -> SourceError {
     move |source| SourceError::Kafka { what, source }
@@ -79,6 +108,7 @@ impl KafkaSource {
         max_wait: Duration,
     ) -> Result<KafkaSource, SourceError> {
         let assigned = Arc::new(AtomicBool::new(false));
+        let lag = Arc::new(Mutex::new(Vec::new()));
         let consumer: StreamConsumer<Assignment> = client
             .clone()
             .set("group.id", group_id)
@@ -89,8 +119,10 @@ impl KafkaSource {
             // Revocations are only useful while the session is live: never let the
             // broker hold a fetch for long waiting for more bytes.
             .set("fetch.wait.max.ms", "5")
+            .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
             .create_with_context(Assignment {
                 assigned: assigned.clone(),
+                lag: lag.clone(),
             })
             .map_err(kafka_error("cannot create the Kafka consumer"))?;
         let topics: Vec<&str> = inputs.iter().map(|input| input.topic.as_str()).collect();
@@ -112,6 +144,7 @@ impl KafkaSource {
             first: None,
             restored: HashMap::new(),
             assigned,
+            lag,
         })
     }
 
@@ -277,6 +310,13 @@ impl Source for KafkaSource {
 
     fn assigned(&self) -> bool {
         self.assigned.load(Ordering::Relaxed)
+    }
+
+    fn lag(&self) -> Vec<(Stream, i64)> {
+        self.lag
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     fn close(&mut self) {

@@ -44,6 +44,14 @@ impl Stream {
         }
     }
 
+    /// The input it belongs to, as metrics label it: the file's name or the topic.
+    pub fn input(&self) -> &str {
+        match self {
+            Stream::File { name, .. } => name,
+            Stream::Kafka { topic, .. } => topic,
+        }
+    }
+
     /// The key of this stream's position in the state store: `file:<absolute path>` or
     /// `kafka:<topic>:<partition>`.
     pub fn key(&self) -> String {
@@ -187,7 +195,7 @@ impl RecordBatch {
     }
 
     /// The index of `stream` among the batch's streams, adding it when new.
-    pub(crate) fn stream_index(&mut self, stream: &Stream, format: Format) -> u32 {
+    pub fn stream_index(&mut self, stream: &Stream, format: Format) -> u32 {
         match self
             .streams
             .iter()
@@ -204,8 +212,9 @@ impl RecordBatch {
         }
     }
 
-    /// Appends a record of the stream at `stream` (from [`RecordBatch::stream_index`]).
-    pub(crate) fn push(&mut self, stream: u32, sequence: u64, bytes: &[u8]) -> usize {
+    /// Appends a record of the stream at `stream` (from [`RecordBatch::stream_index`]);
+    /// its index.
+    pub fn push(&mut self, stream: u32, sequence: u64, bytes: &[u8]) -> usize {
         let start = self.data.len();
         self.data.extend_from_slice(bytes);
         self.records.push(RecordSpan {
@@ -283,6 +292,11 @@ pub trait Source: Send {
     /// a file once open).
     fn assigned(&self) -> bool {
         true
+    }
+
+    /// Records behind the end of each input partition, as last reported (Kafka).
+    fn lag(&self) -> Vec<(Stream, i64)> {
+        Vec::new()
     }
 
     /// Commits what was stored and lets go of the inputs.

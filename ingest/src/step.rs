@@ -20,9 +20,33 @@ pub enum Outcome {
     Rejected {
         /// What and why.
         reject: Reject,
+        /// Why, as one of a few kinds (a bounded metric label).
+        kind: RejectKind,
         /// The record's index in its batch.
         record: usize,
     },
+}
+
+/// Why a record was rejected, in a few kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectKind {
+    /// Longer than [`MAX_RECORD_BYTES`].
+    Oversized,
+    /// Its time is before 2000 or too far ahead of this machine's clock.
+    ImplausibleTime,
+    /// Not a record of its format (malformed, or a required field missing or wrong).
+    Undecodable,
+}
+
+impl RejectKind {
+    /// The kind's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectKind::Oversized => "oversized",
+            RejectKind::ImplausibleTime => "implausible_time",
+            RejectKind::Undecodable => "undecodable",
+        }
+    }
 }
 
 /// Events before this (2000-01-01) are not logs of a live system: a broken or hostile
@@ -59,14 +83,15 @@ fn flatten(
     enricher: &Enricher,
     outcomes: &mut Vec<Outcome>,
 ) {
-    let rejected = |reason: String| Outcome::Rejected {
+    let rejected = |reason: String, kind: RejectKind| Outcome::Rejected {
         reject: Reject::new(origin.clone(), reason, bytes),
+        kind,
         record,
     };
     match result {
         Ok(Decoded::Event(mut event)) => {
             if let Some(reason) = implausible_time(event.time) {
-                outcomes.push(rejected(reason));
+                outcomes.push(rejected(reason, RejectKind::ImplausibleTime));
                 return;
             }
             let tags = enricher.enrich(&mut event);
@@ -82,7 +107,7 @@ fn flatten(
                 flatten(member, origin, (bytes, record), enricher, outcomes);
             }
         }
-        Err(error) => outcomes.push(rejected(error.to_string())),
+        Err(error) => outcomes.push(rejected(error.to_string(), RejectKind::Undecodable)),
     }
 }
 
@@ -104,6 +129,7 @@ pub fn decode_record(
             format!("record of {length} bytes exceeds the limit of {MAX_RECORD_BYTES} bytes");
         outcomes.push(Outcome::Rejected {
             reject: Reject::new(origin, reason, bytes),
+            kind: RejectKind::Oversized,
             record: index,
         });
         return;

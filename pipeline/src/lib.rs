@@ -22,9 +22,13 @@
 //! Kafka source finishes each batch before it polls again, so a rebalance never gives
 //! away a partition with work in flight.
 
+pub mod handle;
 mod summary;
+pub mod telemetry;
 
+pub use handle::{EngineHandle, HandleError};
 pub use summary::Summary;
+pub use telemetry::Telemetry;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +44,9 @@ use vigil_sinks::{BoxFuture, Judged, Output, Rejected, SinkError};
 
 /// Most batches whose outputs may be awaiting acknowledgement at once.
 pub const MAX_IN_FLIGHT: usize = 64;
+
+/// How often a waiting loop looks at its source's assignment and lag.
+const OBSERVE_EVERY: Duration = Duration::from_millis(250);
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -89,9 +96,33 @@ pub struct Options {
 /// A decoded batch waiting to be judged.
 struct Decoded {
     envelopes: Vec<Envelope>,
+    rest: Pending,
+}
+
+/// What a batch carries from decoding to settling, besides its events.
+struct Pending {
     positions: Vec<Position>,
     records: u64,
     acks: Vec<Acknowledgement>,
+}
+
+/// A judged batch, with how long the engine took.
+struct JudgedBatch {
+    output: BatchOutput,
+    seconds: f64,
+    rest: Pending,
+}
+
+impl Decoded {
+    fn judge(self, engine: &mut Engine) -> JudgedBatch {
+        let started = Instant::now();
+        let output = engine.process(self.envelopes);
+        JudgedBatch {
+            output,
+            seconds: started.elapsed().as_secs_f64(),
+            rest: self.rest,
+        }
+    }
 }
 
 /// One output's pending acknowledgement, named for errors.
@@ -120,6 +151,9 @@ pub struct Pipeline {
     changed: bool,
     last_checkpoint: Instant,
     handled: Arc<AtomicU64>,
+    telemetry: Arc<Telemetry>,
+    handle: EngineHandle,
+    requests: tokio::sync::mpsc::Receiver<handle::Request>,
 }
 
 fn output_error(output: &'static str) -> impl Fn(SinkError) -> RunError {
@@ -137,6 +171,10 @@ impl Pipeline {
         let checkpoints = options.checkpoints.filter(|_| engine.store().is_some());
         let mut engine = engine;
         engine.keep_signals(outputs.iter().any(|output| output.wants_history()));
+        let telemetry = Arc::new(Telemetry::default());
+        telemetry.set_live(options.live);
+        telemetry.state_loaded();
+        let (handle, requests) = EngineHandle::new();
         Pipeline {
             engine,
             enricher,
@@ -151,7 +189,20 @@ impl Pipeline {
             changed: false,
             last_checkpoint: Instant::now(),
             handled: Arc::default(),
+            telemetry,
+            handle,
+            requests,
         }
+    }
+
+    /// The run's metrics and health.
+    pub fn telemetry(&self) -> Arc<Telemetry> {
+        self.telemetry.clone()
+    }
+
+    /// A handle to ask the live loop questions.
+    pub fn handle(&self) -> EngineHandle {
+        self.handle.clone()
     }
 
     /// The engine, for inspection.
@@ -187,28 +238,44 @@ impl Pipeline {
         for output in &mut self.outputs {
             output.start().await;
         }
+        self.telemetry.outputs_started();
+        self.observe(source);
         tokio::pin!(shutdown);
+        let mut observe = tokio::time::interval(OBSERVE_EVERY);
         let mut incoming = RecordBatch::default();
         let mut pending: Option<Decoded> = None;
         loop {
+            // Questions first: an answer never waits for a batch.
+            while let Ok(request) = self.requests.try_recv() {
+                handle::serve(&self.engine, request);
+            }
             let readiness = if pending.is_some() {
                 source.ready(false).await?
             } else {
                 let checkpoint_due = self.options.checkpoints.map(|cadence| {
                     tokio::time::Instant::from_std(self.last_checkpoint + cadence.interval)
                 });
-                let waiting = !self.in_flight.is_empty();
+                let settle_due = (!self.in_flight.is_empty())
+                    .then(|| tokio::time::Instant::now() + Duration::from_millis(1));
                 tokio::select! {
                     biased;
                     () = &mut shutdown => break,
+                    Some(request) = self.requests.recv() => {
+                        handle::serve(&self.engine, request);
+                        continue;
+                    }
                     () = sleep_until(checkpoint_due) => {
                         self.quiet_checkpoint(source, &mut on_decision).await?;
                         continue;
                     }
                     // Quiet input with outputs in flight: settle them as they are
                     // acknowledged.
-                    () = sleep_until(waiting.then(|| tokio::time::Instant::now() + Duration::from_millis(1))) => {
+                    () = sleep_until(settle_due) => {
                         self.settle(false, source, &mut on_decision).await?;
+                        continue;
+                    }
+                    _ = observe.tick() => {
+                        self.observe(source);
                         continue;
                     }
                     ready = source.ready(true) => ready?,
@@ -218,16 +285,8 @@ impl Pipeline {
                 Readiness::Ended => break,
                 Readiness::Idle => {
                     if let Some(decoded) = pending.take() {
-                        let output = self.engine.process(decoded.envelopes);
-                        self.judged(
-                            output,
-                            decoded.acks,
-                            decoded.positions,
-                            decoded.records,
-                            source,
-                            &mut on_decision,
-                        )
-                        .await?;
+                        let judged = decoded.judge(&mut self.engine);
+                        self.judged(judged, source, &mut on_decision).await?;
                     }
                 }
                 Readiness::Ready => {
@@ -236,52 +295,31 @@ impl Pipeline {
                     }
                     self.summary.read += incoming.len() as u64 + incoming.passed_over;
                     self.summary.resumed += incoming.passed_over;
+                    self.telemetry.records_read(&incoming);
                     let judging = pending.take();
                     let (enricher, engine) = (&self.enricher, &mut self.engine);
                     let threads = self.options.threads;
                     let batch = &incoming;
                     let (outcomes, judged) = rayon::join(
                         || decode_batch(batch, enricher, threads),
-                        || {
-                            judging.map(|decoded| {
-                                let output = engine.process(decoded.envelopes);
-                                (output, decoded.acks, decoded.positions, decoded.records)
-                            })
-                        },
+                        || judging.map(|decoded| decoded.judge(engine)),
                     );
-                    if let Some((output, acks, positions, records)) = judged {
-                        self.judged(output, acks, positions, records, source, &mut on_decision)
-                            .await?;
+                    if let Some(judged) = judged {
+                        self.judged(judged, source, &mut on_decision).await?;
                     }
                     let decoded = self.sort(outcomes, &incoming).await?;
                     if source.read_ahead() {
                         pending = Some(decoded);
                     } else {
-                        let output = self.engine.process(decoded.envelopes);
-                        self.judged(
-                            output,
-                            decoded.acks,
-                            decoded.positions,
-                            decoded.records,
-                            source,
-                            &mut on_decision,
-                        )
-                        .await?;
+                        let judged = decoded.judge(&mut self.engine);
+                        self.judged(judged, source, &mut on_decision).await?;
                     }
                 }
             }
         }
         if let Some(decoded) = pending.take() {
-            let output = self.engine.process(decoded.envelopes);
-            self.judged(
-                output,
-                decoded.acks,
-                decoded.positions,
-                decoded.records,
-                source,
-                &mut on_decision,
-            )
-            .await?;
+            let judged = decoded.judge(&mut self.engine);
+            self.judged(judged, source, &mut on_decision).await?;
         }
         self.settle(true, source, &mut on_decision).await?;
         for output in &mut self.outputs {
@@ -290,6 +328,29 @@ impl Pipeline {
         self.final_checkpoint(source)?;
         source.close();
         Ok(())
+    }
+
+    /// Answers requests until `shutdown` resolves: a run that has ended (a finished
+    /// demo) goes on answering what its engine holds.
+    pub async fn answer_until<F: std::future::Future<Output = ()>>(&mut self, shutdown: F) {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut shutdown => return,
+                Some(request) = self.requests.recv() => handle::serve(&self.engine, request),
+            }
+        }
+    }
+
+    /// Looks at the source's assignment and lag.
+    fn observe<S: Source>(&self, source: &S) {
+        self.telemetry.inputs_assigned(source.assigned());
+        for (stream, lag) in source.lag() {
+            if let Stream::Kafka { topic, partition } = &stream {
+                self.telemetry.consumer_lag(topic, *partition, lag);
+            }
+        }
     }
 
     /// Writes out and closes every output; the counts of every run so far.
@@ -313,9 +374,19 @@ impl Pipeline {
             match outcome {
                 Outcome::Event(envelope) => envelopes.push(envelope),
                 Outcome::Skipped(reason) => {
-                    *self.summary.skipped.entry(reason.to_string()).or_default() += 1
+                    *self.summary.skipped.entry(reason.to_string()).or_default() += 1;
+                    self.telemetry.records_skipped(reason);
                 }
-                Outcome::Rejected { reject, record } => rejects.push((reject, record)),
+                Outcome::Rejected {
+                    reject,
+                    kind,
+                    record,
+                } => {
+                    let input = batch.stream(&batch.records[record]).stream.input();
+                    self.telemetry
+                        .record_rejected(&reject, input, kind.as_str());
+                    rejects.push((reject, record));
+                }
             }
         }
         let mut acks = Vec::new();
@@ -335,7 +406,10 @@ impl Pipeline {
                     .rejects(&rejected)
                     .await
                     .map_err(output_error(name))?;
-                acks.extend(ack.into_pending().map(|future| (name, future)));
+                match ack.into_pending() {
+                    Some(future) => acks.push((name, future)),
+                    None => self.telemetry.output_result(name, true),
+                }
             }
         }
         for output in &mut self.outputs {
@@ -347,23 +421,32 @@ impl Pipeline {
         }
         Ok(Decoded {
             envelopes,
-            positions: batch.positions.clone(),
-            records: batch.len() as u64 + batch.passed_over,
-            acks,
+            rest: Pending {
+                positions: batch.positions.clone(),
+                records: batch.len() as u64 + batch.passed_over,
+                acks,
+            },
         })
     }
 
     /// Hands a judged batch to every output and puts it in flight; checkpoints when due.
-    #[allow(clippy::too_many_arguments)]
     async fn judged<S: Source, D: FnMut(&Decision)>(
         &mut self,
-        output: BatchOutput,
-        mut acks: Vec<Acknowledgement>,
-        positions: Vec<Position>,
-        records: u64,
+        judged: JudgedBatch,
         source: &mut S,
         on_decision: &mut D,
     ) -> Result<(), RunError> {
+        let JudgedBatch {
+            output,
+            seconds,
+            rest,
+        } = judged;
+        let Pending {
+            positions,
+            records,
+            mut acks,
+        } = rest;
+        self.telemetry.batch_judged(&output.stats, seconds);
         self.summary.engine.merge(output.stats);
         let mut decisions = output.decisions;
         if self.options.live {
@@ -379,12 +462,18 @@ impl Pipeline {
         for sink in &mut self.outputs {
             let name = sink.name();
             let ack = sink.judged(judged).await.map_err(output_error(name))?;
-            acks.extend(ack.into_pending().map(|future| (name, future)));
+            match ack.into_pending() {
+                Some(future) => acks.push((name, future)),
+                None => self.telemetry.output_result(name, true),
+            }
         }
         let acknowledged = (!acks.is_empty()).then(|| {
+            let telemetry = self.telemetry.clone();
             tokio::spawn(async move {
                 for (name, future) in acks {
-                    future.await.map_err(output_error(name))?;
+                    let result = future.await;
+                    telemetry.output_result(name, result.is_ok());
+                    result.map_err(output_error(name))?;
                 }
                 Ok(())
             })
@@ -444,6 +533,7 @@ impl Pipeline {
             }
             for decision in &done.decisions {
                 self.summary.count_decision(decision);
+                self.telemetry.decision_acknowledged(decision);
                 on_decision(decision);
             }
             // With a state store, positions are committed once the checkpoint covering
@@ -471,6 +561,8 @@ impl Pipeline {
         self.changed = false;
         self.last_checkpoint = Instant::now();
         let previous = self.engine.checkpoint(positions)?;
+        self.telemetry
+            .checkpointed(self.last_checkpoint.elapsed().as_secs_f64());
         self.commit_durable(source, previous);
         Ok(())
     }

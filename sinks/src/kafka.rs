@@ -258,12 +258,15 @@ impl Output for KafkaOutputs {
         Box::pin(async move {
             let mut deliveries = Vec::with_capacity(rejected.len());
             for one in rejected {
-                let origin = &one.reject.origin;
-                tracing::warn!(origin = %origin, reason = %one.reject.reason, "dead letter");
                 deliveries.push(
-                    self.send_dead_letter(one.payload, one.headers, origin, &one.reject.reason)
-                        .await
-                        .map_err(kafka_error("cannot send a dead letter"))?,
+                    self.send_dead_letter(
+                        one.payload,
+                        one.headers,
+                        &one.reject.origin,
+                        &one.reject.reason,
+                    )
+                    .await
+                    .map_err(kafka_error("cannot send a dead letter"))?,
                 );
             }
             Ok(acknowledged(deliveries))
