@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use vigil::replay::{replay, ReplayOptions};
-use vigil::simulate::{simulate_to, SimulateOptions};
+use vigil_backtest::simulate::{simulate_to, SimulateOptions};
 use vigil_ingest::Format;
 use vigil_schemas::SignalRecord;
 use vigil_schemas::{Decision, Envelope};
@@ -248,17 +248,17 @@ fn main() {
         .build()
         .expect("runtime");
     let context = runtime
-        .block_on(vigil::sql::open(&archive))
+        .block_on(vigil_history::open(&archive))
         .expect("open the archive");
     let sql = |query: &str| {
         runtime
-            .block_on(vigil::sql::query(&context, query))
+            .block_on(vigil_history::query(&context, query))
             .unwrap_or_else(|error| panic!("{error}"))
     };
     // Rows in a table of the archive `context` opened.
     let count = |context: &datafusion::prelude::SessionContext, table: &str| -> u64 {
         let batches = runtime
-            .block_on(vigil::sql::query(
+            .block_on(vigil_history::query(
                 context,
                 &format!("SELECT count(*) AS n FROM {table}"),
             ))
@@ -284,7 +284,7 @@ fn main() {
         // Dropping ten million events takes a while: not timed.
         drop(calls);
         let check = runtime
-            .block_on(vigil::sql::open(&alone))
+            .block_on(vigil_history::open(&alone))
             .expect("open the archive written alone");
         let rows_alone: u64 = tables.iter().map(|table| count(&check, table)).sum();
         assert_eq!(

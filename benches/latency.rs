@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use vigil::config::{Config, InputTopic, KafkaConfig, OutputTopicNames};
 use vigil::run::Runner;
-use vigil::simulate::{simulate, SimulateOptions};
+use vigil_backtest::simulate::{simulate, SimulateOptions};
 use vigil_ingest::Format;
 use vigil_schemas::caep::CaepIdentity;
 use vigil_sinks::caep::Signer;

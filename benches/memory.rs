@@ -14,7 +14,7 @@ use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 use std::alloc::System;
 use std::sync::Arc;
 use std::time::Instant;
-use vigil::simulate::{simulate, SimulateOptions};
+use vigil_backtest::simulate::{simulate, SimulateOptions};
 use vigil_engine::Engine;
 use vigil_rules::{Policy, Rules, RulesConfig};
 use vigil_schemas::{Envelope, IpTags, Origin};

@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vigil::replay::{replay, ReplayOptions};
-use vigil::simulate::{simulate_to, SimulateOptions};
+use vigil_backtest::simulate::{simulate_to, SimulateOptions};
 use vigil_ingest::Format;
 
 const EVENTS: usize = 1_000_000;

@@ -131,7 +131,13 @@ pub enum Error {
     State(#[from] StateError),
     /// `vigil sql` failed.
     #[error(transparent)]
-    Sql(#[from] crate::sql::SqlError),
+    Sql(#[from] vigil_history::SqlError),
+    /// `vigil archive` failed.
+    #[error(transparent)]
+    Archive(#[from] vigil_sinks::archive::ArchiveError),
+    /// `vigil eval` could not read its inputs.
+    #[error(transparent)]
+    Eval(#[from] vigil_backtest::eval::EvalError),
     /// Output to the terminal or a file failed, or a command's own step did.
     #[error("{what}: {source}")]
     Io {
@@ -147,7 +153,8 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Setup(_) => 2,
-            Error::Run(_) | Error::Io { .. } => 1,
+            Error::Run(_) | Error::Io { .. } | Error::Archive(_) => 1,
+            Error::Eval(error) => error.exit_code(),
             Error::State(StateError::Store(_) | StateError::Write(_)) => 1,
             Error::State(_) => 2,
             Error::Sql(error) => error.exit_code(),

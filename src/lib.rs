@@ -1,17 +1,12 @@
-//! The `vigil` binary's library: command-line wiring, configuration, the replay pipeline,
-//! the traffic simulator and the demo. Everything a command does lives here so tests and
-//! benches call the same code the binary runs.
+//! The `vigil` command line's library: the commands (`commands/`), config composition
+//! (`config`, `compose`), errors and exit codes (`error`). It only wires the crates below
+//! it; tests and benches call the same code the binary runs.
 
+pub mod commands;
 pub mod compose;
 pub mod config;
-pub mod demo;
 pub mod error;
-pub mod eval;
-pub mod labels;
-pub mod replay;
 pub mod report;
-pub mod run;
 pub mod signals;
-pub mod simulate;
-pub mod sql;
-pub mod state;
+
+pub use commands::{demo, replay, run, sql, state};

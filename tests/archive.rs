@@ -8,7 +8,7 @@ use std::process::Command;
 
 mod common;
 
-use vigil::simulate::SimulateOptions;
+use vigil_backtest::simulate::SimulateOptions;
 
 fn sql(folder: &Path, query: &str, format: &str) -> (Option<i32>, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_vigil"))

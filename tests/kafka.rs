@@ -224,16 +224,16 @@ async fn scenario(brokers: String, prefix: &str) {
     assert_eq!(summary.read, total);
     assert_eq!(summary.rejected, 1);
     // The archive holds every decoded event and every decision, written at shutdown.
-    let context = vigil::sql::open(archive.path()).await.unwrap();
+    let context = vigil_history::open(archive.path()).await.unwrap();
     let count = |table: &'static str| {
         let context = context.clone();
         async move {
             let batches =
-                vigil::sql::query(&context, &format!("SELECT count(*) AS n FROM {table}"))
+                vigil_history::query(&context, &format!("SELECT count(*) AS n FROM {table}"))
                     .await
                     .unwrap();
             let mut out = Vec::new();
-            vigil::sql::write(&batches, vigil::sql::Format::Csv, &mut out).unwrap();
+            vigil_history::write(&batches, vigil_history::Format::Csv, &mut out).unwrap();
             String::from_utf8(out)
                 .unwrap()
                 .lines()

@@ -24,7 +24,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use vigil::config::Config;
 use vigil::run::Runner;
-use vigil::simulate::{simulate, SimulateOptions};
+use vigil_backtest::simulate::{simulate, SimulateOptions};
 use vigil_pipeline::Summary;
 
 fn config_text(brokers: &str, prefix: &str, run: &str, state: &Path) -> String {

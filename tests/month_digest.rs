@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 use vigil::replay::{replay, ReplayOptions};
-use vigil::simulate::{simulate_to, SimulateOptions};
+use vigil_backtest::simulate::{simulate_to, SimulateOptions};
 use vigil_ingest::Format;
 
 /// SHA-256 of the decisions file of the month below, as `vigil replay` wrote it before

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use vigil::simulate::{simulate_to, SimulateOptions};
+use vigil_backtest::simulate::{simulate_to, SimulateOptions};
 
 /// Simulated traffic (native JSON lines) written to `<folder>/events.jsonl`: the path and
 /// the bytes.

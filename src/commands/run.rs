@@ -147,3 +147,59 @@ impl Runner {
         Ok(summary)
     }
 }
+
+/// Where the run is configured.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Config file (TOML) with [kafka] and, for SETs, [caep] sections.
+    #[arg(long)]
+    config: std::path::PathBuf,
+}
+
+/// Runs `vigil run` until SIGINT or SIGTERM, printing the summary.
+pub fn command(args: &RunArgs) -> Result<(), Error> {
+    let summary = run_live(&args.config)?;
+    eprintln!("{summary}");
+    Ok(())
+}
+
+/// `vigil run`: validates the config and opens everything before consuming; stops on
+/// SIGTERM or Ctrl-C, flushing outputs and committing offsets.
+fn run_live(config: &std::path::Path) -> Result<Summary, Error> {
+    let (loaded, rules) = compose::load_rules(Some(config), None)?;
+    let runtime = super::runtime()?;
+    runtime.block_on(async {
+        // Signals are caught from the start: a SIGTERM while connecting stops cleanly too.
+        let terminated = crate::signals::terminated();
+        let shutdown = async move {
+            terminated.await;
+            eprintln!("vigil run: stopping: flushing outputs, checkpointing and committing offsets");
+        };
+        let in_config = |error: crate::error::SetupError| crate::error::SetupError::InConfig {
+            file: config.to_path_buf(),
+            source: Box::new(error),
+        };
+        let mut runner = Runner::new(&loaded, rules).map_err(in_config)?;
+        let server = vigil_server::Server::bind(loaded.server.listen)
+            .await
+            .map_err(|error| in_config(error.into()))?;
+        eprintln!(
+            "vigil run: serving {0}/healthz {0}/readyz {0}/metrics {0}/v1/identities/{{id}}",
+            server.url()
+        );
+        let (stop_serving, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = server.spawn(runner.server_state(), async move {
+            let _ = stopped.await;
+        });
+        let summary = runner
+            .run(shutdown, |decision| {
+                tracing::info!(id = %decision.id, identity = %decision.identity, action = decision.action.as_str(), rule = %decision.rule, "decision");
+            })
+            .await;
+        let _ = stop_serving.send(());
+        if let Ok(Err(error)) = serving.await {
+            tracing::warn!(%error, "the HTTP server failed");
+        }
+        summary
+    })
+}

@@ -22,25 +22,41 @@ use vigil_ingest::Format;
 use vigil_pipeline::{Pipeline, Summary};
 use vigil_sinks::{DecisionsFile, JsonLines, Output, RejectsFile};
 
-/// What to replay and where to write.
-#[derive(Debug, Clone)]
+/// What to replay and where to write (the command's arguments).
+#[derive(Debug, Clone, clap::Args)]
 pub struct ReplayOptions {
     /// Input files of JSON lines (`-` for standard input).
+    #[arg(long = "input", required = true, num_args = 1..)]
     pub inputs: Vec<PathBuf>,
-    /// Their format.
+    /// Input format: auto, native, ocsf, okta, entra, cloudtrail, auth0, gws.
+    #[arg(long, default_value = "auto")]
     pub format: Format,
-    /// A policy file, overriding the config's.
+    /// Policy file (YAML), overriding the config's; default: the built-in policy.
+    #[arg(long)]
     pub policy: Option<PathBuf>,
-    /// A config file.
+    /// Config file (TOML).
+    #[arg(long)]
     pub config: Option<PathBuf>,
     /// Where decisions go (`-` for standard output).
+    #[arg(long)]
     pub output: PathBuf,
-    /// Where rejected records go; default: beside the output, `<output>.rejects.jsonl`.
+    /// Where rejected records go; default `<output>.rejects.jsonl`.
+    #[arg(long)]
     pub rejects: Option<PathBuf>,
-    /// A state folder to resume from and checkpoint to (overrides `[state] dir`).
+    /// State folder: resume from it and checkpoint to it (a killed or finished replay
+    /// goes on where it stopped); overrides `[state] dir`.
+    #[arg(long)]
     pub state: Option<PathBuf>,
-    /// An archive folder: events, signals and decisions as Parquet for `vigil sql`.
+    /// Archive folder: events, signals and decisions as Parquet, for `vigil sql`.
+    #[arg(long)]
     pub archive: Option<PathBuf>,
+}
+
+/// Runs `vigil replay`, printing the summary.
+pub fn command(options: &ReplayOptions) -> Result<(), Error> {
+    let summary = replay(options)?;
+    eprintln!("{summary}");
+    Ok(())
 }
 
 /// The default rejects path: `decisions.jsonl` -> `decisions.rejects.jsonl`.

@@ -1,4 +1,5 @@
-//! `vigil sql`: SQL over the archive with DataFusion.
+//! The archive's read side: SQL over the Parquet archive with DataFusion, for `vigil sql`
+//! and anything else that asks history a question.
 //!
 //! The archive's tables (`events`, `signals`, `decisions`, `sessions`) are registered as
 //! Hive-partitioned Parquet listings with `date` as a partition column, so a filter on
@@ -6,7 +7,7 @@
 //! latest row. Two functions read the JSON evidence of signals: `json_get(text, path)`
 //! (the value at a dotted path, as text) and `json_num(text, path)` (as a number).
 //! Results print as an aligned table for people, or as CSV, JSON lines or Parquet for
-//! machines. With no query, [`shell`] reads statements interactively.
+//! machines. The interactive shell is the command line's, not this crate's.
 
 use datafusion::arrow::array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::DataType;
@@ -360,203 +361,9 @@ pub fn write(
     Ok(())
 }
 
-/// Splits `text` into complete statements, each ended by a `;` outside quotes and
-/// comments (the `;` left out; statements of only comments and blanks dropped), and the
-/// unfinished rest. Block comments nest, as in DataFusion's dialect.
-pub fn split_statements(text: &str) -> (Vec<String>, String) {
-    let (statements, rest, _) = scan(text);
-    (statements, rest)
-}
-
-/// [`split_statements`], and whether the rest holds any code.
-fn scan(text: &str) -> (Vec<String>, String, bool) {
-    #[derive(Clone, Copy, PartialEq)]
-    enum In {
-        Code,
-        Quote(char),
-        LineComment,
-        BlockComment(u32),
-    }
-    let mut statements = Vec::new();
-    let mut start = 0;
-    let mut code = false;
-    let mut state = In::Code;
-    let mut chars = text.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        let next = chars.peek().map(|&(_, next)| next);
-        state = match (state, c) {
-            (In::Code, '-') if next == Some('-') => In::LineComment,
-            (In::Code, '/') if next == Some('*') => {
-                chars.next();
-                In::BlockComment(1)
-            }
-            (In::Code, ';') => {
-                let statement = text[start..at].trim();
-                if code {
-                    statements.push(statement.to_string());
-                }
-                start = at + 1;
-                code = false;
-                In::Code
-            }
-            (In::Code, c) => {
-                code |= !c.is_whitespace();
-                if c == '\'' || c == '"' {
-                    In::Quote(c)
-                } else {
-                    In::Code
-                }
-            }
-            (In::Quote(quote), c) if c == quote => In::Code,
-            (In::LineComment, '\n') => In::Code,
-            (In::BlockComment(depth), '/') if next == Some('*') => {
-                chars.next();
-                In::BlockComment(depth + 1)
-            }
-            (In::BlockComment(depth), '*') if next == Some('/') => {
-                chars.next();
-                if depth > 1 {
-                    In::BlockComment(depth - 1)
-                } else {
-                    In::Code
-                }
-            }
-            (state, _) => state,
-        };
-    }
-    (statements, text[start..].to_string(), code)
-}
-
-/// Whether `text` holds no statement (blanks and comments only).
-fn is_blank(text: &str) -> bool {
-    let (statements, _, code) = scan(text);
-    statements.is_empty() && !code
-}
-
-/// Runs one statement and prints its result (or its error, on `errors`); whether it
-/// succeeded.
-async fn run_statement(
-    context: &SessionContext,
-    statement: &str,
-    format: Format,
-    out: &mut dyn std::io::Write,
-    errors: &mut dyn std::io::Write,
-) -> Result<bool, SqlError> {
-    match query(context, statement).await {
-        Ok(batches) => {
-            write(&batches, format, out)?;
-            Ok(true)
-        }
-        Err(error @ SqlError::Query { .. }) => {
-            writeln!(errors, "error: {error}")
-                .map_err(|error| SqlError::Output(error.to_string()))?;
-            Ok(false)
-        }
-        Err(other) => Err(other),
-    }
-}
-
-/// Runs a script of `;`-ended statements (standard input that is not a terminal), every
-/// one even after a failure; the number that failed. A last statement without `;` runs
-/// too.
-pub async fn script(
-    context: &SessionContext,
-    text: &str,
-    format: Format,
-    out: &mut dyn std::io::Write,
-    errors: &mut dyn std::io::Write,
-) -> Result<usize, SqlError> {
-    let (mut statements, rest) = split_statements(text);
-    if !is_blank(&rest) {
-        statements.push(rest.trim().to_string());
-    }
-    let mut failed = 0;
-    for statement in statements {
-        if !run_statement(context, &statement, format, out, errors).await? {
-            failed += 1;
-        }
-    }
-    Ok(failed)
-}
-
-/// The interactive shell: statements end with `;` and may span lines, the arrow keys
-/// walk the history (kept in `~/.vigil_sql_history`), Ctrl-C drops the statement being
-/// typed, Ctrl-D or `\q` leaves. `SHOW TABLES` and `DESCRIBE table` list what there is.
-pub async fn shell(context: &SessionContext, format: Format) -> Result<(), SqlError> {
-    use rustyline::error::ReadlineError;
-    let fail = |error: &dyn std::fmt::Display| SqlError::Output(error.to_string());
-    let mut editor = rustyline::DefaultEditor::new().map_err(|error| fail(&error))?;
-    let history = std::env::var_os("HOME")
-        .map(|home| std::path::PathBuf::from(home).join(".vigil_sql_history"));
-    if let Some(history) = &history {
-        // No history yet is fine.
-        let _ = editor.load_history(history);
-    }
-    eprintln!(
-        "vigil sql: tables events, signals, decisions, sessions; view sessions_latest.\n\
-         End statements with `;`. \\q or Ctrl-D leaves."
-    );
-    let mut pending = String::new();
-    loop {
-        let prompt = if is_blank(&pending) {
-            "vigil> "
-        } else {
-            "   ...> "
-        };
-        match editor.readline(prompt) {
-            Ok(line) => {
-                if is_blank(&pending) && matches!(line.trim(), "\\q" | "quit" | "exit") {
-                    break;
-                }
-                pending.push_str(&line);
-                pending.push('\n');
-                let (statements, rest) = split_statements(&pending);
-                if statements.is_empty() {
-                    continue;
-                }
-                let _ = editor.add_history_entry(pending.trim_end());
-                pending = if is_blank(&rest) {
-                    String::new()
-                } else {
-                    rest.trim_start().to_string()
-                };
-                for statement in statements {
-                    let mut out = std::io::stdout().lock();
-                    let mut errors = std::io::stderr().lock();
-                    run_statement(context, &statement, format, &mut out, &mut errors).await?;
-                }
-            }
-            Err(ReadlineError::Interrupted) => pending.clear(),
-            Err(ReadlineError::Eof) => break,
-            Err(error) => return Err(fail(&error)),
-        }
-    }
-    if let Some(history) = &history {
-        let _ = editor.save_history(history);
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statements_split_at_semicolons_outside_quotes_and_comments() {
-        let text = "SELECT 'a;b'; -- c;d\n/* e; /* nested; */ f; */ SELECT \"x;\" ;\n/* only */;\n SELECT 3";
-        let (statements, rest) = split_statements(text);
-        assert_eq!(
-            statements,
-            [
-                "SELECT 'a;b'",
-                "-- c;d\n/* e; /* nested; */ f; */ SELECT \"x;\""
-            ]
-        );
-        assert_eq!(rest.trim(), "SELECT 3");
-        assert!(is_blank("  -- just a note\n/* and this */ "));
-        assert!(!is_blank("SELECT 'unterminated"));
-        assert!(!is_blank("SELECT 'it''s'"));
-    }
 
     #[test]
     fn json_paths_reach_nested_values() {

@@ -7,18 +7,18 @@
 //! prints each enforcement decision as a SOC analyst reads it once its outputs are
 //! acknowledged, and ends with a summary and the commands to try next.
 
+use super::run::Runner;
 use crate::compose::load_rules;
 use crate::config::{Config, InputTopic, KafkaConfig, OutputTopicNames};
 use crate::error::{Error, SetupError};
 use crate::report::render;
-use crate::run::Runner;
-use crate::simulate::{simulate, SimulateOptions};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use vigil_backtest::simulate::{simulate, SimulateOptions};
 use vigil_ingest::Format;
 use vigil_pipeline::Summary;
 use vigil_schemas::caep::CaepIdentity;
@@ -28,27 +28,35 @@ use vigil_sinks::kafka::CaepOutput;
 
 /// A P-256 key for the demo's SETs only (the same test key the sinks' tests use); never
 /// use it for anything real.
-const DEMO_KEY: &str = include_str!("../sinks/tests/keys/test-es256.pem");
+const DEMO_KEY: &str = include_str!("../../sinks/tests/keys/test-es256.pem");
 
 /// The demo's input topics, by event kind.
 const INPUTS: [&str; 3] = ["vigil.auth", "vigil.posture", "vigil.access"];
 
-/// What the demo runs.
-#[derive(Debug, Clone)]
+/// What the demo runs (the command's arguments).
+#[derive(Debug, Clone, clap::Args)]
 pub struct DemoOptions {
-    /// Identities simulated.
+    /// Identities to simulate.
+    #[arg(long, default_value_t = 300)]
     pub identities: usize,
-    /// Days simulated.
+    /// Days to simulate.
+    #[arg(long, default_value_t = 21)]
     pub days: u32,
-    /// Seed.
+    /// Seed of the simulation.
+    #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Print alerts too, not only enforcement decisions.
+    /// Also print alerts and monitor-mode decisions.
+    #[arg(long)]
     pub all: bool,
-    /// Where the demo writes its archive (the tables in it are replaced on each run).
+    /// Where the demo's archive goes (its tables are replaced on each run).
+    #[arg(long, default_value = "vigil-demo-archive")]
     pub archive: std::path::PathBuf,
-    /// Where the HTTP server listens; when the address is taken, a port the OS picks.
+    /// Where the HTTP server listens (health, readiness, metrics, identities); a port
+    /// the OS picks when it is taken.
+    #[arg(long, default_value_t = vigil_server::DEFAULT_LISTEN)]
     pub listen: std::net::SocketAddr,
-    /// Keep serving after the summary until SIGINT or SIGTERM.
+    /// Keep serving after the summary, until Ctrl-C or SIGTERM.
+    #[arg(long)]
     pub serve: bool,
 }
 
@@ -276,15 +284,15 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
     }
     // The archive the run wrote, and a question for it.
     let archive = options.archive.display().to_string();
-    let context = crate::sql::open(&options.archive).await?;
+    let context = vigil_history::open(&options.archive).await?;
     let question = "SELECT identity, session_id, peak_risk, actions, revoked_at FROM sessions_latest WHERE revoked_at IS NOT NULL ORDER BY peak_risk DESC, identity LIMIT 5";
-    let answer = crate::sql::query(&context, question).await?;
+    let answer = vigil_history::query(&context, question).await?;
     writeln!(
         out,
         "\nhistory for analysts in `{archive}` (events, signals, decisions, sessions as Parquet); the sessions revoked with the highest risk:"
     )
     .map_err(io_error)?;
-    crate::sql::write(&answer, crate::sql::Format::Table, out)?;
+    vigil_history::write(&answer, vigil_history::Format::Table, out)?;
     writeln!(
         out,
         "\nnext (`vigil` is target/release/vigil after `cargo build --release`):\n  vigil sql --archive {archive} \"SELECT rule, mode, count(*) AS n FROM decisions GROUP BY rule, mode ORDER BY n DESC\"\n  vigil sql --archive {archive}     # an interactive shell: SHOW TABLES; DESCRIBE sessions;"

@@ -3,9 +3,46 @@
 //! Both work on a stopped engine's folder: redb locks the file while `vigil run` or
 //! `vigil replay` has it open, and the error says so.
 
-use crate::error::StateError;
-use std::path::Path;
+use crate::error::{Error, StateError};
+use std::path::{Path, PathBuf};
 use vigil_engine::store::Store;
+
+/// What to do with a state folder.
+#[derive(clap::Subcommand)]
+pub enum StateAction {
+    /// Print what vigil believes is normal for an identity, as JSON.
+    Inspect {
+        /// The identity.
+        identity: String,
+        /// The state folder.
+        #[arg(long)]
+        state: PathBuf,
+    },
+    /// Drop an identity's state (re-provisioned user, privacy request).
+    Forget {
+        /// The identity.
+        identity: String,
+        /// The state folder.
+        #[arg(long)]
+        state: PathBuf,
+    },
+}
+
+/// Runs `vigil state`.
+pub fn command(action: StateAction) -> Result<(), Error> {
+    match action {
+        StateAction::Inspect { identity, state } => {
+            let text = inspect(&state, &identity)?;
+            std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())
+                .map_err(StateError::Write)?;
+        }
+        StateAction::Forget { identity, state } => {
+            forget(&state, &identity)?;
+            eprintln!("forgot `{identity}` in `{}`", state.display());
+        }
+    }
+    Ok(())
+}
 
 fn open(dir: &Path) -> Result<Store, StateError> {
     if !dir.join(vigil_engine::store::STATE_FILE).is_file() {
