@@ -3,8 +3,9 @@
 //! Every collection is bounded (least recently seen leaves first) and entries not seen
 //! for `forget_after` are dropped, so memory per identity is bounded whatever the input.
 
-use crate::config::BaselineConfig;
+use crate::duration::Duration;
 use crate::slim::SlimVec;
+use serde::Deserialize;
 use vigil_schemas::{CompactString, IdentityType, Timestamp};
 
 /// How often and how recently one value (a country, a device) was seen.
@@ -233,6 +234,48 @@ pub struct SignInContext<'a> {
     /// A primary sign-in (not the MFA step of one): only these count towards
     /// `learning_logins`.
     pub primary: bool,
+}
+
+/// How identity profiles learn and forget.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BaselineConfig {
+    /// First-seen detectors stay quiet until the identity has been seen this long...
+    pub learning_period: Duration,
+    /// ...or has this many successful sign-ins, whichever comes first (Entra ID Protection
+    /// uses the same pair: 14 days or 10 logins).
+    pub learning_logins: u32,
+    /// A country, city, ASN or device not seen for this long is forgotten, so a device
+    /// retired a year ago counts as new again.
+    pub forget_after: Duration,
+    /// Most entries kept per kind (countries, ASNs, devices) per identity; the
+    /// least recently seen entry leaves first. Bounds memory per identity.
+    pub max_entries: usize,
+}
+
+impl Default for BaselineConfig {
+    fn default() -> Self {
+        BaselineConfig {
+            learning_period: Duration::days(14),
+            learning_logins: 10,
+            forget_after: Duration::days(90),
+            max_entries: 16,
+        }
+    }
+}
+
+impl BaselineConfig {
+    /// Checks the values serde cannot.
+    pub fn validate(&self) -> Result<(), crate::check::Invalid> {
+        crate::check::first([
+            (
+                self.learning_logins > 0,
+                "learning_logins",
+                "must be at least 1",
+            ),
+            (self.max_entries > 0, "max_entries", "must be at least 1"),
+        ])
+    }
 }
 
 #[cfg(test)]

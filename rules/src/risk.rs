@@ -5,7 +5,8 @@
 //! remaining headroom, so two independent medium signals make a high risk, and no number
 //! of signals exceeds 100. Decay is exponential with a configured half-life.
 
-use crate::config::RiskConfig;
+use crate::duration::Duration;
+use serde::Deserialize;
 use std::num::NonZeroU32;
 use vigil_schemas::{CompactString, Detector, Risk, RiskLevel, Signal, Timestamp};
 
@@ -292,10 +293,43 @@ pub fn round_score(score: f64) -> f64 {
     (score * 10.0).round() / 10.0
 }
 
+/// How signals combine into session risk.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskConfig {
+    /// Session risk halves over this much event time without new signals.
+    pub half_life: Duration,
+    /// Most sessions tracked per identity; the least recently active leaves first.
+    pub max_sessions: usize,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        RiskConfig {
+            half_life: Duration::hours(1),
+            max_sessions: 8,
+        }
+    }
+}
+
+impl RiskConfig {
+    /// Checks the values serde cannot.
+    pub fn validate(&self) -> Result<(), crate::check::Invalid> {
+        crate::check::first([
+            (
+                self.half_life.0 > 0,
+                "half_life",
+                "must be longer than zero",
+            ),
+            (self.max_sessions > 0, "max_sessions", "must be at least 1"),
+        ])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Duration;
+    use crate::duration::Duration;
     use vigil_schemas::Detector;
 
     fn signal(score: f64, confidence: f64) -> Signal {

@@ -16,7 +16,9 @@
 //! build bot) has learned a high baseline and is not flagged; and a quiet person's busy
 //! hour stays below the minimum volume, however improbable it is for them.
 
-use crate::config::AccessVolumeConfig;
+use crate::check::{is_score, Invalid};
+use crate::duration::Duration;
+use serde::Deserialize;
 use serde_json::json;
 use statrs::distribution::{ContinuousCDF, DiscreteCDF, NegativeBinomial, Normal};
 use vigil_schemas::{Detector, Envelope, Signal};
@@ -305,10 +307,108 @@ pub fn detect(
     })
 }
 
+/// Prefixes that make one resource class of the access-volume baselines.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceClass {
+    /// The class's name, used in explanations.
+    pub name: String,
+    /// Resources starting with any of these belong to the class.
+    pub prefixes: Vec<String>,
+}
+
+/// The access-volume detector: per identity and resource class, requests and bytes per
+/// `bucket` learned as exponentially weighted mean and variance; a bucket far in the
+/// tail fires.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessVolumeConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// The counting interval.
+    pub bucket: Duration,
+    /// Weight of the newest bucket in the moving averages (0.05: about the last 20 active
+    /// buckets dominate).
+    pub alpha: f64,
+    /// A bucket this improbable under the identity's baseline fires (1e-4: one hour in
+    /// ten thousand, about once in five years of working hours).
+    pub tail_probability: f64,
+    /// Requests in a bucket below which the count never fires, however unusual.
+    pub min_requests: u32,
+    /// Bytes in a bucket below which the volume never fires, however unusual.
+    pub min_bytes: u64,
+    /// Buckets with activity learned before the class is judged: a new identity's first
+    /// busy day is its baseline, not an anomaly.
+    pub min_buckets: u16,
+    /// Score at the tail probability; rarer buckets score higher, up to `max_score`.
+    pub score: f64,
+    /// Highest score.
+    pub max_score: f64,
+    /// Resource classes with their own baselines; resources matching none share the
+    /// class `other`.
+    pub classes: Vec<ResourceClass>,
+}
+
+impl Default for AccessVolumeConfig {
+    fn default() -> Self {
+        AccessVolumeConfig {
+            enabled: true,
+            bucket: Duration::hours(1),
+            alpha: 0.05,
+            tail_probability: 1e-4,
+            min_requests: 60,
+            min_bytes: 200 * 1024 * 1024,
+            min_buckets: 8,
+            score: 75.0,
+            max_score: 95.0,
+            classes: Vec::new(),
+        }
+    }
+}
+
+impl AccessVolumeConfig {
+    /// Checks the values serde cannot; `classes` is bounded by the baselines each
+    /// identity keeps ([`MAX_CLASSES`], one of them `other`).
+    pub fn validate(&self) -> Result<(), Invalid> {
+        crate::check::first([
+            (
+                self.tail_probability.is_finite()
+                    && self.tail_probability > 0.0
+                    && self.tail_probability < 0.5,
+                "tail_probability",
+                "must be a number above 0 and below 0.5".to_string(),
+            ),
+            (
+                self.alpha.is_finite() && self.alpha > 0.0 && self.alpha <= 1.0,
+                "alpha",
+                "must be a number above 0, at most 1".to_string(),
+            ),
+            (
+                self.classes.len() < MAX_CLASSES,
+                "classes",
+                format!(
+                    "must list at most {} classes (with `other`, {MAX_CLASSES} baselines per identity)",
+                    MAX_CLASSES - 1
+                ),
+            ),
+            (
+                self.bucket.0 > 0,
+                "bucket",
+                "must be longer than zero".to_string(),
+            ),
+            (
+                is_score(self.score) && is_score(self.max_score) && self.score <= self.max_score,
+                "",
+                "score and max_score must be numbers from 0 to 100, score <= max_score"
+                    .to_string(),
+            ),
+        ])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ResourceClass;
     use vigil_schemas::{AccessDetail, Detail, Event, Timestamp};
 
     const DAY0: i64 = 1_772_409_600;

@@ -17,8 +17,10 @@
 //! (`MAX_PRINCIPALS`) new ones are no longer news. And a tool the agent used once in its
 //! first week is still in scope when it comes back weeks later.
 
-use crate::config::{AgentScopeConfig, Grant};
+use crate::check::{is_score, Invalid};
+use crate::duration::Duration;
 use crate::fingerprint;
+use serde::Deserialize;
 use serde_json::json;
 use vigil_schemas::{Detector, Envelope, IdentityType, Signal, Timestamp};
 
@@ -171,6 +173,68 @@ pub fn detect(
         ),
         evidence: json!({ "scope": item, "on_behalf_of": principal, "findings": details }),
     })
+}
+
+/// Tools and resources an agent or service is granted.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    /// The identity, or a prefix ending in `*`.
+    pub identity: String,
+    /// Tools it may call.
+    #[serde(default)]
+    pub tools: Vec<String>,
+    /// Resource prefixes it may touch.
+    #[serde(default)]
+    pub resources: Vec<String>,
+}
+
+/// The agent-scope detector (AI agents and service identities).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentScopeConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// Configured grants; an identity with a grant is judged against it from its first
+    /// call, others against what they were seen doing while learning.
+    pub grants: Vec<Grant>,
+    /// Learning ends after this long from the first call...
+    pub learning_period: Duration,
+    /// ...or after this many calls, whichever comes first.
+    pub learning_calls: u32,
+    /// Score of a call outside a configured grant.
+    pub out_of_grant_score: f64,
+    /// Score of a tool or resource never seen while learning.
+    pub new_scope_score: f64,
+    /// Score of acting on behalf of a principal never served.
+    pub new_principal_score: f64,
+}
+
+impl Default for AgentScopeConfig {
+    fn default() -> Self {
+        AgentScopeConfig {
+            enabled: true,
+            grants: Vec::new(),
+            learning_period: Duration::days(7),
+            learning_calls: 200,
+            out_of_grant_score: 85.0,
+            new_scope_score: 60.0,
+            new_principal_score: 60.0,
+        }
+    }
+}
+
+impl AgentScopeConfig {
+    /// Checks the values serde cannot.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        crate::check::first([(
+            is_score(self.out_of_grant_score)
+                && is_score(self.new_scope_score)
+                && is_score(self.new_principal_score),
+            "",
+            crate::check::SCORES,
+        )])
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //! it right. Only a burst of at least `failures` failures in `window` counts, and the
 //! success is judged against the failures in the window just before it.
 
-use crate::config::BruteForceConfig;
+use crate::check::{is_score, Invalid};
+use crate::duration::Duration;
+use serde::Deserialize;
 use serde_json::json;
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -119,6 +121,61 @@ pub fn detect(
             })
         }
         Outcome::Timeout => None,
+    }
+}
+
+/// The brute-force detector.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BruteForceConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// Failed sign-ins of one identity within `window` that make a burst: 10 is well past
+    /// a person's typos and below most IdP lockout thresholds' combined retries.
+    pub failures: u32,
+    /// The sliding window.
+    pub window: Duration,
+    /// Score of the burst itself (medium: the account is under attack, not yet lost).
+    pub burst_score: f64,
+    /// Score of a success right after a burst (high: the guess may have worked).
+    pub success_after_burst_score: f64,
+}
+
+impl Default for BruteForceConfig {
+    fn default() -> Self {
+        BruteForceConfig {
+            enabled: true,
+            failures: 10,
+            window: Duration::minutes(10),
+            burst_score: 50.0,
+            success_after_burst_score: 90.0,
+        }
+    }
+}
+
+impl BruteForceConfig {
+    /// Checks the values serde cannot; `failures` is bounded by what each identity
+    /// remembers ([`MAX_REMEMBERED_FAILURES`]).
+    pub fn validate(&self) -> Result<(), Invalid> {
+        crate::check::first([
+            (
+                self.failures > 0,
+                "failures",
+                "must be at least 1".to_string(),
+            ),
+            (
+                self.failures as usize <= MAX_REMEMBERED_FAILURES,
+                "failures",
+                format!(
+                    "must be at most {MAX_REMEMBERED_FAILURES} (failures remembered per identity)"
+                ),
+            ),
+            (
+                is_score(self.burst_score) && is_score(self.success_after_burst_score),
+                "",
+                crate::check::SCORES.to_string(),
+            ),
+        ])
     }
 }
 

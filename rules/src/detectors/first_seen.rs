@@ -6,8 +6,10 @@
 //! nothing about the person's country (location checks exempt); a long-retired device
 //! coming back is new again only after `forget_after`.
 
-use crate::config::{BaselineConfig, FirstSeenConfig};
+use crate::check::{is_score, Invalid};
+use crate::profile::BaselineConfig;
 use crate::profile::Profile;
+use serde::Deserialize;
 use serde_json::json;
 use vigil_schemas::{AuthAction, Detector, Envelope, Outcome, Signal};
 
@@ -117,6 +119,42 @@ pub fn detect(
         }
     }
     signals
+}
+
+/// The first-seen detectors.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FirstSeenConfig {
+    /// Score of a sign-in from a device never seen for the identity.
+    pub new_device_score: f64,
+    /// Score of a sign-in from a country never seen for the identity.
+    pub new_country_score: f64,
+    /// Score of a sign-in from an autonomous system never seen for the identity: low,
+    /// since people change networks (mobile, hotel, home) all the time.
+    pub new_asn_score: f64,
+}
+
+impl Default for FirstSeenConfig {
+    fn default() -> Self {
+        FirstSeenConfig {
+            new_device_score: 45.0,
+            new_country_score: 50.0,
+            new_asn_score: 20.0,
+        }
+    }
+}
+
+impl FirstSeenConfig {
+    /// Checks the values serde cannot.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        crate::check::first([(
+            is_score(self.new_device_score)
+                && is_score(self.new_country_score)
+                && is_score(self.new_asn_score),
+            "",
+            crate::check::SCORES,
+        )])
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@
 //! distance less both accuracy radii; it never fires between events from one IP, nor for
 //! corporate, VPN or non-public addresses (their location says nothing about the person).
 
-use crate::config::ImpossibleTravelConfig;
+use crate::check::{is_score, Invalid};
 use crate::geo::haversine_km;
+use serde::Deserialize;
 use serde_json::json;
 use std::net::IpAddr;
 use vigil_schemas::{CompactString, Detector, Envelope, Outcome, Signal, Timestamp};
@@ -307,6 +308,63 @@ pub fn detect(
     }
     history.insert(fix, config.history);
     found
+}
+
+/// The impossible-travel detector.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImpossibleTravelConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// 900 km/h: a long-haul airliner's cruise speed; anything faster is not a person.
+    pub max_speed_kmh: f64,
+    /// Jumps shorter than this (after subtracting accuracy) are ignored: geolocation of
+    /// neighbouring cities and mobile carriers is not better than that.
+    pub min_distance_km: f64,
+    /// Accuracy radius assumed when neither the vendor nor the database gives one:
+    /// city-level IP geolocation is typically right within 50 km.
+    pub default_accuracy_km: f64,
+    /// Locations kept per identity to compare against, newest kept.
+    pub history: usize,
+    /// Base score of a hit; faster hits score higher, up to 100.
+    pub score: f64,
+}
+
+impl Default for ImpossibleTravelConfig {
+    fn default() -> Self {
+        ImpossibleTravelConfig {
+            enabled: true,
+            max_speed_kmh: 900.0,
+            min_distance_km: 300.0,
+            default_accuracy_km: 50.0,
+            history: 4,
+            score: 80.0,
+        }
+    }
+}
+
+impl ImpossibleTravelConfig {
+    /// Checks the values serde cannot.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        crate::check::first([
+            (
+                self.max_speed_kmh.is_finite() && self.max_speed_kmh > 0.0,
+                "max_speed_kmh",
+                "must be a positive number",
+            ),
+            (
+                self.min_distance_km.is_finite() && self.min_distance_km >= 0.0,
+                "min_distance_km",
+                "must be a number, zero or more",
+            ),
+            (
+                self.default_accuracy_km.is_finite() && self.default_accuracy_km >= 0.0,
+                "default_accuracy_km",
+                "must be a number, zero or more",
+            ),
+            (is_score(self.score), "score", crate::check::SCORE),
+        ])
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@
 //! Classic false positive: a person who misses one or two pushes (phone in a bag) and
 //! then approves. Only a burst counts.
 
-use crate::config::MfaFatigueConfig;
+use crate::check::{is_score, Invalid};
+use crate::duration::Duration;
+use serde::Deserialize;
 use serde_json::json;
 use std::collections::VecDeque;
 use vigil_schemas::{AuthAction, Detector, Envelope, Outcome, Signal, Timestamp};
@@ -92,6 +94,54 @@ pub fn detect(
                 evidence: json!({ "refused_prompts": count, "window_s": config.window.0, "approved": true }),
             })
         }
+    }
+}
+
+/// The MFA-fatigue (push bombing) detector.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MfaFatigueConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// Denied or unanswered MFA prompts within `window` that make a burst: 5 is past a
+    /// person missing a push or two, and well inside the dozens push-bombing tools send.
+    pub prompts: u32,
+    /// The sliding window.
+    pub window: Duration,
+    /// Score of the burst (medium: someone has the password).
+    pub burst_score: f64,
+    /// Score of an approval right after a burst (high: the prompt the attacker waited for).
+    pub approval_after_burst_score: f64,
+}
+
+impl Default for MfaFatigueConfig {
+    fn default() -> Self {
+        MfaFatigueConfig {
+            enabled: true,
+            prompts: 5,
+            window: Duration::minutes(15),
+            burst_score: 55.0,
+            approval_after_burst_score: 95.0,
+        }
+    }
+}
+
+impl MfaFatigueConfig {
+    /// Checks the values serde cannot; `prompts` is bounded by what each identity
+    /// remembers ([`MAX_REMEMBERED_PROMPTS`]).
+    pub fn validate(&self) -> Result<(), Invalid> {
+        crate::check::first([
+            (
+                self.prompts > 0 && self.prompts as usize <= MAX_REMEMBERED_PROMPTS,
+                "prompts",
+                format!("must be from 1 to {MAX_REMEMBERED_PROMPTS}"),
+            ),
+            (
+                is_score(self.burst_score) && is_score(self.approval_after_burst_score),
+                "",
+                crate::check::SCORES.to_string(),
+            ),
+        ])
     }
 }
 

@@ -15,10 +15,12 @@
 //! the identities that signed in successfully from it in the window. Corporate, VPN and private addresses are never
 //! judged.
 
-use crate::config::PasswordSprayConfig;
+use crate::check::{is_score, Invalid};
+use crate::duration::Duration;
 use crate::fingerprint;
 use crate::window::insert_sorted;
 use rustc_hash::FxHashMap;
+use serde::Deserialize;
 use serde_json::json;
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -193,6 +195,60 @@ impl SprayTracker {
             ),
             evidence: json!({ "ip": ip, "identities": failing, "successes": successes, "window_s": config.window.0, "succeeded": true }),
         })
+    }
+}
+
+/// The password-spray detector (cross-identity, keyed by source address).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordSprayConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// Distinct identities one address must fail for within `window`: 10 is far past a
+    /// shared household or a hotel's typos, and sprays try hundreds.
+    pub min_identities: u32,
+    /// The sliding window: sprays go slow to stay under per-account lockouts, 30 minutes
+    /// still catches one password tried across a directory.
+    pub window: Duration,
+    /// Score of the spray on the failure that reveals it (medium: passwords are being
+    /// tried, none known to work).
+    pub spray_score: f64,
+    /// Score of a success from the spraying address (high: one password worked).
+    pub success_after_spray_score: f64,
+}
+
+impl Default for PasswordSprayConfig {
+    fn default() -> Self {
+        PasswordSprayConfig {
+            enabled: true,
+            min_identities: 10,
+            window: Duration::minutes(30),
+            spray_score: 50.0,
+            success_after_spray_score: 90.0,
+        }
+    }
+}
+
+/// The fewest identities a spray can touch: one identity's failures are brute force.
+pub const MIN_SPRAY_IDENTITIES: u32 = 2;
+
+impl PasswordSprayConfig {
+    /// Checks the values serde cannot; `min_identities` is bounded by what each address
+    /// remembers ([`MAX_REMEMBERED_FAILURES`]).
+    pub fn validate(&self) -> Result<(), Invalid> {
+        crate::check::first([
+            (
+                self.min_identities >= MIN_SPRAY_IDENTITIES
+                    && self.min_identities as usize <= MAX_REMEMBERED_FAILURES,
+                "min_identities",
+                format!("must be from {MIN_SPRAY_IDENTITIES} to {MAX_REMEMBERED_FAILURES}"),
+            ),
+            (
+                is_score(self.spray_score) && is_score(self.success_after_spray_score),
+                "",
+                crate::check::SCORES.to_string(),
+            ),
+        ])
     }
 }
 

@@ -13,7 +13,8 @@
 //! charged to the sessions on the device. A repeated report of the same failing checks
 //! raises nothing new.
 
-use crate::config::PostureConfig;
+use crate::check::{is_score, Invalid};
+use serde::Deserialize;
 use serde_json::json;
 use vigil_schemas::{
     CompactString, Detector, Envelope, PostureChecks, RiskLevel, Signal, Timestamp,
@@ -180,6 +181,60 @@ pub fn detect(
             });
             Some(signal(device, failing, event.time, true, config))
         }
+    }
+}
+
+/// The posture-degraded detector: scores of a device falling out of compliance, by the
+/// worst failing check.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostureConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// The EDR agent stopped: the classic first move of malware on a device.
+    pub edr_stopped_score: f64,
+    /// The disk is not encrypted.
+    pub disk_unencrypted_score: f64,
+    /// The device is jailbroken or rooted.
+    pub jailbroken_score: f64,
+    /// The firewall is off.
+    pub firewall_off_score: f64,
+    /// The OS patch level is older than `max_patch_age_days`: hygiene, not compromise.
+    pub patch_too_old_score: f64,
+    /// Days of patch age past which a device is out of date.
+    pub max_patch_age_days: u32,
+    /// Score when the posture source says non-compliant without saying why.
+    pub noncompliant_score: f64,
+}
+
+impl Default for PostureConfig {
+    fn default() -> Self {
+        PostureConfig {
+            enabled: true,
+            edr_stopped_score: 85.0,
+            disk_unencrypted_score: 70.0,
+            jailbroken_score: 90.0,
+            firewall_off_score: 45.0,
+            patch_too_old_score: 35.0,
+            max_patch_age_days: 30,
+            noncompliant_score: 60.0,
+        }
+    }
+}
+
+impl PostureConfig {
+    /// Checks the values serde cannot.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        crate::check::first([(
+            is_score(self.edr_stopped_score)
+                && is_score(self.disk_unencrypted_score)
+                && is_score(self.jailbroken_score)
+                && is_score(self.firewall_off_score)
+                && is_score(self.patch_too_old_score)
+                && is_score(self.noncompliant_score),
+            "",
+            crate::check::SCORES,
+        )])
     }
 }
 

@@ -17,9 +17,11 @@
 //! (`asn_score`) and no default rule acts on it. Corporate, VPN and private addresses
 //! say nothing about place and are never compared.
 
-use crate::config::SessionHijackConfig;
+use crate::check::{is_score, Invalid};
+use crate::duration::Duration;
 use crate::fingerprint;
 use crate::risk::{device_print, known32, SessionRisk};
+use serde::Deserialize;
 use serde_json::json;
 use vigil_schemas::{Detector, Envelope, Signal};
 
@@ -94,10 +96,59 @@ pub fn detect(
     })
 }
 
+/// The session-hijack detector.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionHijackConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// Score of a session used from a device other than the one it was established on:
+    /// session cookies are bound to a browser, a second device means a copied token.
+    pub device_score: f64,
+    /// Score of a session used from another country than it was established in.
+    pub country_score: f64,
+    /// Score of a session used from another network only: low, laptops move from Wi-Fi to
+    /// a phone's hotspot mid-session all the time.
+    pub asn_score: f64,
+    /// Score of a session used from another client family (user agent without versions):
+    /// medium, since one sign-in can serve a browser and a native app; with another
+    /// device or country it is decisive.
+    pub client_score: f64,
+    /// A session idle this long is over: its context is forgotten.
+    pub idle_timeout: Duration,
+}
+
+impl Default for SessionHijackConfig {
+    fn default() -> Self {
+        SessionHijackConfig {
+            enabled: true,
+            device_score: 85.0,
+            country_score: 75.0,
+            asn_score: 25.0,
+            client_score: 60.0,
+            idle_timeout: Duration::hours(12),
+        }
+    }
+}
+
+impl SessionHijackConfig {
+    /// Checks the values serde cannot.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        crate::check::first([(
+            is_score(self.device_score)
+                && is_score(self.country_score)
+                && is_score(self.asn_score)
+                && is_score(self.client_score),
+            "",
+            crate::check::SCORES,
+        )])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RiskConfig;
+    use crate::risk::RiskConfig;
     use crate::risk::SessionRisks;
     use crate::testing::{login_at, Place, BERLIN, NEW_YORK, POTSDAM};
     use vigil_schemas::{IpTags, Timestamp};

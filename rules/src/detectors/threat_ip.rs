@@ -9,7 +9,8 @@
 //! (shared cloud addresses end up on threat feeds): corporate and VPN addresses are never
 //! judged.
 
-use crate::config::ThreatIpConfig;
+use crate::check::{is_score, Invalid};
+use serde::Deserialize;
 use serde_json::json;
 use vigil_schemas::{Detector, Envelope, Signal};
 
@@ -32,6 +33,40 @@ pub fn detect(envelope: &Envelope, config: &ThreatIpConfig) -> Option<Signal> {
         detail: format!("address {ip} is on the {list} list"),
         evidence: json!({ "ip": ip, "list": list }),
     })
+}
+
+/// The threat-IP detector, over the `[enrich]` anonymizer and threat-intelligence lists.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThreatIpConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// Score of an address on the threat-intelligence list.
+    pub threat_score: f64,
+    /// Score of an address on the anonymizer list: medium, privacy-minded people use Tor
+    /// and commercial VPNs too.
+    pub anonymizer_score: f64,
+}
+
+impl Default for ThreatIpConfig {
+    fn default() -> Self {
+        ThreatIpConfig {
+            enabled: true,
+            threat_score: 85.0,
+            anonymizer_score: 45.0,
+        }
+    }
+}
+
+impl ThreatIpConfig {
+    /// Checks the values serde cannot.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        crate::check::first([(
+            is_score(self.threat_score) && is_score(self.anonymizer_score),
+            "",
+            crate::check::SCORES,
+        )])
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@
 //!
 //! Service accounts and agents are not judged: a batch job has no office hours.
 
-use crate::config::UnusualHourConfig;
+use crate::check::{is_score, Invalid};
+use serde::Deserialize;
 use serde_json::json;
 use statrs::distribution::{Beta, ContinuousCDF};
 use vigil_schemas::{Detector, IdentityType, Timestamp};
@@ -189,6 +190,55 @@ pub fn detect(
         ),
         evidence: json!({ "hour_of_week": slot, "smoothed_share": share, "sign_ins": histogram.total(), "p_below_rare_share": below }),
     })
+}
+
+/// The unusual-hour detector.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UnusualHourConfig {
+    /// Whether the detector runs.
+    pub enabled: bool,
+    /// Learned sign-ins before the detector judges (with the defaults the posterior is
+    /// sure of a never-used hour from about 22 sign-ins on).
+    pub min_sign_ins: u32,
+    /// A slot whose (kernel-smoothed) share of sign-ins is below this is rare: 2.5% is
+    /// under one sign-in in forty, about two months of weekday sign-ins.
+    pub rare_share: f64,
+    /// How sure the posterior must be that the slot is rare: 95%.
+    pub certainty: f64,
+    /// Score of a hit: low alone (people work late), weighty with other signals.
+    pub score: f64,
+}
+
+impl Default for UnusualHourConfig {
+    fn default() -> Self {
+        UnusualHourConfig {
+            enabled: true,
+            min_sign_ins: 20,
+            rare_share: 0.025,
+            certainty: 0.95,
+            score: 35.0,
+        }
+    }
+}
+
+impl UnusualHourConfig {
+    /// Checks the values serde cannot.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        crate::check::first([
+            (
+                self.rare_share.is_finite() && (0.0..1.0).contains(&self.rare_share),
+                "rare_share",
+                "must be a number from 0 to below 1",
+            ),
+            (
+                self.certainty.is_finite() && (0.5..1.0).contains(&self.certainty),
+                "certainty",
+                "must be a number from 0.5 to below 1",
+            ),
+            (is_score(self.score), "score", crate::check::SCORE),
+        ])
+    }
 }
 
 #[cfg(test)]

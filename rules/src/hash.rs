@@ -1,0 +1,27 @@
+//! Fixed 64- and 32-bit fingerprints of strings: how state remembers device ids, tools,
+//! principals and client families in a few bytes.
+
+/// A string's 64-bit fingerprint (FxHash): how per-identity state remembers device ids,
+/// tools and principals in 8 bytes, and how the engine keys devices. Fixed across runs
+/// and machines; a collision needs billions of distinct values.
+pub fn fingerprint(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    text.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A user agent's family: its fingerprint with every digit, `.` and `_` left out, so a
+/// browser or OS update (`Chrome/131.0` to `Chrome/132.0`, `Mac OS X 14_5`) is the same
+/// client and another browser or a script (`python-requests`) is not. 32 bits: it is
+/// compared within one identity's few clients.
+pub fn client_family(user_agent: &str) -> u32 {
+    use std::hash::Hasher;
+    let mut hasher = rustc_hash::FxHasher::default();
+    for byte in user_agent.bytes() {
+        if !(byte.is_ascii_digit() || byte == b'.' || byte == b'_') {
+            hasher.write_u8(byte);
+        }
+    }
+    hasher.finish() as u32
+}
