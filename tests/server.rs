@@ -34,7 +34,10 @@ fn health_readiness_metrics_and_identities() {
         let (config, rules) = vigil::compose::load_rules(None, None).unwrap();
         let engine = vigil::compose::engine(&config, rules, None).unwrap();
         let decisions = JsonLines::create(&folder.path().join("decisions.jsonl")).unwrap();
-        let outputs: Vec<Box<dyn Output>> = vec![Box::new(DecisionsFile::new(decisions))];
+        let archive =
+            vigil::compose::archive_output(&config, &folder.path().join("archive"), false).unwrap();
+        let outputs: Vec<Box<dyn Output>> =
+            vec![Box::new(DecisionsFile::new(decisions)), Box::new(archive)];
         let enricher = vigil_ingest::enrich::Enricher::open(&config.enrich).unwrap();
         let mut pipeline = Pipeline::new(
             engine,
@@ -125,6 +128,14 @@ fn health_readiness_metrics_and_identities() {
             summary.decision_count() as f64
         );
         assert!(metric(&text, "vigil_batch_seconds_count") >= 1.0, "{text}");
+        assert_eq!(
+            metric(
+                &text,
+                "vigil_output_written_total{output=\"archive\",kind=\"decisions\"}"
+            ),
+            summary.decision_count() as f64,
+            "{text}"
+        );
 
         assert_eq!(alice.0, 200, "{}", alice.1);
         let document: serde_json::Value = serde_json::from_str(&alice.1).unwrap();

@@ -310,6 +310,8 @@ struct Durable {
     watermark: vigil_schemas::Timestamp,
     /// Positions restored at start.
     positions: std::collections::BTreeMap<String, u64>,
+    /// Bytes of encoded state the last checkpoint wrote (identities and spray tracker).
+    last_bytes: u64,
 }
 
 /// The engine: shards with their identities' state, and the device-owner map.
@@ -382,6 +384,7 @@ impl Engine {
             events_since: 0,
             watermark: vigil_schemas::Timestamp(i64::MIN),
             positions: restored.positions,
+            last_bytes: 0,
         });
         Ok(engine)
     }
@@ -399,6 +402,14 @@ impl Engine {
             .as_ref()
             .map(|durable| durable.positions.clone())
             .unwrap_or_default()
+    }
+
+    /// Bytes of encoded state the last checkpoint wrote: changed identities (keys and
+    /// values) and the spray tracker (0 without a store).
+    pub fn last_checkpoint_bytes(&self) -> u64 {
+        self.durable
+            .as_ref()
+            .map_or(0, |durable| durable.last_bytes)
     }
 
     /// Events judged since the last checkpoint (0 without a store).
@@ -434,10 +445,17 @@ impl Engine {
                 shard.encode_dirty()
             })
             .collect();
+        let identities: Vec<(CompactString, Vec<u8>)> = encoded.into_iter().flatten().collect();
+        let spray = store::encode(&self.spray);
+        durable.last_bytes = identities
+            .iter()
+            .map(|(identity, bytes)| (identity.len() + bytes.len()) as u64)
+            .sum::<u64>()
+            + spray.len() as u64;
         let checkpoint = Checkpoint {
-            identities: encoded.into_iter().flatten().collect(),
+            identities,
             devices: std::mem::take(&mut durable.devices),
-            spray: store::encode(&self.spray),
+            spray,
             positions,
             events: durable.events,
         };

@@ -327,6 +327,7 @@ impl Pipeline {
         }
         self.final_checkpoint(source)?;
         source.close();
+        self.observe(source);
         Ok(())
     }
 
@@ -343,9 +344,13 @@ impl Pipeline {
         }
     }
 
-    /// Looks at the source's assignment and lag.
+    /// Looks at the source's assignment and lag, and at what the outputs have taken.
     fn observe<S: Source>(&self, source: &S) {
         self.telemetry.inputs_assigned(source.assigned());
+        for output in &self.outputs {
+            self.telemetry
+                .output_written(output.name(), &output.written());
+        }
         for (stream, lag) in source.lag() {
             if let Stream::Kafka { topic, partition } = &stream {
                 self.telemetry.consumer_lag(topic, *partition, lag);
@@ -561,8 +566,10 @@ impl Pipeline {
         self.changed = false;
         self.last_checkpoint = Instant::now();
         let previous = self.engine.checkpoint(positions)?;
-        self.telemetry
-            .checkpointed(self.last_checkpoint.elapsed().as_secs_f64());
+        self.telemetry.checkpointed(
+            self.last_checkpoint.elapsed().as_secs_f64(),
+            self.engine.last_checkpoint_bytes(),
+        );
         self.commit_durable(source, previous);
         Ok(())
     }

@@ -44,6 +44,10 @@ pub mod names {
     pub const CHECKPOINT_SECONDS: &str = "vigil_checkpoint_seconds";
     /// Checkpoints written.
     pub const CHECKPOINTS: &str = "vigil_checkpoints_total";
+    /// Bytes of encoded state written by checkpoints.
+    pub const CHECKPOINT_BYTES: &str = "vigil_checkpoint_bytes_total";
+    /// What each output has taken, by kind (the archive: rows per table).
+    pub const OUTPUT_WRITTEN: &str = "vigil_output_written_total";
     /// Sends acknowledged, by output (one per output and batch).
     pub const OUTPUT_ACKNOWLEDGED: &str = "vigil_output_acknowledged_total";
     /// Sends that failed or were not acknowledged, by output.
@@ -54,7 +58,7 @@ pub mod names {
 }
 
 /// Help and type of every metric, in the order they are rendered.
-const METRICS: [(&str, Kind, &str); 17] = [
+const METRICS: [(&str, Kind, &str); 19] = [
     (
         names::RECORDS_READ,
         Kind::Counter,
@@ -113,6 +117,16 @@ const METRICS: [(&str, Kind, &str); 17] = [
         "Seconds to write one checkpoint.",
     ),
     (names::CHECKPOINTS, Kind::Counter, "Checkpoints written."),
+    (
+        names::CHECKPOINT_BYTES,
+        Kind::Counter,
+        "Bytes of encoded state written by checkpoints.",
+    ),
+    (
+        names::OUTPUT_WRITTEN,
+        Kind::Counter,
+        "What each output has taken, by kind (the archive: rows per table).",
+    ),
     (
         names::OUTPUT_ACKNOWLEDGED,
         Kind::Counter,
@@ -402,11 +416,25 @@ impl Telemetry {
     }
 
     /// A checkpoint written.
-    pub(crate) fn checkpointed(&self, seconds: f64) {
-        tracing::debug!(seconds, "checkpoint written");
+    pub(crate) fn checkpointed(&self, seconds: f64, bytes: u64) {
+        tracing::debug!(seconds, bytes, "checkpoint written");
         self.with(|series| {
             series.add(names::CHECKPOINTS, Vec::new(), 1.0);
+            series.add(names::CHECKPOINT_BYTES, Vec::new(), bytes as f64);
             series.observe(names::CHECKPOINT_SECONDS, seconds);
+        });
+    }
+
+    /// What an output has taken so far, by kind (counts that only grow).
+    pub(crate) fn output_written(&self, output: &'static str, written: &[(&'static str, u64)]) {
+        self.with(|series| {
+            for (kind, count) in written {
+                series.set(
+                    names::OUTPUT_WRITTEN,
+                    vec![label("output", output), label("kind", *kind)],
+                    *count as f64,
+                );
+            }
         });
     }
 
@@ -472,7 +500,7 @@ impl Telemetry {
 }
 
 /// Counters with labels: no series is shown until one is counted.
-const METRIC_HAS_LABELS: [&str; 10] = [
+const METRIC_HAS_LABELS: [&str; 11] = [
     names::RECORDS_READ,
     names::RECORDS_REJECTED,
     names::RECORDS_SKIPPED,
@@ -483,6 +511,7 @@ const METRIC_HAS_LABELS: [&str; 10] = [
     names::POLICY_ERRORS,
     names::OUTPUT_ACKNOWLEDGED,
     names::OUTPUT_FAILED,
+    names::OUTPUT_WRITTEN,
 ];
 
 fn render_histogram(text: &mut String, name: &str, histogram: &Histogram) {
@@ -549,7 +578,7 @@ mod tests {
         batch.passed_over = 1;
         telemetry.records_read(&batch);
         telemetry.consumer_lag("vigil.auth", 0, 12);
-        telemetry.checkpointed(0.003);
+        telemetry.checkpointed(0.003, 4096);
         telemetry.records_skipped("a \"quoted\" reason");
         let text = telemetry.render();
         assert!(
@@ -561,6 +590,7 @@ mod tests {
         assert!(text.contains("vigil_checkpoint_seconds_bucket{le=\"0.0025\"} 0\n"));
         assert!(text.contains("vigil_checkpoint_seconds_bucket{le=\"0.005\"} 1\n"));
         assert!(text.contains("vigil_checkpoint_seconds_count 1\n"));
+        assert!(text.contains("vigil_checkpoint_bytes_total 4096\n"));
         assert!(text.contains("vigil_events_judged_total 0\n"));
         assert!(text.contains("reason=\"a \\\"quoted\\\" reason\""));
         assert_eq!(

@@ -87,6 +87,12 @@ pub trait Output: Send {
     /// A judged batch's signals and decisions.
     fn judged<'a>(&'a mut self, judged: Judged<'a>) -> BoxFuture<'a, Result<Ack, SinkError>>;
 
+    /// What the output has taken so far, by kind (the archive: rows per table), for
+    /// metrics; counts only grow.
+    fn written(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
+
     /// Hands everything sent so far on (to the operating system): called before each
     /// checkpoint, so a decision is never covered by a checkpoint without having been
     /// written.

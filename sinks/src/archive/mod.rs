@@ -1095,6 +1095,8 @@ pub struct LiveFlush {
 pub struct ArchiveOutput {
     archive: Option<Archive>,
     live: Option<(LiveFlush, std::time::Instant)>,
+    /// Rows taken: events, signals, decisions.
+    rows: [u64; 3],
 }
 
 impl ArchiveOutput {
@@ -1103,6 +1105,7 @@ impl ArchiveOutput {
         ArchiveOutput {
             archive: Some(archive),
             live: live.map(|live| (live, std::time::Instant::now())),
+            rows: [0; 3],
         }
     }
 
@@ -1113,9 +1116,11 @@ impl ArchiveOutput {
         for record in judged.signals {
             archive.signal(record)?;
         }
+        self.rows[1] += judged.signals.len() as u64;
         for decision in judged.decisions {
             archive.decision(decision)?;
         }
+        self.rows[2] += judged.decisions.len() as u64;
         archive.end_batch()?;
         if let Some((live, last)) = &mut self.live {
             if last.elapsed() >= live.every {
@@ -1144,8 +1149,17 @@ impl Output for ArchiveOutput {
             for envelope in envelopes {
                 archive.event(envelope)?;
             }
+            self.rows[0] += envelopes.len() as u64;
         }
         Ok(())
+    }
+
+    fn written(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("events", self.rows[0]),
+            ("signals", self.rows[1]),
+            ("decisions", self.rows[2]),
+        ]
     }
 
     fn judged<'a>(&'a mut self, judged: Judged<'a>) -> BoxFuture<'a, Result<Ack, SinkError>> {
