@@ -38,6 +38,51 @@ fn login(
 const BERLIN: (&str, &str, f64, f64) = ("Berlin", "DE", 52.52, 13.405);
 const NEW_YORK: (&str, &str, f64, f64) = ("New York", "US", 40.713, -74.006);
 
+/// Twelve days of sign-ins from Berlin; on day 13 a session in Berlin, then the same
+/// identity in New York 40 minutes later; then a record that is not JSON.
+fn travel_and_a_bad_record() -> Vec<String> {
+    let mut records: Vec<String> = (1..=12)
+        .map(|day| {
+            login(
+                day,
+                8,
+                0,
+                BERLIN,
+                "85.214.1.1",
+                &format!("s-{day}"),
+                "laptop-1",
+            )
+        })
+        .collect();
+    records.push(login(13, 8, 0, BERLIN, "85.214.1.1", "s-13", "laptop-1"));
+    records.push(login(
+        13,
+        8,
+        40,
+        NEW_YORK,
+        "23.1.1.1",
+        "s-stolen",
+        "unknown-9",
+    ));
+    records.push("{not json".to_string());
+    records
+}
+
+/// Sends `records` to `topic`, each acknowledged before the next, keyed by identity.
+async fn produce(producer: &FutureProducer, topic: &str, records: &[String]) {
+    for record in records {
+        producer
+            .send(
+                FutureRecord::to(topic)
+                    .key("alice")
+                    .payload(record.as_str()),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
+    }
+}
+
 fn topics(prefix: &str) -> [String; 6] {
     [
         "auth",
@@ -99,30 +144,7 @@ async fn scenario(brokers: String, prefix: &str) {
         .set("bootstrap.servers", &brokers)
         .create()
         .unwrap();
-    let mut auth = Vec::new();
-    for day in 1..=12 {
-        auth.push(login(
-            day,
-            8,
-            0,
-            BERLIN,
-            "85.214.1.1",
-            &format!("s-{day}"),
-            "laptop-1",
-        ));
-    }
-    // Day 13: a session in Berlin, then the same identity in New York 40 minutes later.
-    auth.push(login(13, 8, 0, BERLIN, "85.214.1.1", "s-13", "laptop-1"));
-    auth.push(login(
-        13,
-        8,
-        40,
-        NEW_YORK,
-        "23.1.1.1",
-        "s-stolen",
-        "unknown-9",
-    ));
-    auth.push("{not json".to_string());
+    let mut auth = travel_and_a_bad_record();
     let posture = vec![
         // Day 14: a session on the laptop, then its EDR stops mid-session.
         r#"{"kind":"posture","time":"2026-02-14T10:00:00Z","device_id":"laptop-1","compliant":false,"checks":{"edr_running":false}}"#.to_string(),
@@ -130,19 +152,7 @@ async fn scenario(brokers: String, prefix: &str) {
     auth.push(login(14, 8, 0, BERLIN, "85.214.1.1", "s-14", "laptop-1"));
     let send = |topic: String, records: Vec<String>| {
         let producer = producer.clone();
-        async move {
-            for record in records {
-                producer
-                    .send(
-                        FutureRecord::to(&topic)
-                            .key("alice")
-                            .payload(record.as_str()),
-                        Duration::from_secs(5),
-                    )
-                    .await
-                    .unwrap();
-            }
-        }
+        async move { produce(&producer, &topic, &records).await }
     };
     let total = (auth.len() + posture.len()) as u64;
     let archive = tempfile::tempdir().unwrap();
@@ -450,47 +460,13 @@ listen = "127.0.0.1:0"
     assert!(body.contains("not_ready"), "{body}");
     assert_eq!(common::http("GET", &url, "/healthz").0, 200);
 
-    let mut records = Vec::new();
-    for day in 1..=12 {
-        records.push(login(
-            day,
-            8,
-            0,
-            BERLIN,
-            "85.214.1.1",
-            &format!("s-{day}"),
-            "laptop-1",
-        ));
-    }
-    records.push(login(13, 8, 0, BERLIN, "85.214.1.1", "s-13", "laptop-1"));
-    records.push(login(
-        13,
-        8,
-        40,
-        NEW_YORK,
-        "23.1.1.1",
-        "s-stolen",
-        "unknown-9",
-    ));
-    records.push("{not json".to_string());
+    let records = travel_and_a_bad_record();
     let total = records.len() as f64;
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &brokers)
         .create()
         .unwrap();
-    runtime.block_on(async {
-        for record in &records {
-            producer
-                .send(
-                    FutureRecord::to(&auth_topic)
-                        .key("alice")
-                        .payload(record.as_str()),
-                    Duration::from_secs(5),
-                )
-                .await
-                .unwrap();
-        }
-    });
+    runtime.block_on(produce(&producer, &auth_topic, &records));
     let read_series = format!("vigil_records_read_total{{input=\"{auth_topic}\"}}");
     let metrics = loop {
         let (status, text) = common::http("GET", &url, "/metrics");
