@@ -5,8 +5,8 @@
 //! so one hostile line cannot exhaust memory.
 //!
 //! [`FileSource`] reads one batch ahead on its own thread, so reading overlaps decoding
-//! and judging; two batches circulate between it and the pipeline (bounded: the reader
-//! waits when the pipeline is behind, nothing is dropped).
+//! and judging; two batch buffers circulate between it and the pipeline (bounded: the
+//! reader waits when the pipeline is behind, nothing is dropped).
 
 use crate::source::{Position, Readiness, RecordBatch, RecordSpan, Source, SourceError, Stream};
 use crate::{Format, MAX_RECORD_BYTES};
@@ -212,7 +212,10 @@ impl FileSource {
         let (recycle, recycled) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
         let (format, batch_size) = (self.format, self.batch_size);
         std::thread::spawn(move || {
-            let mut spare = vec![RecordBatch::default(), RecordBatch::default()];
+            // Two buffers circulate: this one, and the one the pipeline brings (its first
+            // `next_batch` hands back an empty batch). A third would only hold a batch
+            // more in memory, never start one sooner.
+            let mut spare = vec![RecordBatch::default()];
             loop {
                 let mut batch = spare
                     .pop()
