@@ -248,12 +248,8 @@ impl Source for FileSource {
         let done = positions.get(&reader.stream().key()).copied().unwrap_or(0);
         if done > 0 {
             tracing::info!(input = %self.name, lines = done, "resuming after the lines already judged");
-            reader
-                .skip_lines(done)
-                .map_err(|source| SourceError::Read {
-                    name: self.name.clone(),
-                    source,
-                })?;
+            let skipped = reader.skip_lines(done);
+            skipped.map_err(|source| self.read_error(source))?;
         }
         Ok(())
     }

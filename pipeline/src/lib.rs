@@ -536,9 +536,9 @@ impl Pipeline {
             if let Some(task) = done.acknowledged {
                 task.await??;
             }
+            self.telemetry.decisions_acknowledged(&done.decisions);
             for decision in &done.decisions {
                 self.summary.count_decision(decision);
-                self.telemetry.decision_acknowledged(decision);
                 on_decision(decision);
             }
             // With a state store, positions are committed once the checkpoint covering

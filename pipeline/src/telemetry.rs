@@ -365,39 +365,40 @@ impl Telemetry {
         });
     }
 
-    /// A decision acknowledged by every output.
-    pub(crate) fn decision_acknowledged(&self, decision: &Decision) {
-        tracing::debug!(id = %decision.id, action = decision.action.as_str(), rule = %decision.rule, "decision acknowledged");
-        let revocation = matches!(
-            decision.action,
-            Action::RevokeSession | Action::RevokeAllSessions
-        ) && decision.mode == Mode::Enforce
-            && self.live.load(Ordering::Relaxed);
+    /// A batch's decisions, acknowledged by every output (one lock for the batch).
+    pub(crate) fn decisions_acknowledged(&self, decisions: &[Decision]) {
+        if decisions.is_empty() {
+            return;
+        }
+        let live = self.live.load(Ordering::Relaxed);
+        let now = Timestamp::now();
         self.with(|series| {
-            series.add(
-                names::DECISIONS,
-                vec![
-                    label("action", decision.action.as_str()),
-                    label("mode", decision.mode.as_str()),
-                    label("rule", decision.rule.as_str()),
-                ],
-                1.0,
-            );
-            series.add(
-                names::DECISIONS_BY_BASIS,
-                vec![label("basis", basis(decision.mode))],
-                1.0,
-            );
-            for reason in &decision.reasons {
+            for decision in decisions {
+                tracing::debug!(id = %decision.id, action = decision.action.as_str(), rule = %decision.rule, "decision acknowledged");
                 series.add(
-                    names::DECISION_DETECTORS,
-                    vec![label("detector", reason.detector.as_str())],
+                    names::DECISIONS,
+                    vec![
+                        label("action", decision.action.as_str()),
+                        label("mode", decision.mode.as_str()),
+                        label("rule", decision.rule.as_str()),
+                    ],
                     1.0,
                 );
-            }
-            if revocation {
-                let micros = Timestamp::now().0.saturating_sub(decision.time.0);
-                series.observe(names::REVOCATION_SECONDS, micros.max(0) as f64 / 1e6);
+                series.add(names::DECISIONS_BY_BASIS, vec![label("basis", basis(decision.mode))], 1.0);
+                for reason in &decision.reasons {
+                    series.add(
+                        names::DECISION_DETECTORS,
+                        vec![label("detector", reason.detector.as_str())],
+                        1.0,
+                    );
+                }
+                let revocation =
+                    matches!(decision.action, Action::RevokeSession | Action::RevokeAllSessions)
+                        && decision.mode == Mode::Enforce;
+                if live && revocation {
+                    let micros = now.0.saturating_sub(decision.time.0);
+                    series.observe(names::REVOCATION_SECONDS, micros.max(0) as f64 / 1e6);
+                }
             }
         });
     }
