@@ -6,11 +6,9 @@
 //! [`Telemetry::render`] writes the Prometheus text exposition format (version 0.0.4).
 //! Updates take one short lock per batch or per settled decision, never per event.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use vigil_ingest::source::RecordBatch;
+use vigil_schemas::metrics::{label, Kind, Metric, Registry, Series};
 use vigil_schemas::{Action, Decision, Mode, Timestamp};
 
 /// Metric names.
@@ -57,159 +55,125 @@ pub mod names {
     pub const REVOCATION_SECONDS: &str = "vigil_revocation_acknowledged_seconds";
 }
 
-/// Help and type of every metric, in the order they are rendered.
-const METRICS: [(&str, Kind, &str); 19] = [
-    (
-        names::RECORDS_READ,
-        Kind::Counter,
-        "Records read, by input.",
-    ),
-    (
-        names::RECORDS_REJECTED,
-        Kind::Counter,
-        "Records rejected, by input and reason.",
-    ),
-    (
-        names::RECORDS_SKIPPED,
-        Kind::Counter,
-        "Records skipped as of no interest, by reason.",
-    ),
-    (
-        names::RECORDS_RESUMED,
-        Kind::Counter,
-        "Records passed over because the restored state reflects them.",
-    ),
-    (names::EVENTS_JUDGED, Kind::Counter, "Events judged."),
-    (
-        names::DECISIONS,
-        Kind::Counter,
-        "Decisions acknowledged by every output, by action, mode and rule.",
-    ),
-    (
-        names::DECISION_DETECTORS,
-        Kind::Counter,
-        "Decisions by detector among their reasons.",
-    ),
-    (
-        names::DECISIONS_BY_BASIS,
-        Kind::Counter,
-        "Decisions enforced by policy or made in monitor mode only.",
-    ),
-    (names::SIGNALS, Kind::Counter, "Detector hits, by detector."),
-    (
-        names::POLICY_ERRORS,
-        Kind::Counter,
-        "Policy rules that failed to evaluate, by rule.",
-    ),
-    (
-        names::BATCH_SECONDS,
-        Kind::Histogram,
-        "Seconds to judge one batch.",
-    ),
-    (
-        names::CONSUMER_LAG,
-        Kind::Gauge,
-        "Records behind the end of each input partition.",
-    ),
-    (
-        names::CHECKPOINT_SECONDS,
-        Kind::Histogram,
-        "Seconds to write one checkpoint.",
-    ),
-    (names::CHECKPOINTS, Kind::Counter, "Checkpoints written."),
-    (
-        names::CHECKPOINT_BYTES,
-        Kind::Counter,
-        "Bytes of encoded state written by checkpoints.",
-    ),
-    (
-        names::OUTPUT_WRITTEN,
-        Kind::Counter,
-        "What each output has taken, by kind (the archive: rows per table).",
-    ),
-    (
-        names::OUTPUT_ACKNOWLEDGED,
-        Kind::Counter,
-        "Sends acknowledged, by output.",
-    ),
-    (
-        names::OUTPUT_FAILED,
-        Kind::Counter,
-        "Sends failed or not acknowledged, by output.",
-    ),
-    (
-        names::REVOCATION_SECONDS,
-        Kind::Histogram,
-        "Seconds from a revocation's triggering event to its acknowledgement by every output.",
-    ),
+/// Every metric, in the order they are rendered. A labelled counter shows no series
+/// until one is counted.
+const METRICS: &[Metric] = &[
+    Metric {
+        name: names::RECORDS_READ,
+        kind: Kind::Counter,
+        help: "Records read, by input.",
+        labelled: true,
+    },
+    Metric {
+        name: names::RECORDS_REJECTED,
+        kind: Kind::Counter,
+        help: "Records rejected, by input and reason.",
+        labelled: true,
+    },
+    Metric {
+        name: names::RECORDS_SKIPPED,
+        kind: Kind::Counter,
+        help: "Records skipped as of no interest, by reason.",
+        labelled: true,
+    },
+    Metric {
+        name: names::RECORDS_RESUMED,
+        kind: Kind::Counter,
+        help: "Records passed over because the restored state reflects them.",
+        labelled: false,
+    },
+    Metric {
+        name: names::EVENTS_JUDGED,
+        kind: Kind::Counter,
+        help: "Events judged.",
+        labelled: false,
+    },
+    Metric {
+        name: names::DECISIONS,
+        kind: Kind::Counter,
+        help: "Decisions acknowledged by every output, by action, mode and rule.",
+        labelled: true,
+    },
+    Metric {
+        name: names::DECISION_DETECTORS,
+        kind: Kind::Counter,
+        help: "Decisions by detector among their reasons.",
+        labelled: true,
+    },
+    Metric {
+        name: names::DECISIONS_BY_BASIS,
+        kind: Kind::Counter,
+        help: "Decisions enforced by policy or made in monitor mode only.",
+        labelled: true,
+    },
+    Metric {
+        name: names::SIGNALS,
+        kind: Kind::Counter,
+        help: "Detector hits, by detector.",
+        labelled: true,
+    },
+    Metric {
+        name: names::POLICY_ERRORS,
+        kind: Kind::Counter,
+        help: "Policy rules that failed to evaluate, by rule.",
+        labelled: true,
+    },
+    Metric {
+        name: names::BATCH_SECONDS,
+        kind: Kind::Histogram,
+        help: "Seconds to judge one batch.",
+        labelled: false,
+    },
+    Metric {
+        name: names::CONSUMER_LAG,
+        kind: Kind::Gauge,
+        help: "Records behind the end of each input partition.",
+        labelled: false,
+    },
+    Metric {
+        name: names::CHECKPOINT_SECONDS,
+        kind: Kind::Histogram,
+        help: "Seconds to write one checkpoint.",
+        labelled: false,
+    },
+    Metric {
+        name: names::CHECKPOINTS,
+        kind: Kind::Counter,
+        help: "Checkpoints written.",
+        labelled: false,
+    },
+    Metric {
+        name: names::CHECKPOINT_BYTES,
+        kind: Kind::Counter,
+        help: "Bytes of encoded state written by checkpoints.",
+        labelled: false,
+    },
+    Metric {
+        name: names::OUTPUT_WRITTEN,
+        kind: Kind::Counter,
+        help: "What each output has taken, by kind (the archive: rows per table).",
+        labelled: true,
+    },
+    Metric {
+        name: names::OUTPUT_ACKNOWLEDGED,
+        kind: Kind::Counter,
+        help: "Sends acknowledged, by output.",
+        labelled: true,
+    },
+    Metric {
+        name: names::OUTPUT_FAILED,
+        kind: Kind::Counter,
+        help: "Sends failed or not acknowledged, by output.",
+        labelled: true,
+    },
+    Metric {
+        name: names::REVOCATION_SECONDS,
+        kind: Kind::Histogram,
+        help:
+            "Seconds from a revocation's triggering event to its acknowledgement by every output.",
+        labelled: false,
+    },
 ];
-
-/// Upper bounds of the histograms' buckets, in seconds: a millisecond to a minute.
-const BUCKETS: [f64; 14] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0,
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Counter,
-    Gauge,
-    Histogram,
-}
-
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Kind::Counter => "counter",
-            Kind::Gauge => "gauge",
-            Kind::Histogram => "histogram",
-        }
-    }
-}
-
-/// A series' labels, in a fixed order.
-type Labels = Vec<(&'static str, String)>;
-
-#[derive(Debug, Default, Clone)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
-
-impl Histogram {
-    fn observe(&mut self, value: f64) {
-        for (bound, count) in BUCKETS.iter().zip(self.counts.iter_mut()) {
-            if value <= *bound {
-                *count += 1;
-            }
-        }
-        self.count += 1;
-        self.sum += value;
-    }
-}
-
-#[derive(Debug, Default)]
-struct Series {
-    values: BTreeMap<(&'static str, Labels), f64>,
-    histograms: BTreeMap<(&'static str, Labels), Histogram>,
-}
-
-impl Series {
-    fn add(&mut self, name: &'static str, labels: Labels, value: f64) {
-        *self.values.entry((name, labels)).or_default() += value;
-    }
-
-    fn set(&mut self, name: &'static str, labels: Labels, value: f64) {
-        self.values.insert((name, labels), value);
-    }
-
-    fn observe(&mut self, name: &'static str, value: f64) {
-        self.histograms
-            .entry((name, Vec::new()))
-            .or_default()
-            .observe(value);
-    }
-}
 
 /// What readiness waits for.
 #[derive(Debug, Default)]
@@ -220,16 +184,22 @@ struct Health {
 }
 
 /// A run's metrics and health, shared with whoever serves them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Telemetry {
-    series: Mutex<Series>,
+    registry: Registry,
     health: Health,
     /// Whether the run is live (logs rejects as warnings, times revocations).
     live: AtomicBool,
 }
 
-fn label(name: &'static str, value: impl Into<String>) -> (&'static str, String) {
-    (name, value.into())
+impl Default for Telemetry {
+    fn default() -> Telemetry {
+        Telemetry {
+            registry: Registry::new(METRICS),
+            health: Health::default(),
+            live: AtomicBool::new(false),
+        }
+    }
 }
 
 /// The basis of a decision, for the maturity metric.
@@ -242,11 +212,7 @@ fn basis(mode: Mode) -> &'static str {
 
 impl Telemetry {
     fn with<T>(&self, update: impl FnOnce(&mut Series) -> T) -> T {
-        let mut series = self
-            .series
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        update(&mut series)
+        self.registry.update(update)
     }
 
     /// Marks the run live or replayed.
@@ -361,7 +327,7 @@ impl Telemetry {
                     errors.count as f64,
                 );
             }
-            series.observe(names::BATCH_SECONDS, seconds);
+            series.observe(names::BATCH_SECONDS, Vec::new(), seconds);
         });
     }
 
@@ -397,7 +363,11 @@ impl Telemetry {
                         && decision.mode == Mode::Enforce;
                 if live && revocation {
                     let micros = now.0.saturating_sub(decision.time.0);
-                    series.observe(names::REVOCATION_SECONDS, micros.max(0) as f64 / 1e6);
+                    series.observe(
+                        names::REVOCATION_SECONDS,
+                        Vec::new(),
+                        micros.max(0) as f64 / 1e6,
+                    );
                 }
             }
         });
@@ -422,7 +392,7 @@ impl Telemetry {
         self.with(|series| {
             series.add(names::CHECKPOINTS, Vec::new(), 1.0);
             series.add(names::CHECKPOINT_BYTES, Vec::new(), bytes as f64);
-            series.observe(names::CHECKPOINT_SECONDS, seconds);
+            series.observe(names::CHECKPOINT_SECONDS, Vec::new(), seconds);
         });
     }
 
@@ -456,104 +426,14 @@ impl Telemetry {
     /// The value of a counter or gauge series, 0 when it was never set (for tests and
     /// summaries).
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        self.with(|series| {
-            series
-                .values
-                .iter()
-                .filter(|((metric, series_labels), _)| {
-                    *metric == name
-                        && labels.iter().all(|(key, value)| {
-                            series_labels.iter().any(|(k, v)| k == key && v == value)
-                        })
-                })
-                .map(|(_, value)| *value)
-                .sum()
-        })
+        self.registry.value(name, labels)
     }
 
     /// Every metric in the Prometheus text exposition format.
     pub fn render(&self) -> String {
         let mut text = String::with_capacity(8192);
-        self.with(|series| {
-            for (name, kind, help) in METRICS {
-                let _ = writeln!(text, "# HELP {name} {help}");
-                let _ = writeln!(text, "# TYPE {name} {}", kind.as_str());
-                if kind == Kind::Histogram {
-                    let histogram = series.histograms.get(&(name, Vec::new()));
-                    render_histogram(&mut text, name, &histogram.cloned().unwrap_or_default());
-                    continue;
-                }
-                let mut any = false;
-                for ((metric, labels), value) in &series.values {
-                    if *metric == name {
-                        any = true;
-                        let _ =
-                            writeln!(text, "{name}{} {}", render_labels(labels), number(*value));
-                    }
-                }
-                if !any && kind == Kind::Counter && !METRIC_HAS_LABELS.contains(&name) {
-                    let _ = writeln!(text, "{name} 0");
-                }
-            }
-        });
+        self.registry.render_into(&mut text);
         text
-    }
-}
-
-/// Counters with labels: no series is shown until one is counted.
-const METRIC_HAS_LABELS: [&str; 11] = [
-    names::RECORDS_READ,
-    names::RECORDS_REJECTED,
-    names::RECORDS_SKIPPED,
-    names::DECISIONS,
-    names::DECISION_DETECTORS,
-    names::DECISIONS_BY_BASIS,
-    names::SIGNALS,
-    names::POLICY_ERRORS,
-    names::OUTPUT_ACKNOWLEDGED,
-    names::OUTPUT_FAILED,
-    names::OUTPUT_WRITTEN,
-];
-
-fn render_histogram(text: &mut String, name: &str, histogram: &Histogram) {
-    for (bound, count) in BUCKETS.iter().zip(histogram.counts.iter()) {
-        let _ = writeln!(text, "{name}_bucket{{le=\"{}\"}} {count}", number(*bound));
-    }
-    let _ = writeln!(text, "{name}_bucket{{le=\"+Inf\"}} {}", histogram.count);
-    let _ = writeln!(text, "{name}_sum {}", number(histogram.sum));
-    let _ = writeln!(text, "{name}_count {}", histogram.count);
-}
-
-fn render_labels(labels: &Labels) -> String {
-    if labels.is_empty() {
-        return String::new();
-    }
-    let mut text = String::from("{");
-    for (index, (key, value)) in labels.iter().enumerate() {
-        if index > 0 {
-            text.push(',');
-        }
-        let _ = write!(text, "{key}=\"");
-        for character in value.chars() {
-            match character {
-                '\\' => text.push_str("\\\\"),
-                '"' => text.push_str("\\\""),
-                '\n' => text.push_str("\\n"),
-                other => text.push(other),
-            }
-        }
-        text.push('"');
-    }
-    text.push('}');
-    text
-}
-
-/// A sample value as Prometheus writes it.
-fn number(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 {
-        format!("{}", value as i64)
-    } else {
-        format!("{value}")
     }
 }
 

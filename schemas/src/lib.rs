@@ -10,6 +10,8 @@
 //!   enforcement points, the SOC and the archive.
 //! - [`Timestamp`]: event time in microseconds, parsed from RFC 3339 without allocation.
 //! - [`caep`]: the CAEP Security Event Tokens a decision becomes for enforcement points.
+//! - [`metrics`]: Prometheus metric primitives (declared metrics, series, the text
+//!   format) for every component that keeps its own metrics.
 //!
 //! The JSON Schema files of the native input and the decision output live beside this
 //! crate in `schemas/json/`; the tests validate the examples in `schemas/examples/` and
@@ -19,6 +21,7 @@ pub mod archive;
 pub mod caep;
 mod decision;
 mod event;
+pub mod metrics;
 mod reject;
 mod time;
 
