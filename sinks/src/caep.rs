@@ -23,6 +23,7 @@ pub enum CaepKeyError {
     TooShort(usize),
 }
 
+#[derive(Clone)]
 enum Key {
     Rs256(
         Box<rsa::pkcs1v15::SigningKey<sha2::Sha256>>,
@@ -32,6 +33,7 @@ enum Key {
 }
 
 /// Signs SETs with one key.
+#[derive(Clone)]
 pub struct Signer {
     key: Key,
     kid: String,
@@ -74,6 +76,11 @@ impl Signer {
             key,
             kid: kid.to_string(),
         })
+    }
+
+    /// The key id receivers find the key by.
+    pub fn kid(&self) -> &str {
+        &self.kid
     }
 
     /// `RS256` or `ES256`.

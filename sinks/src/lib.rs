@@ -10,6 +10,8 @@
 //! - [`kafka::KafkaOutputs`]: decisions, SOC alerts, signed SETs and dead letters to Kafka
 //!   (the `kafka` feature).
 //! - [`archive::ArchiveOutput`]: events, signals, decisions and sessions as Parquet.
+//! - [`ssf::SsfOutput`]: vigil as an OpenID Shared Signals transmitter: streams managed by
+//!   receivers, a durable outbox, push (RFC 8935) and poll (RFC 8936) delivery.
 //!
 //! Every write error names the destination.
 
@@ -18,6 +20,7 @@ pub mod caep;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 mod output;
+pub mod ssf;
 
 pub use output::{Ack, BoxFuture, Judged, Output, Rejected};
 
@@ -49,6 +52,9 @@ pub enum SinkError {
     /// The archive failed.
     #[error(transparent)]
     Archive(#[from] archive::ArchiveError),
+    /// The Shared Signals outbox failed.
+    #[error(transparent)]
+    Ssf(#[from] ssf::OutboxError),
     /// A Kafka send failed or was not acknowledged.
     #[cfg(feature = "kafka")]
     #[error("{what}: {source}")]
