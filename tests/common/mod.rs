@@ -2,6 +2,8 @@
 //! it needs).
 #![allow(dead_code)]
 
+pub mod set_checks;
+
 use std::path::{Path, PathBuf};
 use vigil_backtest::simulate::{simulate_to, SimulateOptions};
 
