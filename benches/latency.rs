@@ -245,7 +245,7 @@ fn main() {
             .expect("key"),
     };
     let mut runner = runtime
-        .block_on(async { Runner::with_caep(&config, rules, Some(caep)) })
+        .block_on(async { Runner::with_caep(&config, rules, Some(caep), None) })
         .expect("runner");
     let handled = runner.handled();
 

@@ -10,6 +10,8 @@ use vigil_engine::Engine;
 use vigil_pipeline::{Cadence, Options};
 use vigil_rules::{Policy, Rules};
 use vigil_sinks::archive::{ArchiveOutput, LiveFlush};
+use vigil_sinks::caep::Signer;
+use vigil_sinks::ssf::{Outbox, Transmitter};
 
 /// How often a live run writes the archive's buffers out, so files appear while it runs.
 pub const ARCHIVE_FLUSH: Duration = Duration::from_secs(60);
@@ -87,4 +89,56 @@ pub fn archive_output(
             .map(|days| (dir.to_path_buf(), days)),
     });
     Ok(ArchiveOutput::new(archive, live))
+}
+
+/// Loads the CAEP signing key; errors name the field and the file.
+pub fn caep_signer(caep: &crate::config::CaepConfig) -> Result<Signer, SetupError> {
+    let pem =
+        std::fs::read_to_string(&caep.key_file).map_err(|source| SetupError::CaepKeyFile {
+            path: caep.key_file.clone(),
+            source,
+        })?;
+    Signer::from_pem(&pem, &caep.kid).map_err(|source| SetupError::CaepKey {
+        path: caep.key_file.clone(),
+        source,
+    })
+}
+
+/// How users and devices become SET subjects, from `[caep]`.
+pub fn caep_identity(caep: &crate::config::CaepConfig) -> vigil_schemas::caep::CaepIdentity {
+    vigil_schemas::caep::CaepIdentity {
+        issuer: caep.issuer.clone(),
+        audience: caep.audience.clone(),
+        subject_issuer: caep.subject_issuer.clone(),
+        simple_subjects: caep.simple_subjects,
+    }
+}
+
+/// The Shared Signals transmitter `[ssf]` asks for (none without it), its outbox in the
+/// state folder (in memory without one: pending SETs do not survive a restart).
+pub fn transmitter(config: &Config) -> Result<Option<Transmitter>, SetupError> {
+    let (Some(ssf), Some(caep)) = (&config.ssf, &config.caep) else {
+        return Ok(None);
+    };
+    let receivers = ssf
+        .receivers(Path::new("."), &caep.audience)
+        .map_err(SetupError::Ssf)?;
+    let outbox = match &config.state.dir {
+        Some(dir) => Outbox::open(&dir.join(vigil_sinks::ssf::outbox::FILE)),
+        None => {
+            tracing::warn!("no `state.dir`: the SSF outbox is in memory and pending SETs do not survive a restart");
+            Outbox::in_memory()
+        }
+    }
+    .map_err(SetupError::Outbox)?;
+    let settings = vigil_sinks::ssf::Settings {
+        issuer: caep.issuer.clone(),
+        config: ssf.clone(),
+        receivers,
+        subjects: caep_identity(caep),
+        signer: caep_signer(caep)?,
+    };
+    Transmitter::new(settings, outbox)
+        .map(Some)
+        .map_err(SetupError::Outbox)
 }

@@ -28,6 +28,18 @@
 //! [server]                          # `vigil run` and `vigil demo`
 //! listen = "127.0.0.1:9464"
 //!
+//! [caep]                            # SETs: signed with this key, `iss` = issuer
+//! issuer = "https://vigil.example.com"
+//! audience = "https://idp.example.com"
+//! subject_issuer = "https://idp.example.com/"
+//! key_file = "keys/vigil-rs256.pem"
+//! kid = "vigil-2026"
+//!
+//! [ssf]                             # Shared Signals: receivers create streams over HTTP
+//! [[ssf.receivers]]
+//! name = "okta"
+//! token_env = "VIGIL_SSF_OKTA_TOKEN"
+//!
 //! [rules.impossible_travel]
 //! max_speed_kmh = 900.0
 //! ```
@@ -69,6 +81,8 @@ pub struct Config {
     pub archive: ArchiveConfig,
     /// The HTTP server (`vigil run`, `vigil demo`).
     pub server: ServerConfig,
+    /// The Shared Signals transmitter on the server (needs `[caep]`).
+    pub ssf: Option<vigil_sinks::ssf::SsfConfig>,
 }
 
 /// `[server]`: health, readiness, metrics and the identity endpoint over HTTP.
@@ -335,6 +349,13 @@ impl Config {
         {
             caep.key_file = base.join(&caep.key_file);
         }
+        for receiver in config
+            .ssf
+            .iter_mut()
+            .flat_map(|ssf| ssf.receivers.iter_mut())
+        {
+            resolve(&mut receiver.token_file);
+        }
         Ok(config)
     }
 
@@ -372,6 +393,15 @@ impl Config {
             if kafka.max_batch == 0 {
                 return Err("`kafka.max_batch` must be at least 1".to_string());
             }
+        }
+        if let Some(ssf) = &self.ssf {
+            if self.caep.is_none() {
+                return Err(
+                    "`ssf` needs a [caep] section: the issuer and the key SETs are signed with"
+                        .to_string(),
+                );
+            }
+            ssf.validate()?;
         }
         self.rules.validate()
     }

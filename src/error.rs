@@ -66,6 +66,12 @@ pub enum SetupError {
         /// Cause.
         source: vigil_sinks::caep::CaepKeyError,
     },
+    /// The Shared Signals transmitter is misconfigured (a receiver's token cannot be read).
+    #[error("{0}")]
+    Ssf(String),
+    /// The Shared Signals outbox cannot be opened.
+    #[error("`state.dir`: {0}")]
+    Outbox(#[source] vigil_sinks::ssf::OutboxError),
     /// The HTTP server cannot listen.
     #[error("`server.listen`: {0}")]
     Server(#[from] vigil_server::ServerError),

@@ -52,6 +52,7 @@ fn health_readiness_metrics_and_identities() {
             ServerState {
                 telemetry: pipeline.telemetry(),
                 handle: pipeline.handle(),
+                ssf: None,
             },
             async move {
                 let _ = stopped.await;
@@ -158,7 +159,14 @@ fn health_readiness_metrics_and_identities() {
         let handle = pipeline.handle();
         let telemetry = pipeline.telemetry();
         drop(pipeline);
-        let serving = server.spawn(ServerState { telemetry, handle }, std::future::pending());
+        let serving = server.spawn(
+            ServerState {
+                telemetry,
+                handle,
+                ssf: None,
+            },
+            std::future::pending(),
+        );
         let (status, body) = tokio::task::spawn_blocking(move || {
             http("GET", &base, "/v1/identities/alice@example.com")
         })

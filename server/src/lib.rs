@@ -7,6 +7,9 @@
 //! - `GET /metrics`: the Prometheus text exposition of the run's metrics.
 //! - `GET /v1/identities/{id}`: what the engine holds about an identity now (as `vigil
 //!   state inspect` prints it), answered live by the loop; 404 for an unknown identity.
+//! - The OpenID Shared Signals transmitter ([`ssf`]): `/.well-known/ssf-configuration`, the
+//!   JWK Set, stream management, status, subjects, verification and polling, when a
+//!   transmitter is configured.
 //!
 //! Every error is a JSON body `{"error": ...}` with its status code; no request can make a
 //! handler panic.
@@ -20,6 +23,8 @@ use axum::{Json, Router};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use vigil_pipeline::{EngineHandle, HandleError, Telemetry};
+
+pub mod ssf;
 
 /// The default address (`[server] listen`): loopback only, on the port OpenTelemetry's
 /// Prometheus exporter takes by convention.
@@ -35,6 +40,8 @@ pub struct ServerState {
     pub telemetry: Arc<Telemetry>,
     /// Questions for the live loop.
     pub handle: EngineHandle,
+    /// The Shared Signals transmitter, when configured.
+    pub ssf: Option<vigil_sinks::ssf::Transmitter>,
 }
 
 /// Why the server could not start.
@@ -101,13 +108,14 @@ pub fn router(state: ServerState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/v1/identities/{id}", get(identity))
+        .merge(ssf::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 
 /// A JSON error with its status.
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
 }
 
@@ -127,12 +135,16 @@ async fn readyz(State(state): State<ServerState>) -> Response {
 }
 
 async fn metrics(State(state): State<ServerState>) -> Response {
+    let mut text = state.telemetry.render();
+    if let Some(transmitter) = &state.ssf {
+        transmitter.render_metrics(&mut text);
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.telemetry.render(),
+        text,
     )
         .into_response()
 }

@@ -21,10 +21,9 @@ use vigil_ingest::enrich::Enricher;
 use vigil_ingest::kafka::{KafkaInput, KafkaSource};
 use vigil_pipeline::{Pipeline, Summary};
 use vigil_rules::Rules;
-use vigil_schemas::caep::CaepIdentity;
 use vigil_schemas::Decision;
-use vigil_sinks::caep::Signer;
 use vigil_sinks::kafka::{CaepOutput, KafkaOutputs, OutputTopics};
+use vigil_sinks::ssf::{SsfOutput, Transmitter};
 use vigil_sinks::Output;
 
 /// The client settings shared by consumer and producer: brokers and pass-through
@@ -38,25 +37,11 @@ pub fn client_config(kafka: &KafkaConfig) -> ClientConfig {
     client
 }
 
-/// Loads the CAEP signing key; errors name the field and the file.
+/// The CAEP output `[caep]` asks for: who vigil is and the key it signs with.
 pub fn caep_output(caep: &CaepConfig) -> Result<CaepOutput, SetupError> {
-    let pem =
-        std::fs::read_to_string(&caep.key_file).map_err(|source| SetupError::CaepKeyFile {
-            path: caep.key_file.clone(),
-            source,
-        })?;
-    let signer = Signer::from_pem(&pem, &caep.kid).map_err(|source| SetupError::CaepKey {
-        path: caep.key_file.clone(),
-        source,
-    })?;
     Ok(CaepOutput {
-        identity: CaepIdentity {
-            issuer: caep.issuer.clone(),
-            audience: caep.audience.clone(),
-            subject_issuer: caep.subject_issuer.clone(),
-            simple_subjects: caep.simple_subjects,
-        },
-        signer,
+        identity: compose::caep_identity(caep),
+        signer: compose::caep_signer(caep)?,
     })
 }
 
@@ -64,20 +49,25 @@ pub fn caep_output(caep: &CaepConfig) -> Result<CaepOutput, SetupError> {
 pub struct Runner {
     pipeline: Pipeline,
     source: KafkaSource,
+    ssf: Option<Transmitter>,
 }
 
 impl Runner {
-    /// Builds consumer, producer, engine and enrichment from a validated config.
+    /// Builds consumer, producer, engine, enrichment and the Shared Signals transmitter
+    /// from a validated config.
     pub fn new(config: &Config, rules: Arc<Rules>) -> Result<Runner, SetupError> {
         let caep = config.caep.as_ref().map(caep_output).transpose()?;
-        Runner::with_caep(config, rules, caep)
+        let ssf = compose::transmitter(config)?;
+        Runner::with_caep(config, rules, caep, ssf)
     }
 
-    /// As [`Runner::new`], with the CAEP signer given instead of read from `[caep]`.
+    /// As [`Runner::new`], with the CAEP signer and the transmitter given instead of read
+    /// from `[caep]` and `[ssf]`.
     pub fn with_caep(
         config: &Config,
         rules: Arc<Rules>,
         caep: Option<CaepOutput>,
+        ssf: Option<Transmitter>,
     ) -> Result<Runner, SetupError> {
         let kafka = config.kafka.as_ref().ok_or(SetupError::NoKafka)?;
         let enricher = Enricher::open(&config.enrich)?;
@@ -106,11 +96,18 @@ impl Runner {
         let producer = KafkaOutputs::new(&client, topics, caep).map_err(SetupError::Producer)?;
         let engine = compose::engine(config, rules, config.state.dir.as_deref())?;
         let mut outputs: Vec<Box<dyn Output>> = vec![Box::new(producer)];
+        if let Some(transmitter) = &ssf {
+            outputs.push(Box::new(SsfOutput::new(transmitter.clone())));
+        }
         if let Some(dir) = &config.archive.dir {
             outputs.push(Box::new(compose::archive_output(config, dir, true)?));
         }
         let pipeline = Pipeline::new(engine, enricher, outputs, compose::options(config, true));
-        Ok(Runner { pipeline, source })
+        Ok(Runner {
+            pipeline,
+            source,
+            ssf,
+        })
     }
 
     /// Records whose outputs are acknowledged and offsets stored, as the loop goes.
@@ -123,6 +120,7 @@ impl Runner {
         vigil_server::ServerState {
             telemetry: self.pipeline.telemetry(),
             handle: self.pipeline.handle(),
+            ssf: self.ssf.clone(),
         }
     }
 
@@ -187,6 +185,13 @@ fn run_live(config: &std::path::Path) -> Result<Summary, Error> {
             "vigil run: serving {0}/healthz {0}/readyz {0}/metrics {0}/v1/identities/{{id}}",
             server.url()
         );
+        if let Some(transmitter) = &runner.ssf {
+            eprintln!(
+                "vigil run: Shared Signals transmitter {}{}",
+                transmitter.issuer(),
+                vigil_sinks::ssf::paths::CONFIGURATION
+            );
+        }
         let (stop_serving, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = server.spawn(runner.server_state(), async move {
             let _ = stopped.await;

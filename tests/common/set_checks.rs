@@ -969,8 +969,9 @@ fn unknown_members(
     let extra: Vec<&String> = event
         .keys()
         .filter(|key| {
-            !specific.contains(&key.as_str())
-                && !(caep && CAEP_COMMON_MEMBERS.contains(&key.as_str()))
+            let known = specific.contains(&key.as_str())
+                || (caep && CAEP_COMMON_MEMBERS.contains(&key.as_str()));
+            !known
         })
         .collect();
     if !extra.is_empty() {

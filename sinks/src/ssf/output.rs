@@ -92,12 +92,15 @@ impl Output for SsfOutput {
     fn written(&self) -> Vec<(&'static str, u64)> {
         vec![("decisions", self.queued)]
     }
+}
 
-    fn finish(&mut self) -> Result<(), SinkError> {
+impl Drop for SsfOutput {
+    /// The writer ends with its queue (the pipeline has awaited every batch's
+    /// acknowledgement before an output is dropped).
+    fn drop(&mut self) {
         self.jobs.take();
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }
-        Ok(())
     }
 }

@@ -6,6 +6,14 @@
 //! as `vigil run` does (decisions, SOC alerts, signed CAEP SETs and dead letters out),
 //! prints each enforcement decision as a SOC analyst reads it once its outputs are
 //! acknowledged, and ends with a summary and the commands to try next.
+//!
+//! vigil is a Shared Signals transmitter on its HTTP server during the demo: a demo
+//! receiver ([`receiver`]) discovers it, creates a push stream with the bearer token the
+//! demo prints, and verifies every SET it is sent. `--serve` goes on after the summary
+//! with paced traffic (attacks included) until Ctrl-C, so a receiver or a person arriving
+//! later sees new SETs.
+
+mod receiver;
 
 use super::run::Runner;
 use crate::compose::load_rules;
@@ -25,10 +33,17 @@ use vigil_schemas::caep::CaepIdentity;
 use vigil_schemas::{Action, Detail, Event, Mode};
 use vigil_sinks::caep::Signer;
 use vigil_sinks::kafka::CaepOutput;
+use vigil_sinks::ssf::{Outbox, Receiver, SsfConfig, Transmitter};
 
-/// A P-256 key for the demo's SETs only (the same test key the sinks' tests use); never
-/// use it for anything real.
-const DEMO_KEY: &str = include_str!("../../sinks/tests/keys/test-es256.pem");
+/// An RSA key for the demo's SETs only (RS256, as the CAEP interoperability profile asks;
+/// the same test key the sinks' tests use); never use it for anything real.
+const DEMO_KEY: &str = include_str!("../../../sinks/tests/keys/test-rs256.pem");
+
+/// The demo receiver's name in `[ssf]` terms.
+const DEMO_RECEIVER: &str = "demo-receiver";
+
+/// A record to produce: key, topic, payload.
+type Record = (String, &'static str, Vec<u8>);
 
 /// The demo's input topics, by event kind.
 const INPUTS: [&str; 3] = ["vigil.auth", "vigil.posture", "vigil.access"];
@@ -55,9 +70,12 @@ pub struct DemoOptions {
     /// the OS picks when it is taken.
     #[arg(long, default_value_t = vigil_server::DEFAULT_LISTEN)]
     pub listen: std::net::SocketAddr,
-    /// Keep serving after the summary, until Ctrl-C or SIGTERM.
+    /// Keep serving after the summary, with paced traffic, until Ctrl-C or SIGTERM.
     #[arg(long)]
     pub serve: bool,
+    /// Events per second of the paced traffic `--serve` goes on with.
+    #[arg(long, default_value_t = 5.0)]
+    pub pace: f64,
 }
 
 /// Binds `listen`, or a port the OS picks on the same address when it is taken (a second
@@ -109,7 +127,7 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
         attack_rate: 0.2,
         ..SimulateOptions::default()
     };
-    let mut days: Vec<Vec<(String, &'static str, Vec<u8>)>> = Vec::new();
+    let mut days: Vec<Vec<Record>> = Vec::new();
     let mut day_of = None;
     let simulation = simulate(&simulate_options, |event| {
         let day = event.time.as_secs().div_euclid(86_400);
@@ -187,28 +205,44 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
         }),
         ..config
     };
+    let server = bind(options.listen).await?;
+    let url = server.url();
+    let token = receiver::uuid_like();
+    let transmitter = demo_transmitter(&url, &token)?;
     let caep = CaepOutput {
         identity: CaepIdentity {
-            issuer: "https://vigil.demo.invalid/".into(),
+            issuer: url.clone(),
             audience: "https://idp.demo.invalid/caep".into(),
             subject_issuer: "https://idp.demo.invalid/".into(),
             simple_subjects: false,
         },
         signer: Signer::from_pem(DEMO_KEY, "vigil-demo").map_err(setup)?,
     };
-    let mut runner = Runner::with_caep(&config, rules, Some(caep))?;
+    let mut runner = Runner::with_caep(&config, rules, Some(caep), Some(transmitter.clone()))?;
     let handled = runner.handled();
-    let server = bind(options.listen).await?;
-    let url = server.url();
-    writeln!(
-        out,
-        "serving {url}/healthz {url}/readyz {url}/metrics {url}/v1/identities/{{id}} while it runs\n"
-    )
-    .map_err(io_error)?;
     let (stop_serving, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = server.spawn(runner.server_state(), async move {
         let _ = stopped.await;
     });
+    let demo_receiver = receiver::DemoReceiver::start(&url, &token)
+        .await
+        .map_err(|problem| Error::Io {
+            what: "the demo's Shared Signals receiver failed",
+            source: std::io::Error::other(problem),
+        })?;
+    writeln!(
+        out,
+        "serving {url}/healthz {url}/readyz {url}/metrics {url}/v1/identities/{{id}} while it runs"
+    )
+    .map_err(io_error)?;
+    writeln!(
+        out,
+        "Shared Signals transmitter {url}{}: the demo receiver created push stream {} to {}\n  its bearer token, for streams of your own: Authorization: Bearer {token}\n",
+        vigil_sinks::ssf::paths::CONFIGURATION,
+        demo_receiver.stream_id,
+        demo_receiver.endpoint
+    )
+    .map_err(io_error)?;
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &brokers)
         .set("linger.ms", "5")
@@ -219,22 +253,13 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
     // engine has caught up, so the three topics stay in step.
     let produce = {
         let handled = handled.clone();
+        let producer = producer.clone();
         async move {
             let mut produced = 0u64;
             for day in &days {
                 let mut deliveries = Vec::with_capacity(day.len());
                 for (key, topic, payload) in day {
-                    loop {
-                        match producer
-                            .send_result(FutureRecord::to(topic).key(key).payload(payload))
-                        {
-                            Ok(delivery) => {
-                                deliveries.push(delivery);
-                                break;
-                            }
-                            Err(_) => tokio::time::sleep(Duration::from_millis(2)).await,
-                        }
-                    }
+                    deliveries.push(send(&producer, topic, key, payload).await);
                 }
                 for delivery in deliveries {
                     let _ = delivery.await;
@@ -275,13 +300,14 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
     writeln!(out, "\n{summary}").map_err(io_error)?;
     writeln!(
         out,
-        "over Kafka (librdkafka's in-process mock cluster): {total} records consumed from {}, decisions to vigil.decisions and vigil.alerts, signed CAEP SETs (ES256, demo key) to vigil.caep",
+        "over Kafka (librdkafka's in-process mock cluster): {total} records consumed from {}, decisions to vigil.decisions and vigil.alerts, signed CAEP SETs (RS256, demo key) to vigil.caep and to Shared Signals receivers",
         INPUTS.join(", ")
     )
     .map_err(io_error)?;
     if hidden_alerts > 0 {
         writeln!(out, "({hidden_alerts} alerts and monitor-mode decisions not shown: `vigil demo --all` shows them)").map_err(io_error)?;
     }
+    report_receiver(&transmitter, &demo_receiver, out).await?;
     // The archive the run wrote, and a question for it.
     let archive = options.archive.display().to_string();
     let context = vigil_history::open(&options.archive).await?;
@@ -307,15 +333,40 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
         let identity = revoked.unwrap_or_else(|| "user00001@example.com".to_string());
         writeln!(
             out,
-            "\nserving until Ctrl-C (SIGINT or SIGTERM):\n  curl {url}/metrics\n  curl {url}/v1/identities/{identity}"
+            "\nserving until Ctrl-C (SIGINT or SIGTERM), with new traffic at {} events/s (attacks included); the demo receiver prints each SET it gets:\n  curl {url}/metrics\n  curl {url}/v1/identities/{identity}\n  curl {}\n  curl {url}{}\n  curl -X POST {url}{} -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{{}}'\n  curl -X POST {url}{}STREAM_ID -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' -d '{{\"maxEvents\": 5}}'\n",
+            options.pace,
+            demo_receiver.view_url,
+            vigil_sinks::ssf::paths::CONFIGURATION,
+            vigil_sinks::ssf::paths::STREAMS,
+            vigil_sinks::ssf::paths::POLL,
         )
         .map_err(io_error)?;
         out.flush().map_err(io_error)?;
-        runner.answer_until(crate::signals::terminated()).await;
+        demo_receiver.announce();
+        let paced = paced_traffic(options)?;
+        let pace = options.pace.clamp(0.1, 10_000.0);
+        let feeding = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / pace));
+            for (key, topic, payload) in &paced {
+                tick.tick().await;
+                let _ = send(&producer, topic, key, payload).await.await;
+            }
+        });
+        let live = runner
+            .run(crate::signals::terminated(), |decision| {
+                let quiet = decision.action == Action::Alert || decision.mode == Mode::Monitor;
+                if !quiet || options.all {
+                    let _ = out.write_all(render(decision).as_bytes());
+                    let _ = out.flush();
+                }
+            })
+            .await?;
+        feeding.abort();
+        writeln!(out, "\nwhile serving: {live}").map_err(io_error)?;
     } else {
         writeln!(
             out,
-            "  vigil demo --serve                 # keeps {url} serving after the summary"
+            "  vigil demo --serve                 # keeps {url} serving after the summary, with new traffic"
         )
         .map_err(io_error)?;
     }
@@ -324,4 +375,146 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
         tracing::warn!(%error, "the HTTP server failed");
     }
     Ok(summary)
+}
+
+/// The demo's transmitter: issuer `url` (plain http, loopback), one receiver whose bearer
+/// token is `token`, its outbox in memory.
+fn demo_transmitter(url: &str, token: &str) -> Result<Transmitter, Error> {
+    let receiver = Receiver {
+        name: DEMO_RECEIVER.into(),
+        token_sha256: vigil_sinks::ssf::config::token_digest(token),
+        audience: "https://receiver.demo.invalid/".into(),
+        events: vigil_sinks::ssf::config::EVENT_TYPES
+            .iter()
+            .map(|(_, uri)| *uri)
+            .collect(),
+        max_streams: 4,
+    };
+    let settings = vigil_sinks::ssf::Settings {
+        issuer: url.to_string(),
+        config: SsfConfig::default(),
+        receivers: vec![receiver],
+        subjects: CaepIdentity {
+            issuer: url.to_string(),
+            audience: String::new(),
+            subject_issuer: "https://idp.demo.invalid/".into(),
+            simple_subjects: false,
+        },
+        signer: Signer::from_pem(DEMO_KEY, "vigil-demo").map_err(setup)?,
+    };
+    let outbox = Outbox::in_memory().map_err(SetupError::Outbox)?;
+    Ok(Transmitter::new(settings, outbox).map_err(SetupError::Outbox)?)
+}
+
+/// Sends one record, waiting out a full producer queue.
+async fn send(
+    producer: &FutureProducer,
+    topic: &str,
+    key: &str,
+    payload: &[u8],
+) -> rdkafka::producer::DeliveryFuture {
+    loop {
+        match producer.send_result(FutureRecord::to(topic).key(key).payload(payload)) {
+            Ok(delivery) => return delivery,
+            Err(_) => tokio::time::sleep(Duration::from_millis(2)).await,
+        }
+    }
+}
+
+/// Traffic after the demo's days, for `--serve`: the same identities (same seed, so the
+/// same homes and devices), sixty more days of it.
+fn paced_traffic(options: &DemoOptions) -> Result<Vec<Record>, Error> {
+    let simulate_options = SimulateOptions {
+        identities: options.identities,
+        days: options.days + 60,
+        seed: options.seed,
+        attack_rate: 0.2 * f64::from(options.days + 60) / f64::from(options.days.max(1)),
+        ..SimulateOptions::default()
+    };
+    let after = simulate_options
+        .start
+        .plus_secs(i64::from(options.days) * 86_400);
+    let mut records = Vec::new();
+    simulate(&simulate_options, |event| {
+        if event.time >= after {
+            let key = event
+                .identity
+                .as_deref()
+                .or(event.device_id.as_deref())
+                .unwrap_or_default()
+                .to_string();
+            records.push((
+                key,
+                topic_of(event),
+                serde_json::to_vec(event).map_err(std::io::Error::other)?,
+            ));
+        }
+        Ok(())
+    })
+    .map_err(|source| Error::Io {
+        what: "simulation failed",
+        source,
+    })?;
+    Ok(records)
+}
+
+/// Waits for the outbox to empty, then prints what the demo receiver got.
+async fn report_receiver(
+    transmitter: &Transmitter,
+    demo_receiver: &receiver::DemoReceiver,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while transmitter.depth() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (verified, refused, by_type, echoed, example) = demo_receiver.view(|view| {
+        let example = view
+            .latest
+            .iter()
+            .rev()
+            .find(|claims| {
+                claims["events"]
+                    .get(vigil_schemas::caep::event_type::SESSION_REVOKED)
+                    .is_some()
+            })
+            .cloned();
+        (
+            view.verified,
+            view.refused,
+            view.by_type.clone(),
+            view.verification_echoed,
+            example,
+        )
+    });
+    let kinds: Vec<String> = by_type
+        .iter()
+        .map(|(kind, count)| format!("{count} {kind}"))
+        .collect();
+    let write = |out: &mut dyn Write, text: String| {
+        writeln!(out, "{text}").map_err(|source| Error::Io {
+            what: "failed to write the demo output",
+            source,
+        })
+    };
+    write(
+        out,
+        format!(
+            "\nShared Signals: the demo receiver got {verified} SETs pushed over HTTP (RFC 8935), each signature verified against {} ({}); {refused} refused; its verification state came back: {}; its view: {}",
+            demo_receiver.jwks_uri,
+            kinds.join(", "),
+            if echoed { "yes" } else { "no" },
+            demo_receiver.view_url
+        ),
+    )?;
+    if let Some(example) = example {
+        write(
+            out,
+            format!(
+                "one of them, decoded:\n{}",
+                serde_json::to_string_pretty(&example).unwrap_or_default()
+            ),
+        )?;
+    }
+    Ok(())
 }
