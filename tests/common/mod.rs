@@ -2,6 +2,7 @@
 //! it needs).
 #![allow(dead_code)]
 
+pub mod receiver;
 pub mod set_checks;
 
 use std::path::{Path, PathBuf};

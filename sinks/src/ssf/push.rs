@@ -290,7 +290,10 @@ fn settle(transmitter: &Transmitter, id: &str, results: Vec<Sent>) {
                     }
                 }
                 Outcome::Unauthorized => {
-                    live.unauthorized += 1;
+                    // SETs sent together count as one answer.
+                    if live.retry_at.is_none_or(|at| at <= now) {
+                        live.unauthorized += 1;
+                    }
                     retried += 1;
                     let error = format!(
                         "the receiver answered 401 Unauthorized ({} in a row)",
@@ -363,14 +366,19 @@ fn settle(transmitter: &Transmitter, id: &str, results: Vec<Sent>) {
     }
 }
 
+/// Waits longer after a failure: failures of SETs sent together (answered within one
+/// wait) count once.
 fn back_off(live: &mut super::Live, now: Instant, error: String, after: Option<Duration>) {
     live.failing_since.get_or_insert(now);
     live.last_error = Some(error);
-    live.backoff = if live.backoff.is_zero() {
-        FIRST_BACKOFF
-    } else {
-        (live.backoff * 2).min(MAX_BACKOFF)
-    };
+    let waiting = live.retry_at.is_some_and(|at| at > now);
+    if !waiting {
+        live.backoff = if live.backoff.is_zero() {
+            FIRST_BACKOFF
+        } else {
+            (live.backoff * 2).min(MAX_BACKOFF)
+        };
+    }
     let wait = after.unwrap_or(live.backoff);
     let at = now + wait;
     live.retry_at = Some(live.retry_at.map_or(at, |current| current.max(at)));
