@@ -2,8 +2,9 @@
 //! more; vigil answers with the oldest SETs of the stream, waiting up to
 //! `poll_wait_seconds` for one when none is there (long polling).
 
+use super::manage::own_mut;
 use super::stream::{Delivery, PollRequest};
-use super::{own_mut, Caller, Meta, SsfError, Transmitter};
+use super::{Caller, Meta, SsfError, Transmitter};
 use std::time::{Duration, Instant};
 
 impl Transmitter {
