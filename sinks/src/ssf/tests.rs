@@ -646,3 +646,149 @@ async fn push_delivers_in_order_per_subject_across_a_receiver_outage() {
         "{text}"
     );
 }
+
+/// A push receiver that answers every SET with `status` (and `body`, `Retry-After`), and
+/// notes when each request came.
+async fn answering(
+    status: u16,
+    body: &'static str,
+    retry_after: Option<&'static str>,
+    times: Arc<Mutex<Vec<Instant>>>,
+) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move || {
+            let times = times.clone();
+            async move {
+                times.lock().unwrap().push(Instant::now());
+                let mut response = axum::response::Response::new(axum::body::Body::from(body));
+                *response.status_mut() = axum::http::StatusCode::from_u16(status).unwrap();
+                if let Some(seconds) = retry_after {
+                    response
+                        .headers_mut()
+                        .insert("retry-after", seconds.parse().unwrap());
+                }
+                response
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}/events")
+}
+
+fn push_to(transmitter: &Transmitter, url: &str) -> String {
+    let a = caller(transmitter, TOKEN_A);
+    transmitter
+        .create(
+            a,
+            serde_json::from_value(
+                json!({"delivery": {"method": stream::PUSH, "endpoint_url": url}}),
+            )
+            .unwrap(),
+        )
+        .unwrap()["stream_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_400_with_an_rfc_8935_error_drops_the_set_and_counts_it_failed() {
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let url = answering(
+        400,
+        r#"{"err": "invalid_audience", "description": "not ours"}"#,
+        None,
+        times.clone(),
+    )
+    .await;
+    let transmitter = transmitter(SsfConfig::default());
+    let id = push_to(&transmitter, &url);
+    transmitter
+        .enqueue(&[revoke("alice@example.com", 1)])
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while transmitter.depth() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(transmitter.depth(), 0);
+    assert_eq!(times.lock().unwrap().len(), 1, "not sent again");
+    assert_eq!(transmitter.metric(names::FAILED, &[("stream", &id)]), 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_waits_its_retry_after() {
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let url = answering(429, "", Some("3"), times.clone()).await;
+    let transmitter = transmitter(SsfConfig::default());
+    push_to(&transmitter, &url);
+    transmitter
+        .enqueue(&[revoke("alice@example.com", 1)])
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while times.lock().unwrap().len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let times = times.lock().unwrap().clone();
+    assert!(times.len() >= 2, "retried");
+    let waited = times[1].duration_since(times[0]);
+    assert!(
+        waited >= Duration::from_millis(2900),
+        "waited {waited:?}, not the 3 s asked"
+    );
+    assert_eq!(transmitter.depth(), 1, "kept until taken");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_retry_horizon_sets_are_given_up_and_the_status_says_why() {
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let url = answering(503, "", None, times.clone()).await;
+    let transmitter = transmitter(SsfConfig {
+        retry_horizon_seconds: 2,
+        ..SsfConfig::default()
+    });
+    let id = push_to(&transmitter, &url);
+    transmitter
+        .enqueue(&[revoke("alice@example.com", 1), revoke("bob@example.com", 2)])
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while transmitter.depth() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(transmitter.depth(), 0, "given up");
+    assert_eq!(transmitter.metric(names::FAILED, &[("stream", &id)]), 2.0);
+    let status = transmitter
+        .status(caller(&transmitter, TOKEN_A), &id)
+        .unwrap();
+    let reason = status["reason"].as_str().unwrap();
+    assert!(reason.contains("gave up on"), "{reason}");
+    let mut text = String::new();
+    transmitter.render_metrics(&mut text);
+    assert!(
+        text.contains(&format!(
+            "vigil_ssf_stream_failing{{receiver=\"a\",stream=\"{id}\"}} 1"
+        )),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn set_errors_from_a_poll_remove_the_set_and_count_it_failed() {
+    let transmitter = transmitter(SsfConfig::default());
+    let a = caller(&transmitter, TOKEN_A);
+    let id = poll_stream(&transmitter, a);
+    let decision = revoke("alice@example.com", 1);
+    transmitter.enqueue(&[decision.clone()]).unwrap();
+    let body = poll(
+        &transmitter,
+        a,
+        &id,
+        json!({"maxEvents": 0, "setErrs": {decision.id.clone(): {"err": "invalid_key", "description": "unknown kid"}}}),
+    )
+    .await;
+    assert!(jtis(&body).is_empty());
+    assert_eq!(transmitter.depth(), 0);
+    assert_eq!(transmitter.metric(names::FAILED, &[("stream", &id)]), 1.0);
+}
