@@ -428,7 +428,9 @@ fn paced_traffic(options: &DemoOptions) -> Result<Vec<Record>, Error> {
         identities: options.identities,
         days: options.days + 60,
         seed: options.seed,
-        attack_rate: 0.2 * f64::from(options.days + 60) / f64::from(options.days.max(1)),
+        // Three times the demo's density of attacks per day: at a few events per second a
+        // person arriving later sees a SET within minutes.
+        attack_rate: 0.6 * f64::from(options.days + 60) / f64::from(options.days.max(1)),
         ..SimulateOptions::default()
     };
     let after = simulate_options
