@@ -12,14 +12,15 @@
 
 mod common;
 
+use common::Run;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
+use rdkafka::producer::DefaultProducerContext;
 use rdkafka::ClientConfig;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use vigil::config::Config;
@@ -85,54 +86,8 @@ fn read_ids(
     (ids, records)
 }
 
-/// A `vigil run` child that is killed when dropped, so a failed assertion leaves no
-/// process behind to run on into the next tests.
-struct Run(Child);
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-impl std::ops::Deref for Run {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Run {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
-/// Every run's log goes to one file, shown when the test fails.
 fn start(folder: &Path) -> Run {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(folder.join("vigil.log"))
-        .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(["run", "--config", "crash.toml"])
-        .current_dir(folder)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .map(Run)
-        .unwrap()
-}
-
-/// The end of the runs' log.
-fn log_tail(folder: &Path) -> String {
-    let text = std::fs::read_to_string(folder.join("vigil.log")).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
+    common::start_run(folder, "crash.toml")
 }
 
 /// A broker with the input topic and each run's output topics (one partition each): the
@@ -194,27 +149,6 @@ fn simulated(identities: usize, days: u32) -> Vec<Vec<u8>> {
     records
 }
 
-/// Appends `records` to partition 0 of `topic`, in order.
-fn send(brokers: &str, topic: &str, records: &[Vec<u8>]) {
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .unwrap();
-    for payload in records {
-        while producer
-            .send(
-                BaseRecord::<[u8], [u8]>::to(topic)
-                    .partition(0)
-                    .payload(payload),
-            )
-            .is_err()
-        {
-            producer.poll(Duration::from_millis(5));
-        }
-    }
-    producer.flush(Duration::from_secs(30)).unwrap();
-}
-
 /// A run in this process over the whole input (`total` records), stopped cleanly.
 fn run_in_process(runtime: &tokio::runtime::Runtime, config_text: &str, total: u64) -> Summary {
     let config = Config::parse(config_text).unwrap();
@@ -272,7 +206,7 @@ fn a_restart_whose_state_covers_the_input_commits_it() {
     let (_cluster, brokers, prefix) = broker("covered", &["first", "second"], &runtime);
     let events_topic = format!("{prefix}events");
     let input = simulated(6, 4);
-    send(&brokers, &events_topic, &input);
+    common::send_records(&brokers, &events_topic, &input);
     let total = input.len() as u64;
     let folder = tempfile::tempdir().unwrap();
     let state = folder.path().join("state");
@@ -369,13 +303,13 @@ fn sigkill_mid_stream_loses_no_decision() {
     let mut kills = 0;
     let started = Instant::now();
     while kills < 5 {
-        send(&brokers, &events_topic, &slices[kills]);
+        common::send_records(&brokers, &events_topic, &slices[kills]);
         let mut child = start(folder.path());
         while !dead.contains(&marker(kills + 1)) {
             assert!(
                 started.elapsed() < Duration::from_secs(180),
                 "no progress after {kills} kills; the runs' log ends:\n{}",
-                log_tail(folder.path())
+                common::log_tail(folder.path())
             );
             assert!(
                 child.try_wait().unwrap().is_none(),
@@ -396,7 +330,7 @@ fn sigkill_mid_stream_loses_no_decision() {
             events.len()
         );
     }
-    send(&brokers, &events_topic, &slices[5]);
+    common::send_records(&brokers, &events_topic, &slices[5]);
     let mut child = start(folder.path());
     // The last run is done when the group's committed offset reaches the end of the
     // input (committed only once a checkpoint covering it is durable, and only after
@@ -410,7 +344,7 @@ fn sigkill_mid_stream_loses_no_decision() {
         assert!(
             started.elapsed() < Duration::from_secs(240),
             "the input was never committed to its end: {committed:?} of {total}; the runs' log ends:\n{}",
-            log_tail(folder.path())
+            common::log_tail(folder.path())
         );
         read_some(&mut got, &mut records, &mut dead);
     }

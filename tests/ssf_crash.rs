@@ -11,11 +11,8 @@ mod common;
 
 use common::receiver::{out_of_order, PushEndpoint, Receiver};
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::ClientConfig;
 use sha2::Digest as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,38 +20,8 @@ use vigil_backtest::simulate::{simulate, SimulateOptions};
 
 const TOKEN: &str = "crash-receiver-token-0001";
 
-/// A `vigil run` child, killed when dropped.
-struct Run(Child);
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn start(folder: &Path) -> Run {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(folder.join("vigil.log"))
-        .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(["run", "--config", "ssf.toml"])
-        .current_dir(folder)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .map(Run)
-        .unwrap()
-}
-
-fn log_tail(folder: &Path) -> String {
-    let text = std::fs::read_to_string(folder.join("vigil.log")).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
+fn start(folder: &Path) -> common::Run {
+    common::start_run(folder, "ssf.toml")
 }
 
 fn free_port() -> u16 {
@@ -131,26 +98,6 @@ fn simulated() -> Vec<Vec<u8>> {
     records
 }
 
-fn send(brokers: &str, topic: &str, records: &[Vec<u8>]) {
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .unwrap();
-    for payload in records {
-        while producer
-            .send(
-                BaseRecord::<[u8], [u8]>::to(topic)
-                    .partition(0)
-                    .payload(payload),
-            )
-            .is_err()
-        {
-            producer.poll(Duration::from_millis(5));
-        }
-    }
-    producer.flush(Duration::from_secs(30)).unwrap();
-}
-
 async fn get(url: &str) -> Option<(u16, String)> {
     let response = reqwest::Client::builder()
         .no_proxy()
@@ -174,7 +121,7 @@ async fn wait_ready(url: &str, folder: &Path) {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "vigil never became ready:\n{}",
-            log_tail(folder)
+            common::log_tail(folder)
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -238,7 +185,7 @@ fn sigkill_with_sets_in_the_outbox_delivers_them_after_restart() {
             .await;
         *audience.lock().unwrap() = stream["aud"].as_str().unwrap().to_string();
         let id = stream["stream_id"].as_str().unwrap().to_string();
-        send(&brokers, &topics[0], &input);
+        common::send_records(&brokers, &topics[0], &input);
         let started = Instant::now();
         loop {
             let text = get(&format!("{url}/metrics"))
@@ -259,7 +206,7 @@ fn sigkill_with_sets_in_the_outbox_delivers_them_after_restart() {
             assert!(
                 started.elapsed() < Duration::from_secs(120),
                 "read {read} of {total}, queued {queued}:\n{}",
-                log_tail(folder.path())
+                common::log_tail(folder.path())
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -300,7 +247,7 @@ fn sigkill_with_sets_in_the_outbox_delivers_them_after_restart() {
                 "{} of {} pending SETs delivered after restart:\n{}",
                 pending.iter().filter(|jti| got.contains(*jti)).count(),
                 pending.len(),
-                log_tail(folder.path())
+                common::log_tail(folder.path())
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

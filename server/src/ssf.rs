@@ -215,19 +215,37 @@ async fn replace(State(state): State<ServerState>, headers: HeaderMap, body: Bod
     })
 }
 
+/// Runs `then` with the transmitter, caller and `stream_id` query parameter (required
+/// or not), or answers the first refusal.
+fn with_stream_id(
+    state: &ServerState,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    required: bool,
+    then: impl FnOnce(&Transmitter, Caller, Option<String>) -> Response,
+) -> Response {
+    let (transmitter, caller) = match caller(state, headers) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match stream_id(query, required) {
+        Ok(id) => then(transmitter, caller, id),
+        Err(response) => response,
+    }
+}
+
 async fn read(
     State(state): State<ServerState>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let (transmitter, caller) = match caller(&state, &headers) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    match stream_id(&query, false) {
-        Ok(id) => answer(transmitter.read(caller, id.as_deref()), StatusCode::OK),
-        Err(response) => response,
-    }
+    with_stream_id(
+        &state,
+        &headers,
+        &query,
+        false,
+        |transmitter, caller, id| answer(transmitter.read(caller, id.as_deref()), StatusCode::OK),
+    )
 }
 
 async fn delete(
@@ -235,17 +253,10 @@ async fn delete(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let (transmitter, caller) = match caller(&state, &headers) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    match stream_id(&query, true) {
-        Ok(id) => empty(
-            transmitter.delete(caller, id.as_deref().unwrap_or_default()),
-            StatusCode::NO_CONTENT,
-        ),
-        Err(response) => response,
-    }
+    with_stream_id(&state, &headers, &query, true, |transmitter, caller, id| {
+        let id = id.unwrap_or_default();
+        empty(transmitter.delete(caller, &id), StatusCode::NO_CONTENT)
+    })
 }
 
 async fn status(
@@ -253,17 +264,10 @@ async fn status(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let (transmitter, caller) = match caller(&state, &headers) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    match stream_id(&query, true) {
-        Ok(id) => answer(
-            transmitter.status(caller, id.as_deref().unwrap_or_default()),
-            StatusCode::OK,
-        ),
-        Err(response) => response,
-    }
+    with_stream_id(&state, &headers, &query, true, |transmitter, caller, id| {
+        let id = id.unwrap_or_default();
+        answer(transmitter.status(caller, &id), StatusCode::OK)
+    })
 }
 
 async fn set_status(State(state): State<ServerState>, headers: HeaderMap, body: Body) -> Response {

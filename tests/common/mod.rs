@@ -113,3 +113,76 @@ pub fn metric(text: &str, series: &str) -> f64 {
         })
         .unwrap_or(0.0)
 }
+
+/// A `vigil run` child that is killed when dropped, so a failed assertion leaves no
+/// process behind to run on into the next tests.
+pub struct Run(pub std::process::Child);
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+impl std::ops::Deref for Run {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Run {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+/// Starts `vigil run --config <config>` in `folder`; every run's log goes to one file
+/// there ([`log_tail`] shows it when a test fails).
+pub fn start_run(folder: &Path, config: &str) -> Run {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(folder.join("vigil.log"))
+        .unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["run", "--config", config])
+        .current_dir(folder)
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map(Run)
+        .unwrap()
+}
+
+/// The end of the runs' log in `folder`.
+pub fn log_tail(folder: &Path) -> String {
+    let text = std::fs::read_to_string(folder.join("vigil.log")).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// Appends `records` to partition 0 of `topic`, in order.
+pub fn send_records(brokers: &str, topic: &str, records: &[Vec<u8>]) {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let producer: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    for payload in records {
+        while producer
+            .send(
+                BaseRecord::<[u8], [u8]>::to(topic)
+                    .partition(0)
+                    .payload(payload),
+            )
+            .is_err()
+        {
+            producer.poll(std::time::Duration::from_millis(5));
+        }
+    }
+    producer.flush(std::time::Duration::from_secs(30)).unwrap();
+}

@@ -245,6 +245,22 @@ impl Live {
         meta.control || self.stream.status == Status::Enabled
     }
 
+    /// Queues an outbox entry (its token stays in the outbox).
+    fn queue_entry(&mut self, sequence: u64, entry: outbox::Entry) {
+        self.jtis.insert(entry.jti.clone(), sequence);
+        self.queue.insert(
+            sequence,
+            Meta {
+                jti: entry.jti,
+                subject: entry.subject,
+                control: entry.control,
+                kid: entry.kid,
+                decided: entry.decided,
+                queued: entry.queued,
+            },
+        );
+    }
+
     fn take(&mut self, sequence: u64) -> Option<Meta> {
         let meta = self.queue.remove(&sequence)?;
         self.jtis.remove(&meta.jti);
@@ -331,18 +347,7 @@ impl Transmitter {
                 continue;
             };
             *state.kids.entry(entry.kid.clone()).or_default() += 1;
-            live.jtis.insert(entry.jti.clone(), sequence);
-            live.queue.insert(
-                sequence,
-                Meta {
-                    jti: entry.jti,
-                    subject: entry.subject,
-                    control: entry.control,
-                    kid: entry.kid,
-                    decided: entry.decided,
-                    queued: entry.queued,
-                },
-            );
+            live.queue_entry(sequence, entry);
         }
         let http = reqwest::Client::builder()
             .timeout(PUSH_TIMEOUT)
@@ -520,18 +525,7 @@ impl Transmitter {
                     continue;
                 };
                 *kids.entry(entry.kid.clone()).or_default() += 1;
-                live.jtis.insert(entry.jti.clone(), sequence);
-                live.queue.insert(
-                    sequence,
-                    Meta {
-                        jti: entry.jti,
-                        subject: entry.subject,
-                        control: entry.control,
-                        kid: entry.kid,
-                        decided: entry.decided,
-                        queued: entry.queued,
-                    },
-                );
+                live.queue_entry(sequence, entry);
                 *queued.entry(stream).or_default() += 1.0;
             }
             for (stream, count) in queued {

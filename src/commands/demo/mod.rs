@@ -95,6 +95,19 @@ fn setup(error: impl std::fmt::Display) -> Error {
     SetupError::EmbeddedKafka(error.to_string()).into()
 }
 
+/// An event as the record the demo produces: keyed by identity (or device), on its
+/// kind's topic.
+fn record(event: &Event) -> std::io::Result<Record> {
+    let key = event
+        .identity
+        .as_deref()
+        .or(event.device_id.as_deref())
+        .unwrap_or_default()
+        .to_string();
+    let payload = serde_json::to_vec(event).map_err(std::io::Error::other)?;
+    Ok((key, topic_of(event), payload))
+}
+
 fn topic_of(event: &Event) -> &'static str {
     match event.detail {
         Detail::Auth(_) => INPUTS[0],
@@ -135,15 +148,8 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
             day_of = Some(day);
             days.push(Vec::new());
         }
-        let key = event
-            .identity
-            .as_deref()
-            .or(event.device_id.as_deref())
-            .unwrap_or_default()
-            .to_string();
-        let payload = serde_json::to_vec(event).map_err(std::io::Error::other)?;
         if let Some(today) = days.last_mut() {
-            today.push((key, topic_of(event), payload));
+            today.push(record(event)?);
         }
         Ok(())
     })
@@ -439,17 +445,7 @@ fn paced_traffic(options: &DemoOptions) -> Result<Vec<Record>, Error> {
     let mut records = Vec::new();
     simulate(&simulate_options, |event| {
         if event.time >= after {
-            let key = event
-                .identity
-                .as_deref()
-                .or(event.device_id.as_deref())
-                .unwrap_or_default()
-                .to_string();
-            records.push((
-                key,
-                topic_of(event),
-                serde_json::to_vec(event).map_err(std::io::Error::other)?,
-            ));
+            records.push(record(event)?);
         }
         Ok(())
     })
