@@ -780,7 +780,9 @@ async fn set_errors_from_a_poll_remove_the_set_and_count_it_failed() {
     let a = caller(&transmitter, TOKEN_A);
     let id = poll_stream(&transmitter, a);
     let decision = revoke("alice@example.com", 1);
-    transmitter.enqueue(&[decision.clone()]).unwrap();
+    transmitter
+        .enqueue(std::slice::from_ref(&decision))
+        .unwrap();
     let body = poll(
         &transmitter,
         a,
