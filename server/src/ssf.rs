@@ -10,6 +10,7 @@
 
 use crate::{error, ServerState};
 use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -220,13 +221,17 @@ async fn replace(State(state): State<ServerState>, headers: HeaderMap, body: Bod
 fn with_stream_id(
     state: &ServerState,
     headers: &HeaderMap,
-    query: &HashMap<String, String>,
+    query: &Result<Query<HashMap<String, String>>, QueryRejection>,
     required: bool,
     then: impl FnOnce(&Transmitter, Caller, Option<String>) -> Response,
 ) -> Response {
     let (transmitter, caller) = match caller(state, headers) {
         Ok(found) => found,
         Err(response) => return response,
+    };
+    let query = match query {
+        Ok(Query(query)) => query,
+        Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.body_text()),
     };
     match stream_id(query, required) {
         Ok(id) => then(transmitter, caller, id),
@@ -237,7 +242,7 @@ fn with_stream_id(
 async fn read(
     State(state): State<ServerState>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Response {
     with_stream_id(
         &state,
@@ -251,7 +256,7 @@ async fn read(
 async fn delete(
     State(state): State<ServerState>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Response {
     with_stream_id(&state, &headers, &query, true, |transmitter, caller, id| {
         let id = id.unwrap_or_default();
@@ -262,7 +267,7 @@ async fn delete(
 async fn status(
     State(state): State<ServerState>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Response {
     with_stream_id(&state, &headers, &query, true, |transmitter, caller, id| {
         let id = id.unwrap_or_default();
