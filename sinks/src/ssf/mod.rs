@@ -575,7 +575,8 @@ impl Transmitter {
             ..self.0.subjects.clone()
         };
         let kid = self.0.signer.kid().to_string();
-        let mut items = Vec::new();
+        // What to sign, in order: (stream, SET for its audience, subject, decided).
+        let mut unsigned = Vec::new();
         for decision in decisions {
             let subject = subject_key(&decision.identity);
             for set in vigil_schemas::caep::sets_for(decision, &identity, now.as_secs()) {
@@ -591,19 +592,32 @@ impl Transmitter {
                     }
                     let mut for_stream = set.clone();
                     for_stream.aud = target.stream.aud.clone();
-                    let entry = outbox::Entry {
-                        token: self.0.signer.sign(&for_stream),
-                        jti: for_stream.jti,
-                        subject,
-                        control: false,
-                        kid: kid.clone(),
-                        decided: decision.decided_at.0,
-                        queued: now.0,
-                    };
-                    let sequence = self.0.sequence.fetch_add(1, Ordering::Relaxed);
-                    items.push((target.id.clone(), sequence, entry));
+                    unsigned.push((&target.id, for_stream, subject, decision.decided_at.0));
                 }
             }
+        }
+        // Signing is the costly part (RS256 about 1 ms a SET here): on every core; the
+        // order, and so the sequence numbers, stay as above.
+        let tokens: Vec<String> = {
+            use rayon::prelude::*;
+            unsigned
+                .par_iter()
+                .map(|(_, set, _, _)| self.0.signer.sign(set))
+                .collect()
+        };
+        let mut items = Vec::with_capacity(unsigned.len());
+        for ((id, set, subject, decided), token) in unsigned.into_iter().zip(tokens) {
+            let entry = outbox::Entry {
+                token,
+                jti: set.jti,
+                subject,
+                control: false,
+                kid: kid.clone(),
+                decided,
+                queued: now.0,
+            };
+            let sequence = self.0.sequence.fetch_add(1, Ordering::Relaxed);
+            items.push((id.clone(), sequence, entry));
         }
         let count = items.len();
         if count > 0 {
