@@ -847,6 +847,8 @@ fn vigils_own_sets_pass_under_the_interoperability_profile() {
     let signer = rs256();
     let jwks = signer.jwks();
     for simple_subjects in [false, true] {
+        let mut jtis = std::collections::BTreeSet::new();
+        let mut count = 0;
         let identity = CaepIdentity {
             issuer: ISSUER.into(),
             audience: AUDIENCE.into(),
@@ -857,7 +859,10 @@ fn vigils_own_sets_pass_under_the_interoperability_profile() {
             decision(Action::RevokeSession, None),
             decision(Action::RevokeAllSessions, None),
             decision(Action::StepUp, Some("aal2")),
-            decision(Action::StepUp, Some("phishing-resistant")),
+            vigil_schemas::Decision {
+                id: "00000000-0000-5000-8000-0000000000ff".into(),
+                ..decision(Action::StepUp, Some("phishing-resistant"))
+            },
             decision(Action::QuarantineDevice, None),
         ] {
             let sets = sets_for(&decision, &identity, IAT);
@@ -865,6 +870,13 @@ fn vigils_own_sets_pass_under_the_interoperability_profile() {
             for set in sets {
                 let checked = check(&signer.sign(&set), &jwks, true)
                     .unwrap_or_else(|errors| panic!("{:?}: {errors:#?}", decision.action));
+                count += 1;
+                jtis.insert(checked.claims["jti"].as_str().unwrap().to_string());
+                if checked.event_type.ends_with("assurance-level-change") {
+                    // vigil always says which way the level moved.
+                    assert!(["increase", "decrease"]
+                        .contains(&checked.event["change_direction"].as_str().unwrap_or("")));
+                }
                 let warnings = failed_checks(&checked.warnings);
                 let expected = if simple_subjects {
                     names(&[])
@@ -878,5 +890,7 @@ fn vigils_own_sets_pass_under_the_interoperability_profile() {
                 );
             }
         }
+        assert_eq!(count, 7, "one SET per action, two per step-up with a level");
+        assert_eq!(jtis.len(), count, "every jti unique");
     }
 }
