@@ -25,7 +25,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use vigil::config::Config;
 use vigil::run::Runner;
-use vigil_backtest::simulate::{simulate, SimulateOptions};
 use vigil_pipeline::Summary;
 
 fn config_text(brokers: &str, prefix: &str, run: &str, state: &Path) -> String {
@@ -131,22 +130,7 @@ fn broker(
 
 /// Simulated traffic with attacks, native JSON in event-time order.
 fn simulated(identities: usize, days: u32) -> Vec<Vec<u8>> {
-    let mut records = Vec::new();
-    simulate(
-        &SimulateOptions {
-            identities,
-            days,
-            seed: 5,
-            attack_rate: 0.25,
-            ..SimulateOptions::default()
-        },
-        |event| {
-            records.push(serde_json::to_vec(event).unwrap());
-            Ok(())
-        },
-    )
-    .unwrap();
-    records
+    common::simulated_records(identities, days, 5, 0.25)
 }
 
 /// A run in this process over the whole input (`total` records), stopped cleanly.

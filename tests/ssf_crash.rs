@@ -16,7 +16,6 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use vigil_backtest::simulate::{simulate, SimulateOptions};
 
 const TOKEN: &str = "crash-receiver-token-0001";
 
@@ -77,25 +76,6 @@ audience = "https://crash.example.com"
 "#,
         state = state.display()
     )
-}
-
-fn simulated() -> Vec<Vec<u8>> {
-    let mut records = Vec::new();
-    simulate(
-        &SimulateOptions {
-            identities: 40,
-            days: 10,
-            seed: 21,
-            attack_rate: 0.4,
-            ..SimulateOptions::default()
-        },
-        |event| {
-            records.push(serde_json::to_vec(event).unwrap());
-            Ok(())
-        },
-    )
-    .unwrap();
-    records
 }
 
 async fn get(url: &str) -> Option<(u16, String)> {
@@ -163,7 +143,7 @@ fn sigkill_with_sets_in_the_outbox_delivers_them_after_restart() {
     )
     .unwrap();
     let url = format!("http://127.0.0.1:{port}");
-    let input = simulated();
+    let input = common::simulated_records(40, 10, 21, 0.4);
     let total = input.len() as f64;
 
     runtime.block_on(async {

@@ -34,6 +34,31 @@ pub fn simulated_input(
     (path, events)
 }
 
+/// Simulated traffic with attacks, one native JSON record per event, in event-time order.
+pub fn simulated_records(
+    identities: usize,
+    days: u32,
+    seed: u64,
+    attack_rate: f64,
+) -> Vec<Vec<u8>> {
+    let mut records = Vec::new();
+    vigil_backtest::simulate::simulate(
+        &SimulateOptions {
+            identities,
+            days,
+            seed,
+            attack_rate,
+            ..SimulateOptions::default()
+        },
+        |event| {
+            records.push(serde_json::to_vec(event).map_err(std::io::Error::other)?);
+            Ok(())
+        },
+    )
+    .expect("simulate");
+    records
+}
+
 /// Creates single-partition topics on a real broker through the admin API.
 pub async fn create_topics(brokers: &str, names: &[String]) {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};

@@ -355,10 +355,7 @@ impl Transmitter {
             .no_proxy()
             .pool_max_idle_per_host(settings.config.push_concurrency)
             .build()
-            .map_err(|error| OutboxError::Store {
-                path: "http client".into(),
-                source: Box::new(redb::Error::Io(std::io::Error::other(error))),
-            })?;
+            .map_err(|error| OutboxError::Client(error.to_string()))?;
         Ok(Transmitter(Arc::new(Inner {
             issuer: settings.issuer.trim_end_matches('/').to_string(),
             config: settings.config,

@@ -31,6 +31,9 @@ pub enum OutboxError {
         /// Cause.
         source: Box<redb::Error>,
     },
+    /// The HTTP client for push delivery cannot start (TLS setup).
+    #[error("the HTTP client for SSF push delivery cannot start: {0}")]
+    Client(String),
     /// The outbox's writer has stopped.
     #[error("the SSF outbox's writer has stopped")]
     Closed,

@@ -143,7 +143,7 @@ pub(super) async fn deliver(transmitter: Transmitter, id: String) {
             for ((sequence, subject, jti), token) in picks.into_iter().zip(tokens) {
                 let Some(token) = token else {
                     // Gone from the outbox (acknowledged meanwhile): free the subject.
-                    release(&transmitter, &id, sequence, subject);
+                    release(&transmitter, &id, subject);
                     continue;
                 };
                 let http = transmitter.0.http.clone();
@@ -237,7 +237,8 @@ fn pick(
     Some((picks, retry_at, url, authorization))
 }
 
-fn release(transmitter: &Transmitter, id: &str, _sequence: u64, subject: u64) {
+/// Frees a subject whose SET was not sent.
+fn release(transmitter: &Transmitter, id: &str, subject: u64) {
     if let Some(live) = transmitter.state().streams.get_mut(id) {
         live.busy.remove(&subject);
     }
