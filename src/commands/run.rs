@@ -124,11 +124,6 @@ impl Runner {
         }
     }
 
-    /// After [`Runner::run`], answers what the engine holds until `shutdown` resolves.
-    pub async fn answer_until<F: std::future::Future<Output = ()>>(&mut self, shutdown: F) {
-        self.pipeline.answer_until(shutdown).await
-    }
-
     /// Consumes until `shutdown` resolves, calling `on_decision` for each decision after
     /// it is acknowledged; then flushes outputs and commits the stored offsets.
     pub async fn run<S, D>(&mut self, shutdown: S, on_decision: D) -> Result<Summary, Error>
