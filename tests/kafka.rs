@@ -38,8 +38,16 @@ fn login(
 const BERLIN: (&str, &str, f64, f64) = ("Berlin", "DE", 52.52, 13.405);
 const NEW_YORK: (&str, &str, f64, f64) = ("New York", "US", 40.713, -74.006);
 
+/// A record just under the input limit that is not JSON: its dead letter, copied whole
+/// with its reason, would pass the producer's `message.max.bytes`.
+const HUGE_BYTES: usize = 1_040_000;
+
+/// A CloudTrail batch of this many members that are not records.
+const FAN_OUT: usize = 3_000;
+
 /// Twelve days of sign-ins from Berlin; on day 13 a session in Berlin, then the same
-/// identity in New York 40 minutes later; then a record that is not JSON.
+/// identity in New York 40 minutes later; then a record that is not JSON, one just under
+/// the size limit, and a hostile batch.
 fn travel_and_a_bad_record() -> Vec<String> {
     let mut records: Vec<String> = (1..=12)
         .map(|day| {
@@ -65,6 +73,10 @@ fn travel_and_a_bad_record() -> Vec<String> {
         "unknown-9",
     ));
     records.push("{not json".to_string());
+    let mut huge = r#"{"kind":"auth","identity":""#.to_string();
+    huge.push_str(&"x".repeat(HUGE_BYTES - huge.len()));
+    records.push(huge);
+    records.push(format!(r#"{{"Records":[{}1]}}"#, "1,".repeat(FAN_OUT - 1)));
     records
 }
 
@@ -142,6 +154,7 @@ async fn scenario(brokers: String, prefix: &str) {
         topics(prefix);
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &brokers)
+        .set("message.max.bytes", "1048576")
         .create()
         .unwrap();
     let mut auth = travel_and_a_bad_record();
@@ -232,7 +245,7 @@ async fn scenario(brokers: String, prefix: &str) {
         .await
         .unwrap();
     assert_eq!(summary.read, total);
-    assert_eq!(summary.rejected, 1);
+    assert_eq!(summary.rejected, 3);
     // The archive holds every decoded event and every decision, written at shutdown.
     let context = vigil_history::open(archive.path()).await.unwrap();
     let count = |table: &'static str| {
@@ -253,7 +266,7 @@ async fn scenario(brokers: String, prefix: &str) {
                 .unwrap()
         }
     };
-    assert_eq!(count("events").await, total - 1);
+    assert_eq!(count("events").await, total - 3);
     assert_eq!(count("decisions").await, seen.len() as u64);
     assert!(count("signals").await >= seen.len() as u64);
     let rules: Vec<&str> = seen.iter().map(|decision| decision.rule.as_str()).collect();
@@ -287,7 +300,7 @@ async fn scenario(brokers: String, prefix: &str) {
         .count();
     let (mut decisions, mut sets, mut dead) = (Vec::new(), Vec::new(), Vec::new());
     let started = std::time::Instant::now();
-    while (decisions.len() < seen.len() || dead.is_empty() || sets.len() < expected_sets)
+    while (decisions.len() < seen.len() || dead.len() < 3 || sets.len() < expected_sets)
         && started.elapsed() < Duration::from_secs(30)
     {
         let Some(Ok(message)) = reader.poll(Duration::from_millis(100)) else {
@@ -308,18 +321,48 @@ async fn scenario(brokers: String, prefix: &str) {
                         .and_then(|header| header.value)
                         .map(|value| String::from_utf8_lossy(value).into_owned())
                 };
-                dead.push((payload, header("vigil.origin"), header("vigil.reason")));
+                let size = payload.len()
+                    + message.key().map_or(0, <[u8]>::len)
+                    + headers
+                        .iter()
+                        .map(|header| header.key.len() + header.value.map_or(0, <[u8]>::len))
+                        .sum::<usize>();
+                assert!(
+                    size < vigil_sinks::kafka::DEFAULT_MESSAGE_MAX_BYTES,
+                    "{size}"
+                );
+                dead.push((
+                    payload,
+                    header("vigil.origin"),
+                    header("vigil.reason"),
+                    header("vigil.truncated"),
+                ));
             }
         }
     }
     assert_eq!(decisions.len(), seen.len());
-    assert_eq!(dead.len(), 1);
+    // One dead letter per bad record, each within the producer's limit: the huge one cut
+    // and flagged, the hostile batch once with the count of its members.
+    assert_eq!(dead.len(), 3);
     assert_eq!(dead[0].0, b"{not json");
     assert_eq!(dead[0].1, Some(format!("{auth_topic}/0@14")));
     assert!(dead[0]
         .2
         .as_deref()
         .is_some_and(|reason| !reason.is_empty()));
+    assert_eq!(dead[0].3, None);
+    assert_eq!(dead[1].1, Some(format!("{auth_topic}/0@15")));
+    assert_eq!(dead[1].3, Some(HUGE_BYTES.to_string()));
+    assert!(dead[1].0.len() < HUGE_BYTES && dead[1].0.starts_with(b"{\"kind\""));
+    assert!(dead[1].2.as_ref().unwrap().len() <= vigil_schemas::Reject::MAX_REASON_BYTES);
+    assert_eq!(dead[2].1, Some(format!("{auth_topic}/0@16")));
+    assert!(
+        dead[2].2.as_ref().unwrap().starts_with(&format!(
+            "{FAN_OUT} of the record's {FAN_OUT} events rejected"
+        )),
+        "{:?}",
+        dead[2].2
+    );
     // One SET per enforce-mode decision (the monitor-mode one has none), each with the
     // decision's id as jti.
     let enforced: Vec<&serde_json::Value> = decisions
@@ -464,6 +507,7 @@ listen = "127.0.0.1:0"
     let total = records.len() as f64;
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &brokers)
+        .set("message.max.bytes", "1048576")
         .create()
         .unwrap();
     runtime.block_on(produce(&producer, &auth_topic, &records));
@@ -525,6 +569,6 @@ listen = "127.0.0.1:0"
                 "vigil_records_rejected_total{{input=\"{auth_topic}\",reason=\"undecodable\"}}"
             )
         ),
-        1.0
+        3.0
     );
 }

@@ -11,8 +11,8 @@ use vigil_schemas::{
 };
 
 /// Identities, sessions and devices longer than this are rejected: real ones are short,
-/// and a megabyte identity would poison every map it is a key of.
-pub const MAX_ID_BYTES: usize = 1024;
+/// and a megabyte identity would poison every map it is a key of (the schema's bound).
+pub const MAX_ID_BYTES: usize = vigil_schemas::MAX_NAME_BYTES;
 
 #[derive(Deserialize)]
 struct NativeRecord<'a> {

@@ -75,24 +75,42 @@ fn implausible_time(time: Timestamp) -> Option<String> {
     })
 }
 
-/// Flattens one decoder result (a batch member may itself be a batch) into outcomes.
+/// The rejected members of one record: counted, the first one's reason kept.
+#[derive(Default)]
+struct Rejections {
+    first: Option<(String, RejectKind)>,
+    count: u64,
+}
+
+impl Rejections {
+    fn add(&mut self, reason: impl FnOnce() -> String, kind: RejectKind) {
+        if self.first.is_none() {
+            self.first = Some((reason(), kind));
+        }
+        self.count += 1;
+    }
+}
+
+/// Flattens one decoder result (a batch member may itself be a batch) into outcomes; a
+/// failing member is counted in `rejections`, so a record yields at most one reject however
+/// many members fail (a hostile `{"Records":[1,1,1,...]}` would otherwise copy the record
+/// once per member). Returns how many members it saw.
 fn flatten(
     result: Result<Decoded, DecodeError>,
     origin: &Origin,
-    (bytes, record): (&[u8], usize),
     enricher: &Enricher,
     outcomes: &mut Vec<Outcome>,
-) {
-    let rejected = |reason: String, kind: RejectKind| Outcome::Rejected {
-        reject: Reject::new(origin.clone(), reason, bytes),
-        kind,
-        record,
-    };
+    rejections: &mut Rejections,
+) -> u64 {
     match result {
         Ok(Decoded::Event(mut event)) => {
             if let Some(reason) = implausible_time(event.time) {
-                outcomes.push(rejected(reason, RejectKind::ImplausibleTime));
-                return;
+                rejections.add(|| reason, RejectKind::ImplausibleTime);
+                return 1;
+            }
+            if let Err(reason) = event.bound() {
+                rejections.add(|| reason, RejectKind::Undecodable);
+                return 1;
             }
             let tags = enricher.enrich(&mut event);
             outcomes.push(Outcome::Event(Envelope {
@@ -100,14 +118,20 @@ fn flatten(
                 origin: origin.clone(),
                 tags,
             }));
+            1
         }
-        Ok(Decoded::Skipped(reason)) => outcomes.push(Outcome::Skipped(reason)),
-        Ok(Decoded::Batch(members)) => {
-            for member in members {
-                flatten(member, origin, (bytes, record), enricher, outcomes);
-            }
+        Ok(Decoded::Skipped(reason)) => {
+            outcomes.push(Outcome::Skipped(reason));
+            1
         }
-        Err(error) => outcomes.push(rejected(error.to_string(), RejectKind::Undecodable)),
+        Ok(Decoded::Batch(members)) => members
+            .into_iter()
+            .map(|member| flatten(member, origin, enricher, outcomes, rejections))
+            .sum(),
+        Err(error) => {
+            rejections.add(|| error.to_string(), RejectKind::Undecodable);
+            1
+        }
     }
 }
 
@@ -135,13 +159,31 @@ pub fn decode_record(
         return;
     }
     let format = batch.stream(span).format;
-    flatten(
+    let mut rejections = Rejections::default();
+    let members = flatten(
         crate::decode(format, bytes),
         &origin,
-        (bytes, index),
         enricher,
         outcomes,
+        &mut rejections,
     );
+    if let Some((reason, kind)) = rejections.first {
+        let reason = if rejections.count > 1 || members > 1 {
+            format!(
+                "{} of the record's {members} events rejected; the first: {reason}",
+                rejections.count
+            )
+        } else {
+            reason
+        };
+        let mut reject = Reject::new(origin, reason, bytes);
+        reject.count = rejections.count;
+        outcomes.push(Outcome::Rejected {
+            reject,
+            kind,
+            record: index,
+        });
+    }
 }
 
 /// Decodes a batch on `threads` threads, keeping record order (parts in order, each in
@@ -166,4 +208,100 @@ pub fn decode_batch(batch: &RecordBatch, enricher: &Enricher, threads: usize) ->
         .into_par_iter()
         .map(|part| decode_range((part * chunk)..((part + 1) * chunk).min(count)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Stream;
+    use crate::Format;
+
+    fn decoded(format: Format, records: &[&[u8]]) -> Vec<Outcome> {
+        let mut batch = RecordBatch::default();
+        let stream = batch.stream_index(
+            &Stream::Kafka {
+                topic: "in".into(),
+                partition: 0,
+            },
+            format,
+        );
+        for (offset, record) in records.iter().enumerate() {
+            batch.push(stream, offset as u64, record);
+        }
+        let enricher = Enricher::default();
+        decode_batch(&batch, &enricher, 1)
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    fn rejects(outcomes: &[Outcome]) -> Vec<(&Reject, RejectKind)> {
+        outcomes
+            .iter()
+            .filter_map(|outcome| match outcome {
+                Outcome::Rejected { reject, kind, .. } => Some((reject, *kind)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_hostile_batch_gives_one_reject_with_its_count() {
+        let mut record = b"{\"Records\":[".to_vec();
+        for member in 0..5_000 {
+            if member > 0 {
+                record.push(b',');
+            }
+            record.push(b'1');
+        }
+        record.extend_from_slice(b"]}");
+        for format in [Format::Auto, Format::Cloudtrail] {
+            let outcomes = decoded(format, &[&record]);
+            let rejects = rejects(&outcomes);
+            assert_eq!(rejects.len(), 1, "{format:?}");
+            let (reject, kind) = rejects[0];
+            assert_eq!(reject.count, 5_000);
+            assert_eq!(kind, RejectKind::Undecodable);
+            assert!(reject
+                .reason
+                .starts_with("5000 of the record's 5000 events rejected"));
+            assert_eq!(reject.record.len(), record.len());
+        }
+    }
+
+    #[test]
+    fn a_plain_reject_keeps_its_reason_and_a_count_of_one() {
+        let outcomes = decoded(Format::Native, &[b"{not json"]);
+        let rejects = rejects(&outcomes);
+        assert_eq!(rejects.len(), 1);
+        assert_eq!(rejects[0].0.count, 1);
+        assert!(!rejects[0].0.reason.contains("of the record's"));
+        let json = serde_json::to_string(rejects[0].0).unwrap();
+        assert!(!json.contains("\"count\""), "{json}");
+    }
+
+    #[test]
+    fn long_names_are_rejected_and_long_text_is_cut() {
+        let long = "a".repeat(10_000);
+        let identity = format!(
+            r#"{{"time":"2026-01-01T00:00:00Z","kind":"auth","identity":"{long}","action":"login","outcome":"success"}}"#
+        );
+        let outcomes = decoded(Format::Native, &[identity.as_bytes()]);
+        let rejects = rejects(&outcomes);
+        assert_eq!(rejects.len(), 1);
+        assert!(
+            rejects[0].0.reason.contains("`identity`: 10000 bytes"),
+            "{}",
+            rejects[0].0.reason
+        );
+        let agent = format!(
+            r#"{{"time":"2026-01-01T00:00:00Z","kind":"auth","identity":"ann","user_agent":"{long}","action":"login","outcome":"success"}}"#
+        );
+        let outcomes = decoded(Format::Native, &[agent.as_bytes()]);
+        let Outcome::Event(envelope) = &outcomes[0] else {
+            panic!("{outcomes:?}");
+        };
+        let kept = envelope.event.user_agent.as_deref().unwrap();
+        assert!(kept.len() <= vigil_schemas::MAX_TEXT_BYTES && kept.ends_with('…'));
+    }
 }

@@ -350,6 +350,8 @@ impl Pipeline {
         for output in &self.outputs {
             self.telemetry
                 .output_written(output.name(), &output.written());
+            self.telemetry
+                .output_dropped(output.name(), &output.dropped());
         }
         for (stream, lag) in source.lag() {
             if let Stream::Kafka { topic, partition } = &stream {

@@ -46,6 +46,8 @@ pub mod names {
     pub const CHECKPOINT_BYTES: &str = "vigil_checkpoint_bytes_total";
     /// What each output has taken, by kind (the archive: rows per table).
     pub const OUTPUT_WRITTEN: &str = "vigil_output_written_total";
+    /// Records an output went on without, by output and reason.
+    pub const OUTPUT_DROPPED: &str = "vigil_output_dropped_total";
     /// Sends acknowledged, by output (one per output and batch).
     pub const OUTPUT_ACKNOWLEDGED: &str = "vigil_output_acknowledged_total";
     /// Sends that failed or were not acknowledged, by output.
@@ -152,6 +154,12 @@ const METRICS: &[Metric] = &[
         name: names::OUTPUT_WRITTEN,
         kind: Kind::Counter,
         help: "What each output has taken, by kind (the archive: rows per table).",
+        labelled: true,
+    },
+    Metric {
+        name: names::OUTPUT_DROPPED,
+        kind: Kind::Counter,
+        help: "Records an output went on without (refused for their size or content; archive rows it could not write), by output and reason.",
         labelled: true,
     },
     Metric {
@@ -403,6 +411,19 @@ impl Telemetry {
                 series.set(
                     names::OUTPUT_WRITTEN,
                     vec![label("output", output), label("kind", *kind)],
+                    *count as f64,
+                );
+            }
+        });
+    }
+
+    /// What an output has gone on without, by reason.
+    pub(crate) fn output_dropped(&self, output: &'static str, dropped: &[(&'static str, u64)]) {
+        self.with(|series| {
+            for (reason, count) in dropped {
+                series.set(
+                    names::OUTPUT_DROPPED,
+                    vec![label("output", output), label("reason", *reason)],
                     *count as f64,
                 );
             }

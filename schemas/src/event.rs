@@ -267,6 +267,69 @@ pub struct Event {
     pub detail: Detail,
 }
 
+/// The most bytes of a field that names something (identity, session, device, app, tool,
+/// principal, factor): longer is not a name but an attack on memory and on every output
+/// that repeats it, so the event is rejected. Decoders refuse such a field as they read it;
+/// [`Event::bound`] holds every decoder's output to it.
+pub const MAX_NAME_BYTES: usize = 1024;
+
+/// The most bytes kept of a free-text field (user agent, resource, failure reason): longer
+/// text is cut, marked with `…`.
+pub const MAX_TEXT_BYTES: usize = 2048;
+
+fn name_within(field: &'static str, value: Option<&str>) -> Result<(), String> {
+    match value {
+        Some(value) if value.len() > MAX_NAME_BYTES => Err(format!(
+            "field `{field}` is {} bytes, over the limit of {MAX_NAME_BYTES}",
+            value.len()
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn cut_text(value: &mut String) {
+    if value.len() > MAX_TEXT_BYTES {
+        *value = crate::truncate(std::mem::take(value), MAX_TEXT_BYTES);
+    }
+}
+
+impl Event {
+    /// Holds the event to the size bounds every decoder's output keeps: a name over
+    /// [`MAX_NAME_BYTES`] is an error naming the field; free text is cut at
+    /// [`MAX_TEXT_BYTES`]. Decisions, alerts, SETs and archive rows repeat these values,
+    /// so this bounds every output's size.
+    pub fn bound(&mut self) -> Result<(), String> {
+        name_within("identity", self.identity.as_deref())?;
+        name_within("session_id", self.session_id.as_deref())?;
+        name_within("device_id", self.device_id.as_deref())?;
+        name_within("app", self.app.as_deref())?;
+        name_within("event_id", self.event_id.as_deref())?;
+        if let Some(geo) = &self.geo {
+            name_within("geo.country", geo.country.as_deref())?;
+            name_within("geo.city", geo.city.as_deref())?;
+        }
+        if let Some(agent) = &mut self.user_agent {
+            cut_text(agent);
+        }
+        match &mut self.detail {
+            Detail::Auth(auth) => {
+                name_within("factor", auth.factor.as_deref())?;
+                if let Some(reason) = &mut auth.reason {
+                    cut_text(reason);
+                }
+            }
+            Detail::Posture(_) => {}
+            Detail::Access(access) => {
+                name_within("action", access.action.as_deref())?;
+                name_within("tool", access.tool.as_deref())?;
+                name_within("on_behalf_of", access.on_behalf_of.as_deref())?;
+                cut_text(&mut access.resource);
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Event {
     /// The kind of this event.
     pub fn kind(&self) -> EventKind {

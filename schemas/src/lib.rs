@@ -31,7 +31,7 @@ pub use decision::{
 };
 pub use event::{
     AccessDetail, AuthAction, AuthDetail, Detail, Envelope, Event, EventKind, Geo, IdentityType,
-    IpTags, Origin, Outcome, PostureChecks, PostureDetail,
+    IpTags, Origin, Outcome, PostureChecks, PostureDetail, MAX_NAME_BYTES, MAX_TEXT_BYTES,
 };
-pub use reject::{RecordHeader, Reject};
+pub use reject::{truncate, RecordHeader, Reject};
 pub use time::{Timestamp, TimestampError, MAX_YEAR, MIN_YEAR};

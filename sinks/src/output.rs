@@ -93,6 +93,13 @@ pub trait Output: Send {
         Vec::new()
     }
 
+    /// Records the output could not take and went on without, by reason (a record the
+    /// broker refuses for its size; archive rows it could not write), for metrics and
+    /// alerts; counts only grow.
+    fn dropped(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
+
     /// Hands everything sent so far on (to the operating system): called before each
     /// checkpoint, so a decision is never covered by a checkpoint without having been
     /// written.
