@@ -70,6 +70,7 @@ pub fn options(config: &Config, live: bool) -> Options {
             interval: Duration::from_millis(config.state.checkpoint_interval_ms),
         }),
         live,
+        max_clock_skew_secs: config.engine.max_clock_skew.0,
     }
 }
 

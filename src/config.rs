@@ -300,6 +300,12 @@ pub struct EngineConfig {
     /// (2 cores: 8,192 and 16,384 beat 32,768 and 65,536 by 15-25%, whose batches fall out
     /// of cache); about 7 MB of records of ~400 bytes.
     pub batch_size: usize,
+    /// How far ahead of this machine's clock an event's time may be: further ahead it is
+    /// rejected (`implausible_time`). An event stamped ahead moves its identity's clock,
+    /// access-volume hour and session timers, and the spray window, to its time, so a
+    /// forged future event could blind them for as long as it is ahead: minutes, not a
+    /// day. Default 5 minutes (sources' clocks are NTP-synchronised far closer).
+    pub max_clock_skew: vigil_rules::Duration,
 }
 
 impl Default for EngineConfig {
@@ -307,6 +313,9 @@ impl Default for EngineConfig {
         EngineConfig {
             shards: 0,
             batch_size: 16_384,
+            max_clock_skew: vigil_rules::Duration::secs(
+                vigil_ingest::step::DEFAULT_MAX_CLOCK_SKEW_SECS,
+            ),
         }
     }
 }
@@ -370,6 +379,9 @@ impl Config {
     fn validate(&self) -> Result<(), String> {
         if self.engine.batch_size == 0 {
             return Err("`engine.batch_size` must be at least 1".to_string());
+        }
+        if self.engine.max_clock_skew > vigil_rules::Duration::days(1) {
+            return Err("`engine.max_clock_skew` must be at most 1d".to_string());
         }
         if self.state.checkpoint_events == 0 {
             return Err("`state.checkpoint_events` must be at least 1".to_string());

@@ -177,3 +177,89 @@ fn hostile_records_are_rejected_with_reasons_and_poison_nothing() {
         .iter()
         .all(|fix| fix.coordinates.0.abs() <= 90.0 && fix.coordinates.1.abs() <= 180.0));
 }
+
+/// The access-volume attack case moved by whole days to end an hour before now (so its
+/// hours and weekdays stay), with one forged access event of the victim stamped two hours
+/// ahead inserted before the request that revokes: replayed one record per batch.
+fn replay_with_a_forged_future_event(
+    max_clock_skew: &str,
+) -> (Vec<serde_json::Value>, Vec<String>) {
+    let case = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/access_volume_attack/input.jsonl");
+    let mut events: Vec<serde_json::Value> = std::fs::read_to_string(case)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let time = |event: &serde_json::Value| {
+        vigil_schemas::Timestamp::parse(event["time"].as_str().unwrap()).unwrap()
+    };
+    let last = events.iter().map(time).max().unwrap();
+    let now = vigil_schemas::Timestamp::now();
+    let days = (now.0 - 3_600_000_000 - last.0).div_euclid(86_400_000_000);
+    for event in &mut events {
+        let shifted = time(event).plus_secs(days * 86_400);
+        event["time"] = shifted.to_string().into();
+    }
+    let mut forged = events[1].clone();
+    forged["time"] = now.plus_secs(2 * 3600).to_string().into();
+    events.insert(369, forged);
+
+    let folder = tempfile::tempdir().unwrap();
+    let input = folder.path().join("events.jsonl");
+    let text: String = events.iter().map(|event| format!("{event}\n")).collect();
+    std::fs::write(&input, text).unwrap();
+    let config = folder.path().join("vigil.toml");
+    std::fs::write(
+        &config,
+        format!("[engine]\nshards = 1\nbatch_size = 1\nmax_clock_skew = \"{max_clock_skew}\"\n"),
+    )
+    .unwrap();
+    let output = folder.path().join("decisions.jsonl");
+    let rejects = folder.path().join("rejects.jsonl");
+    replay(&ReplayOptions {
+        inputs: vec![input],
+        format: vigil_ingest::Format::Native,
+        policy: None,
+        config: Some(config),
+        output: output.clone(),
+        rejects: Some(rejects.clone()),
+        state: None,
+        archive: None,
+    })
+    .unwrap();
+    let decisions = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    // No rejects file when nothing was rejected.
+    let reasons = std::fs::read_to_string(&rejects)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["reason"].to_string())
+        .collect();
+    (decisions, reasons)
+}
+
+#[test]
+fn a_forged_future_event_blinds_no_detector() {
+    let revoked = |decisions: &[serde_json::Value]| {
+        decisions
+            .iter()
+            .any(|decision| decision["rule"] == "revoke-exfiltration")
+    };
+    // The default skew (5 minutes) rejects the forged event: the exfiltration is revoked.
+    let (decisions, reasons) = replay_with_a_forged_future_event("5m");
+    assert!(revoked(&decisions), "{decisions:#?}");
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(
+        reasons[0].contains("ahead of this machine's clock"),
+        "{reasons:?}"
+    );
+    // A day of skew (the old bound) lets it in, and it moves the victim's hour bucket two
+    // hours ahead: every real request after it is a late one, and nothing is revoked.
+    let (decisions, reasons) = replay_with_a_forged_future_event("1d");
+    assert!(!revoked(&decisions), "{decisions:#?}");
+    assert!(reasons.is_empty(), "{reasons:?}");
+}

@@ -53,26 +53,50 @@ impl RejectKind {
 /// timestamp.
 pub const EARLIEST_EVENT: Timestamp = Timestamp(946_684_800_000_000);
 
-/// How far ahead of this machine's clock an event may be (clock skew between sources).
-pub const MAX_AHEAD_SECS: i64 = 86_400;
+/// How far ahead of this machine's clock an event may be by default (clock skew between
+/// sources): minutes, not hours. An event stamped ahead moves its identity's clock, the
+/// hour bucket of its access volume, the spray window and the session timers to its time;
+/// a day ahead would blind them for a day.
+pub const DEFAULT_MAX_CLOCK_SKEW_SECS: i64 = 300;
 
-/// Why an event's time cannot be judged, if it cannot: one event stamped in the year 9000
-/// would move its identity's clock so far that every later event looks years late, and
-/// one from 1900 would sit in every baseline as the oldest sighting.
-fn implausible_time(time: Timestamp) -> Option<String> {
-    if time < EARLIEST_EVENT {
-        return Some(format!(
-            "event time {time} is before {EARLIEST_EVENT}: not a log of a live system"
-        ));
+/// The time bounds an event must fall in to be judged.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeBounds {
+    /// The latest time accepted: this machine's clock plus the allowed skew.
+    latest: Timestamp,
+    skew_secs: i64,
+}
+
+impl TimeBounds {
+    /// Bounds as of now, with `skew_secs` of clock skew allowed.
+    pub fn now(skew_secs: i64) -> TimeBounds {
+        TimeBounds {
+            latest: Timestamp(
+                Timestamp::now()
+                    .0
+                    .saturating_add(skew_secs.saturating_mul(1_000_000)),
+            ),
+            skew_secs,
+        }
     }
-    let latest = Timestamp(
-        Timestamp::now()
-            .0
-            .saturating_add(MAX_AHEAD_SECS.saturating_mul(1_000_000)),
-    );
-    (time > latest).then(|| {
-        format!("event time {time} is more than {MAX_AHEAD_SECS} s ahead of this machine's clock")
-    })
+
+    /// Why an event's time cannot be judged, if it cannot: one event stamped in the year
+    /// 9000 would move its identity's clock so far that every later event looks years
+    /// late, and one from 1900 would sit in every baseline as the oldest sighting.
+    fn implausible(&self, time: Timestamp) -> Option<String> {
+        if time < EARLIEST_EVENT {
+            return Some(format!(
+                "event time {time} is before {EARLIEST_EVENT}: not a log of a live system"
+            ));
+        }
+        (time > self.latest).then(|| {
+            format!(
+                "event time {time} is more than {} s ahead of this machine's clock \
+                 (max_clock_skew)",
+                self.skew_secs
+            )
+        })
+    }
 }
 
 /// The rejected members of one record: counted, the first one's reason kept.
@@ -98,13 +122,13 @@ impl Rejections {
 fn flatten(
     result: Result<Decoded, DecodeError>,
     origin: &Origin,
-    enricher: &Enricher,
+    (enricher, bounds): (&Enricher, &TimeBounds),
     outcomes: &mut Vec<Outcome>,
     rejections: &mut Rejections,
 ) -> u64 {
     match result {
         Ok(Decoded::Event(mut event)) => {
-            if let Some(reason) = implausible_time(event.time) {
+            if let Some(reason) = bounds.implausible(event.time) {
                 rejections.add(|| reason, RejectKind::ImplausibleTime);
                 return 1;
             }
@@ -126,7 +150,7 @@ fn flatten(
         }
         Ok(Decoded::Batch(members)) => members
             .into_iter()
-            .map(|member| flatten(member, origin, enricher, outcomes, rejections))
+            .map(|member| flatten(member, origin, (enricher, bounds), outcomes, rejections))
             .sum(),
         Err(error) => {
             rejections.add(|| error.to_string(), RejectKind::Undecodable);
@@ -139,7 +163,7 @@ fn flatten(
 pub fn decode_record(
     batch: &RecordBatch,
     index: usize,
-    enricher: &Enricher,
+    (enricher, bounds): (&Enricher, &TimeBounds),
     outcomes: &mut Vec<Outcome>,
 ) {
     let span = &batch.records[index];
@@ -163,7 +187,7 @@ pub fn decode_record(
     let members = flatten(
         crate::decode(format, bytes),
         &origin,
-        enricher,
+        (enricher, bounds),
         outcomes,
         &mut rejections,
     );
@@ -187,14 +211,21 @@ pub fn decode_record(
 }
 
 /// Decodes a batch on `threads` threads, keeping record order (parts in order, each in
-/// order: concatenating them would only move every outcome once more).
-pub fn decode_batch(batch: &RecordBatch, enricher: &Enricher, threads: usize) -> Vec<Vec<Outcome>> {
+/// order: concatenating them would only move every outcome once more). Events more than
+/// `max_clock_skew_secs` ahead of this machine's clock are rejected.
+pub fn decode_batch(
+    batch: &RecordBatch,
+    enricher: &Enricher,
+    max_clock_skew_secs: i64,
+    threads: usize,
+) -> Vec<Vec<Outcome>> {
+    let bounds = TimeBounds::now(max_clock_skew_secs);
     let count = batch.len();
     let threads = threads.clamp(1, count.max(1));
     let decode_range = |range: std::ops::Range<usize>| {
         let mut outcomes = Vec::with_capacity(range.len());
         for index in range {
-            decode_record(batch, index, enricher, &mut outcomes);
+            decode_record(batch, index, (enricher, &bounds), &mut outcomes);
         }
         outcomes
     };
@@ -229,7 +260,7 @@ mod tests {
             batch.push(stream, offset as u64, record);
         }
         let enricher = Enricher::default();
-        decode_batch(&batch, &enricher, 1)
+        decode_batch(&batch, &enricher, DEFAULT_MAX_CLOCK_SKEW_SECS, 1)
             .into_iter()
             .flatten()
             .collect()

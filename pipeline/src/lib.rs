@@ -91,6 +91,8 @@ pub struct Options {
     /// (`decided_at`, the SETs' `iat`); a replay keeps the engine's event-time stamp, so
     /// the same input gives byte-identical decisions.
     pub live: bool,
+    /// How far ahead of this machine's clock an event may be (seconds).
+    pub max_clock_skew_secs: i64,
 }
 
 /// A decoded batch waiting to be judged.
@@ -298,10 +300,10 @@ impl Pipeline {
                     self.telemetry.records_read(&incoming);
                     let judging = pending.take();
                     let (enricher, engine) = (&self.enricher, &mut self.engine);
-                    let threads = self.options.threads;
+                    let (threads, skew) = (self.options.threads, self.options.max_clock_skew_secs);
                     let batch = &incoming;
                     let (outcomes, judged) = rayon::join(
-                        || decode_batch(batch, enricher, threads),
+                        || decode_batch(batch, enricher, skew, threads),
                         || judging.map(|decoded| decoded.judge(engine)),
                     );
                     if let Some(judged) = judged {
