@@ -21,8 +21,10 @@
 //!
 //! The engine knows nothing of Kafka, files or HTTP: it takes events and gives decisions.
 
+mod devices;
 pub mod store;
 
+use devices::DeviceOwners;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
@@ -35,8 +37,8 @@ use vigil_schemas::{CompactString, Decision, Detector, Envelope, Signal, SignalR
 /// engine found for it.
 type Work = (usize, Envelope, Option<Box<Signal>>);
 
-/// Most device -> owner pairs remembered; beyond it the map is cleared and relearned,
-/// which bounds memory against an input of endless device ids.
+/// Most device -> owner pairs remembered; beyond it the least recently used leave, which
+/// bounds memory against an input of endless device ids.
 pub const MAX_DEVICE_OWNERS: usize = 1 << 20;
 
 /// A policy condition that failed to evaluate: how often, and the first failure.
@@ -317,9 +319,8 @@ struct Durable {
 /// The engine: shards with their identities' state, and the device-owner map.
 pub struct Engine {
     shards: Vec<Shard>,
-    /// Device id fingerprint -> owner: the fingerprint (64-bit FxHash) keeps an entry at
-    /// 32 bytes whatever the device id's length; a collision needs billions of devices.
-    device_owners: FxHashMap<u64, Box<str>>,
+    /// Device id fingerprint -> owner.
+    device_owners: DeviceOwners,
     spray: SprayTracker,
     rules: Arc<Rules>,
     durable: Option<Durable>,
@@ -353,7 +354,7 @@ impl Engine {
             .collect();
         Engine {
             shards,
-            device_owners: FxHashMap::default(),
+            device_owners: DeviceOwners::new(MAX_DEVICE_OWNERS),
             spray: SprayTracker::default(),
             rules,
             durable: None,
@@ -373,7 +374,7 @@ impl Engine {
         for shard in &mut engine.shards {
             shard.store = Some(store.clone());
         }
-        engine.device_owners = restored.devices;
+        engine.device_owners = DeviceOwners::restored(restored.devices, MAX_DEVICE_OWNERS);
         engine.spray = restored.spray.unwrap_or_default();
         engine.durable = Some(Durable {
             writer: Writer::new(store.clone()),
@@ -585,37 +586,34 @@ impl Engine {
         }
     }
 
-    /// Learns device owners from sign-ins and owned posture reports, and fills in the owner
-    /// of identity-less posture events; false when no owner is known.
+    /// Learns device owners from successful sign-ins, and fills in the owner of
+    /// identity-less posture events; false when no owner is known.
     fn assign_owner(&mut self, envelope: &mut Envelope) -> bool {
         let event = &mut envelope.event;
         match (&event.identity, &event.device_id) {
-            // Ownership is learned from authentication and posture events: a device's owner
-            // is who signs in on it. Access events (the bulk of traffic) skip the lookup.
-            (Some(_), Some(_)) if event.access().is_some() => true,
             (Some(identity), Some(device)) => {
-                let device = fingerprint(device);
-                if self.device_owners.get(&device).map(|owner| &**owner) != Some(identity.as_str())
-                {
-                    if self.device_owners.len() >= MAX_DEVICE_OWNERS {
-                        self.device_owners.clear();
-                        if let Some(durable) = self.durable.as_mut() {
-                            durable.devices.cleared = true;
-                            durable.devices.set.clear();
-                        }
-                    }
-                    self.device_owners
-                        .insert(device, Box::from(identity.as_str()));
+                // A device's owner is who signs in on it: a failure proves nothing (anyone
+                // can send one), and access events (the bulk of traffic) skip the lookup.
+                let signed_in = event
+                    .auth()
+                    .is_some_and(|auth| auth.outcome == vigil_schemas::Outcome::Success);
+                if signed_in {
+                    let device = fingerprint(device);
+                    let (changed, evicted) = self.device_owners.learn(device, identity);
                     if let Some(durable) = self.durable.as_mut() {
-                        durable.devices.set.push((device, identity.clone()));
+                        let changes = &mut durable.devices.changes;
+                        changes.extend(evicted.into_iter().map(|device| (device, None)));
+                        if changed {
+                            changes.push((device, Some(identity.clone())));
+                        }
                     }
                 }
                 true
             }
             (Some(_), None) => true,
-            (None, Some(device)) => match self.device_owners.get(&fingerprint(device)) {
+            (None, Some(device)) => match self.device_owners.owner(fingerprint(device)) {
                 Some(owner) => {
-                    event.identity = Some(CompactString::from(&**owner));
+                    event.identity = Some(CompactString::from(owner));
                     true
                 }
                 None => false,
@@ -737,9 +735,26 @@ mod tests {
             },
             tags: IpTags::default(),
         };
-        let output = engine.process(vec![owned, envelope(posture, 2), envelope(orphan_event, 3)]);
-        assert_eq!(output.stats.judged, 2);
+        // A failed sign-in on alice's device by someone else claims nothing.
+        let mut claim = login("mallory@example.com", 5, 52.52, 13.4, "85.214.1.1", 4);
+        claim.event.device_id = Some("device-alice@example.com".into());
+        if let Detail::Auth(auth) = &mut claim.event.detail {
+            auth.outcome = Outcome::Failure;
+        }
+        let output = engine.process(vec![
+            owned,
+            claim,
+            envelope(posture, 2),
+            envelope(orphan_event, 3),
+        ]);
+        assert_eq!(output.stats.judged, 3);
         assert_eq!(output.stats.unowned, 1);
+        assert_eq!(
+            engine
+                .device_owners
+                .owner(fingerprint("device-alice@example.com")),
+            Some("alice@example.com")
+        );
         assert!(engine.identity("alice@example.com").is_some());
     }
 }

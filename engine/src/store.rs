@@ -114,13 +114,11 @@ pub fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Resul
     }
 }
 
-/// Changes to the device-owner map since the last checkpoint.
+/// Changes to the device-owner map since the last checkpoint, in order.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct DeviceChanges {
-    /// The map was cleared (it outgrew its bound) before `set`.
-    pub cleared: bool,
-    /// Owners learned or changed.
-    pub set: Vec<(u64, CompactString)>,
+    /// Owners learned or changed (`Some`), or devices evicted (`None`).
+    pub changes: Vec<(u64, Option<CompactString>)>,
 }
 
 /// Everything one checkpoint writes, in one transaction.
@@ -226,13 +224,12 @@ impl Store {
                     .map_err(|e| fail(e.into()))?;
             }
             let mut devices = txn.open_table(DEVICE_OWNERS).map_err(|e| fail(e.into()))?;
-            if checkpoint.devices.cleared {
-                devices.retain(|_, _| false).map_err(|e| fail(e.into()))?;
-            }
-            for (device, owner) in &checkpoint.devices.set {
-                devices
-                    .insert(*device, owner.as_str())
-                    .map_err(|e| fail(e.into()))?;
+            for (device, owner) in &checkpoint.devices.changes {
+                match owner {
+                    Some(owner) => devices.insert(*device, owner.as_str()).map(drop),
+                    None => devices.remove(*device).map(drop),
+                }
+                .map_err(|e| fail(e.into()))?;
             }
             let mut globals = txn.open_table(GLOBALS).map_err(|e| fail(e.into()))?;
             globals
@@ -496,8 +493,7 @@ mod tests {
             .write(&Checkpoint {
                 identities: vec![("alice".into(), encode(&state))],
                 devices: DeviceChanges {
-                    cleared: false,
-                    set: vec![(7, "alice".into()), (8, "bob".into())],
+                    changes: vec![(7, Some("alice".into())), (8, Some("bob".into()))],
                 },
                 spray: encode(&SprayTracker::default()),
                 positions: vec![("file:a".into(), 10)],

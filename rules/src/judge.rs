@@ -140,7 +140,17 @@ impl Judge {
         state.latest = state.latest.max(event.time);
         let idle = config.session_hijack.idle_timeout.as_micros();
         state.risks.expire(state.latest, idle, &config.risk);
-        let key = session_key(envelope);
+        let refused = event
+            .auth()
+            .is_some_and(|auth| auth.outcome != vigil_schemas::Outcome::Success);
+        // A refused sign-in opens no session: its session id is the attacker's to choose,
+        // and fresh ones on failures would evict the live sessions (then a stolen cookie
+        // of one of them raises nothing). Its risk is the identity's until the session is
+        // tracked, which only successful or authenticated activity does.
+        let mut key = session_key(envelope);
+        if refused && state.risks.get(key).is_none() {
+            key = NO_SESSION;
+        }
         state.risks.refresh(key, event.time, &config.risk);
         let tainted_before = state.risks.tainted(key, event.time, &config.risk);
         let mut signals = Vec::new();
@@ -169,9 +179,6 @@ impl Judge {
                 &config.unusual_hour,
             ));
         }
-        let refused = event
-            .auth()
-            .is_some_and(|auth| auth.outcome != vigil_schemas::Outcome::Success);
         if refused || state.windows.is_some() {
             let windows = state.windows.get_or_insert_with(Box::default);
             signals.extend(mfa_fatigue::detect(
@@ -186,9 +193,10 @@ impl Judge {
             ));
         }
         signals.extend(across);
-        // Sessions with an id are tracked from their first event (where they began is what
-        // session hijack compares with); other keys only once something charged them.
-        if event.session_id.is_some() {
+        // Sessions with an id are tracked from their first successful or authenticated
+        // event (where they began is what session hijack compares with); other keys only
+        // once something charged them.
+        if event.session_id.is_some() && key != NO_SESSION {
             let session = state.risks.entry(key, event.time, &config.risk);
             signals.extend(session_hijack::detect(
                 session,
