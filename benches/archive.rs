@@ -248,7 +248,10 @@ fn main() {
         .build()
         .expect("runtime");
     let context = runtime
-        .block_on(vigil_history::open(&archive))
+        .block_on(vigil_history::open(
+            &archive,
+            vigil_history::DEFAULT_MEMORY_LIMIT,
+        ))
         .expect("open the archive");
     let sql = |query: &str| {
         runtime
@@ -284,7 +287,10 @@ fn main() {
         // Dropping ten million events takes a while: not timed.
         drop(calls);
         let check = runtime
-            .block_on(vigil_history::open(&alone))
+            .block_on(vigil_history::open(
+                &alone,
+                vigil_history::DEFAULT_MEMORY_LIMIT,
+            ))
             .expect("open the archive written alone");
         let rows_alone: u64 = tables.iter().map(|table| count(&check, table)).sum();
         assert_eq!(

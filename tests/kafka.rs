@@ -247,7 +247,9 @@ async fn scenario(brokers: String, prefix: &str) {
     assert_eq!(summary.read, total);
     assert_eq!(summary.rejected, 3);
     // The archive holds every decoded event and every decision, written at shutdown.
-    let context = vigil_history::open(archive.path()).await.unwrap();
+    let context = vigil_history::open(archive.path(), vigil_history::DEFAULT_MEMORY_LIMIT)
+        .await
+        .unwrap();
     let count = |table: &'static str| {
         let context = context.clone();
         async move {

@@ -67,6 +67,12 @@ pub enum SqlError {
     /// Statements of a script failed, each reported as it ran (exit code 2).
     #[error("{0} statement(s) failed")]
     Script(usize),
+    /// The statement would change something: `vigil sql` only reads (exit code 2).
+    #[error(
+        "vigil sql only reads the archive: {0} is refused (no CREATE, DROP, INSERT, COPY, \
+         and no SET of datafusion.runtime settings)"
+    )]
+    ReadOnly(String),
     /// Writing the result failed (exit code 1).
     #[error("{0}")]
     Output(String),
@@ -76,7 +82,10 @@ impl SqlError {
     /// The process exit code.
     pub fn exit_code(&self) -> i32 {
         match self {
-            SqlError::Archive(_) | SqlError::Query { .. } | SqlError::Script(_) => 2,
+            SqlError::Archive(_)
+            | SqlError::Query { .. }
+            | SqlError::Script(_)
+            | SqlError::ReadOnly(_) => 2,
             SqlError::Output(_) => 1,
         }
     }
@@ -236,10 +245,17 @@ const SESSIONS_LATEST: &str = "CREATE VIEW sessions_latest AS \
     actions, date FROM (SELECT *, row_number() OVER (PARTITION BY identity, session_id \
     ORDER BY last_seen DESC, version DESC) AS newest FROM sessions) WHERE newest = 1";
 
+/// The memory a query may use by default before it fails with "resources exhausted"
+/// (operators that can spill to disk do so first): 2 GiB, so a careless query over a
+/// large archive cannot take the machine vigil runs on.
+pub const DEFAULT_MEMORY_LIMIT: usize = 2 << 30;
+
 /// A DataFusion session with the archive's tables registered (a table with no files yet
 /// is registered empty, so queries over it return no rows instead of failing), the
-/// `sessions_latest` view and the JSON functions.
-pub async fn open(archive: &Path) -> Result<SessionContext, SqlError> {
+/// `sessions_latest` view and the JSON functions; queries may use `memory_limit` bytes.
+/// The session only reads: [`query`] refuses DDL, DML and COPY, and no table factory is
+/// registered, so no statement reaches a file outside the archive.
+pub async fn open(archive: &Path, memory_limit: usize) -> Result<SessionContext, SqlError> {
     if !archive.is_dir() {
         return Err(SqlError::Archive(format!(
             "archive `{}` does not exist (write one with `vigil replay --archive DIR`)",
@@ -258,9 +274,12 @@ pub async fn open(archive: &Path) -> Result<SessionContext, SqlError> {
             datafusion::execution::cache::cache_manager::CacheManagerConfig::default()
                 .with_list_files_cache_limit(0),
         )
+        .with_memory_limit(memory_limit, 1.0)
         .build_arc()
         .map_err(|error| SqlError::Archive(format!("DataFusion runtime: {error}")))?;
     let context = SessionContext::new_with_config_rt(config, runtime);
+    // `CREATE EXTERNAL TABLE ... LOCATION` would read any file the account can read.
+    context.state_ref().write().table_factories_mut().clear();
     register_json_functions(&context);
     for table in vigil_schemas::archive::TABLES {
         let folder = archive.join(table);
@@ -303,14 +322,49 @@ pub async fn open(archive: &Path) -> Result<SessionContext, SqlError> {
     Ok(context)
 }
 
-/// Runs one query.
+/// Why a plan would change something, if it would: DDL, DML and COPY, and a `SET` of a
+/// runtime setting (the memory limit is one).
+fn writes(plan: &datafusion::logical_expr::LogicalPlan) -> Option<String> {
+    use datafusion::logical_expr::{LogicalPlan, Statement};
+    let read_only = datafusion::execution::context::SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false);
+    if let Err(error) = read_only.verify_plan(plan) {
+        let message = error.strip_backtrace();
+        let what = message
+            .rsplit_once("not supported: ")
+            .map_or(message.as_str(), |(_, what)| what);
+        return Some(what.to_string());
+    }
+    match plan {
+        LogicalPlan::Statement(Statement::SetVariable(set))
+            if set
+                .variable
+                .to_ascii_lowercase()
+                .starts_with("datafusion.runtime.") =>
+        {
+            Some(format!("SET {}", set.variable))
+        }
+        _ => None,
+    }
+}
+
+/// Runs one query; a statement that would change anything is refused before it runs.
 pub async fn query(context: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>, SqlError> {
     let error = |error: datafusion::error::DataFusionError| SqlError::Query {
         position: error_position(&error),
         message: error.to_string(),
         query: sql.to_string(),
     };
-    let frame = context.sql(sql).await.map_err(error)?;
+    let plan = context
+        .state()
+        .create_logical_plan(sql)
+        .await
+        .map_err(error)?;
+    if let Some(what) = writes(&plan) {
+        return Err(SqlError::ReadOnly(what));
+    }
+    let frame = context.execute_logical_plan(plan).await.map_err(error)?;
     frame.collect().await.map_err(error)
 }
 
@@ -417,7 +471,9 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let context = runtime.block_on(open(dir.path())).unwrap();
+        let context = runtime
+            .block_on(open(dir.path(), DEFAULT_MEMORY_LIMIT))
+            .unwrap();
         let count = || -> i64 {
             let batches = runtime
                 .block_on(query(&context, "SELECT count(*) FROM events"))
@@ -433,6 +489,67 @@ mod tests {
         // A day pruned away.
         std::fs::remove_dir_all(dir.path().join("events/date=2026-01-02")).unwrap();
         assert_eq!(count(), 3);
+    }
+
+    #[test]
+    fn the_session_only_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        write_run(dir.path(), "ana@example.com", &[1, 2]);
+        let secret = dir.path().join("secret.csv");
+        std::fs::write(&secret, "key\nprivate-key-bytes\n").unwrap();
+        let written = dir.path().join("out.csv");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        // A small memory limit: a query that needs more fails instead of taking the machine.
+        let context = runtime.block_on(open(dir.path(), 1 << 20)).unwrap();
+        let refused = [
+            format!(
+                "CREATE EXTERNAL TABLE stolen STORED AS CSV LOCATION '{}'",
+                secret.display()
+            ),
+            format!("COPY (SELECT * FROM events) TO '{}'", written.display()),
+            "INSERT INTO events SELECT * FROM events".to_string(),
+            "CREATE TABLE forged AS SELECT * FROM events".to_string(),
+            "CREATE VIEW v AS SELECT 1".to_string(),
+            "DROP VIEW sessions_latest".to_string(),
+            "SET datafusion.runtime.memory_limit = '100G'".to_string(),
+        ];
+        for sql in &refused {
+            match runtime.block_on(query(&context, sql)) {
+                Err(error @ SqlError::ReadOnly(_)) => {
+                    assert!(
+                        error.to_string().starts_with("vigil sql only reads"),
+                        "{error}"
+                    );
+                    assert_eq!(error.exit_code(), 2);
+                }
+                other => panic!("{sql}: {:?}", other.map(|batches| batches.len())),
+            }
+        }
+        assert!(!written.exists());
+        // Reads and settings still work.
+        runtime
+            .block_on(query(
+                &context,
+                "SET datafusion.execution.target_partitions = 2",
+            ))
+            .unwrap();
+        let batches = runtime
+            .block_on(query(&context, "SELECT count(*) FROM sessions_latest"))
+            .unwrap();
+        assert_eq!(batches[0].num_rows(), 1);
+        let exhausted = runtime.block_on(query(
+            &context,
+            "SELECT v, count(*) FROM (SELECT repeat('x', 1000) || CAST(value AS VARCHAR) AS v \
+             FROM generate_series(1, 200000)) GROUP BY v ORDER BY v",
+        ));
+        match exhausted {
+            Err(SqlError::Query { message, .. }) => {
+                assert!(message.contains("esources exhausted"), "{message}")
+            }
+            other => panic!("{:?}", other.map(|batches| batches.len())),
+        }
     }
 
     #[test]

@@ -17,13 +17,35 @@ pub struct SqlArgs {
     /// Output: table, csv, json (one object per line) or parquet.
     #[arg(long, default_value = "table")]
     format: Format,
+    /// Memory a query may use before it fails (operators that can spill do first):
+    /// bytes, or with a K, M or G suffix (binary).
+    #[arg(long, default_value = "2G", value_parser = parse_bytes)]
+    memory_limit: usize,
+}
+
+/// Bytes as `1048576`, `512K`, `64M` or `2G` (binary multiples).
+fn parse_bytes(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let (number, shift) = match text.char_indices().last() {
+        Some((at, 'k' | 'K')) => (&text[..at], 10),
+        Some((at, 'm' | 'M')) => (&text[..at], 20),
+        Some((at, 'g' | 'G')) => (&text[..at], 30),
+        _ => (text, 0),
+    };
+    number
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|number| number.checked_mul(1 << shift))
+        .filter(|bytes| *bytes >= 1 << 20)
+        .ok_or_else(|| format!("`{text}` is not a size of at least 1M (bytes, or with K, M or G)"))
 }
 
 /// Runs `vigil sql`: one query, the shell on a terminal, else a script from standard input.
 pub fn command(args: SqlArgs) -> Result<(), Error> {
     let runtime = super::runtime()?;
     let answered: Result<(), SqlError> = runtime.block_on(async {
-        let context = vigil_history::open(&args.archive).await?;
+        let context = vigil_history::open(&args.archive, args.memory_limit).await?;
         if let Some(sql) = &args.query {
             let batches = query(&context, sql).await?;
             return write(&batches, args.format, &mut std::io::stdout().lock());

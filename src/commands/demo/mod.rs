@@ -316,7 +316,8 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
     report_receiver(&transmitter, &demo_receiver, out).await?;
     // The archive the run wrote, and a question for it.
     let archive = options.archive.display().to_string();
-    let context = vigil_history::open(&options.archive).await?;
+    let context =
+        vigil_history::open(&options.archive, vigil_history::DEFAULT_MEMORY_LIMIT).await?;
     let question = "SELECT identity, session_id, peak_risk, actions, revoked_at FROM sessions_latest WHERE revoked_at IS NOT NULL ORDER BY peak_risk DESC, identity LIMIT 5";
     let answer = vigil_history::query(&context, question).await?;
     writeln!(
