@@ -94,15 +94,40 @@ pub fn archive_output(
 
 /// Loads the CAEP signing key; errors name the field and the file.
 pub fn caep_signer(caep: &crate::config::CaepConfig) -> Result<Signer, SetupError> {
+    if let Some(mode) = readable_by_others(&caep.key_file) {
+        tracing::warn!(
+            path = %caep.key_file.display(),
+            mode = format_args!("{mode:04o}"),
+            "the CAEP signing key can be read by the file's group or by others: \
+             `chmod 600` it (anyone who reads it can forge revocations)"
+        );
+    }
     let pem =
         std::fs::read_to_string(&caep.key_file).map_err(|source| SetupError::CaepKeyFile {
             path: caep.key_file.clone(),
             source,
         })?;
-    Signer::from_pem(&pem, &caep.kid).map_err(|source| SetupError::CaepKey {
+    let signer = Signer::from_pem(&pem, "").map_err(|source| SetupError::CaepKey {
         path: caep.key_file.clone(),
         source,
-    })
+    })?;
+    let kid = caep.kid.clone().unwrap_or_else(|| signer.thumbprint());
+    Ok(signer.with_kid(kid))
+}
+
+/// The permission bits of `path` when its group or others may read or write it (Unix).
+pub fn readable_by_others(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+        (mode & 0o066 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// How users and devices become SET subjects, from `[caep]`.

@@ -32,8 +32,8 @@
 //! issuer = "https://vigil.example.com"
 //! audience = "https://idp.example.com"
 //! subject_issuer = "https://idp.example.com/"
-//! key_file = "keys/vigil-rs256.pem"
-//! kid = "vigil-2026"
+//! key_file = "keys/vigil-rs256.pem"   # readable by vigil's account only (0600)
+//! kid = "vigil-2026"                  # default: the key's RFC 7638 thumbprint
 //!
 //! [ssf]                             # Shared Signals: receivers create streams over HTTP
 //! [[ssf.receivers]]
@@ -286,8 +286,43 @@ pub struct CaepConfig {
     pub simple_subjects: bool,
     /// PEM private key: RSA (RS256, at least 2048 bits) or P-256 (ES256).
     pub key_file: PathBuf,
-    /// The key id published to receivers.
-    pub kid: String,
+    /// The key id published to receivers; default the key's RFC 7638 thumbprint, so a
+    /// new key always gets a new id.
+    #[serde(default)]
+    pub kid: Option<String>,
+}
+
+/// Words in a key that may hold a secret (`sasl.password`, `ssl.key.password`, a token).
+const SECRET_WORDS: [&str; 6] = ["password", "secret", "token", "key", "credential", "sasl"];
+
+/// A TOML error as told to the user: line, column and message, and the offending line
+/// shown unless its key may hold a secret; then the message (which can quote the value) is
+/// not shown either, only which key is malformed.
+fn toml_error(problem: &toml::de::Error, text: &str) -> String {
+    let Some(span) = problem.span() else {
+        return problem.message().trim_end().to_string();
+    };
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |at| at + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |at| start + at);
+    let line = &text[line_start..line_end];
+    let number = text[..start].matches('\n').count() + 1;
+    let column = text[line_start..start].chars().count() + 1;
+    let key = line
+        .split_once('=')
+        .map(|(key, _)| key.trim())
+        .unwrap_or("");
+    let lowered = key.to_ascii_lowercase();
+    if SECRET_WORDS.iter().any(|word| lowered.contains(word)) {
+        return format!(
+            "line {number}, column {column}: the value of `{}` is malformed (not shown: it may be a secret)",
+            key.trim_matches('"')
+        );
+    }
+    format!(
+        "line {number}, column {column}: {}\n  | {line}",
+        problem.message().trim_end()
+    )
 }
 
 /// How the engine runs.
@@ -370,8 +405,7 @@ impl Config {
 
     /// Parses and validates text (no IO).
     pub fn parse(text: &str) -> Result<Config, String> {
-        let config: Config =
-            toml::from_str(text).map_err(|problem| problem.to_string().trim_end().to_string())?;
+        let config: Config = toml::from_str(text).map_err(|problem| toml_error(&problem, text))?;
         config.validate()?;
         Ok(config)
     }
@@ -428,6 +462,29 @@ mod tests {
         let config = Config::parse("").unwrap();
         assert_eq!(config.engine, EngineConfig::default());
         assert_eq!(config.rules, RulesConfig::default());
+    }
+
+    #[test]
+    fn a_malformed_secret_is_never_repeated() {
+        let kafka = "[kafka]\nbrokers = \"b:9092\"\ninputs = []\n[kafka.properties]\n";
+        for line in [
+            "\"sasl.password\" = hunter2-s3cret",
+            "\"sasl.password\" = 'hunter2-s3cret",
+            "\"sasl.password\" = 77123456",
+        ] {
+            let error = Config::parse(&format!("{kafka}{line}\n")).unwrap_err();
+            assert!(
+                !error.contains("hunter2") && !error.contains("77123456"),
+                "{error}"
+            );
+            assert!(
+                error.contains("line 5") && error.contains("sasl.password"),
+                "{error}"
+            );
+        }
+        // Other lines are shown, to help find the fault.
+        let error = Config::parse("[engine]\nbatch_size = \"many\"\n").unwrap_err();
+        assert!(error.contains("batch_size = \"many\""), "{error}");
     }
 
     #[test]

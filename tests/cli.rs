@@ -427,3 +427,46 @@ fn state_inspect_and_forget() {
         stderr(&nowhere)
     );
 }
+
+#[test]
+fn caep_jwks_publishes_the_key_under_its_thumbprint_and_warns_of_loose_permissions() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let folder = tempfile::tempdir().unwrap();
+    let key = folder.path().join("signing.pem");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/sinks/tests/keys/test-rs256.pem"
+        ),
+        &key,
+    )
+    .unwrap();
+    std::fs::write(
+        folder.path().join("vigil.toml"),
+        "[caep]\nissuer = \"i\"\naudience = \"a\"\nsubject_issuer = \"s\"\nkey_file = \"signing.pem\"\n",
+    )
+    .unwrap();
+    let jwks = |mode: u32| {
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+        let output = vigil(&["caep", "jwks", "--config", "vigil.toml"], folder.path());
+        assert!(output.status.success(), "{}", stderr(&output));
+        let set: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        (set, stderr(&output))
+    };
+    let (set, warnings) = jwks(0o600);
+    assert!(!warnings.contains("chmod 600"), "{warnings}");
+    let signer =
+        vigil_sinks::caep::Signer::from_pem(&std::fs::read_to_string(&key).unwrap(), "").unwrap();
+    let published = &set["keys"][0];
+    assert_eq!(published["kid"], signer.thumbprint());
+    assert_eq!(published["alg"], "RS256");
+    assert_eq!(published["n"], signer.jwks()["keys"][0]["n"]);
+    assert!(published.get("d").is_none(), "no private member");
+    let (_, warnings) = jwks(0o644);
+    assert!(warnings.contains("chmod 600"), "{warnings}");
+    // No [caep]: a usage error naming the file.
+    std::fs::write(folder.path().join("none.toml"), "").unwrap();
+    let output = vigil(&["caep", "jwks", "--config", "none.toml"], folder.path());
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("none.toml"));
+}

@@ -206,7 +206,7 @@ async fn scenario(brokers: String, prefix: &str) {
                 "/sinks/tests/keys/test-rs256.pem"
             )
             .into(),
-            kid: "vigil-test".into(),
+            kid: Some("vigil-test".into()),
         }),
         archive: vigil::config::ArchiveConfig {
             dir: Some(archive.path().to_path_buf()),

@@ -96,9 +96,72 @@ impl Signer {
         })
     }
 
+    /// A new RSA key of 2048 bits (RS256), made for this process only (the demo's): never
+    /// written anywhere, so no two runs share it. Published under its thumbprint.
+    pub fn generate_rs256() -> Result<Signer, CaepKeyError> {
+        let pem = openssl::rsa::Rsa::generate(2048)
+            .and_then(openssl::pkey::PKey::from_rsa)
+            .and_then(|key| key.private_key_to_pem_pkcs8())
+            .map_err(|_| CaepKeyError::Unreadable)?;
+        let pem = String::from_utf8(pem).map_err(|_| CaepKeyError::Unreadable)?;
+        let signer = Signer::from_pem(&pem, "")?;
+        let kid = signer.thumbprint();
+        Ok(signer.with_kid(kid))
+    }
+
+    /// The same key published as `kid`.
+    pub fn with_kid(mut self, kid: String) -> Signer {
+        self.kid = kid;
+        self
+    }
+
     /// The key id receivers find the key by.
     pub fn kid(&self) -> &str {
         &self.kid
+    }
+
+    /// The public key's JWK members that RFC 7638 hashes, as JSON.
+    fn public_jwk(&self) -> serde_json::Value {
+        match &self.key {
+            Key::Rs256 { public, .. } => serde_json::json!({
+                "kty": "RSA",
+                "n": b64(&public.n().to_bytes_be()),
+                "e": b64(&public.e().to_bytes_be()),
+            }),
+            Key::Es256(key) => {
+                let point = key.verifying_key().to_encoded_point(false);
+                serde_json::json!({
+                    "kty": "EC",
+                    "crv": "P-256",
+                    "x": b64(point.x().map(|x| &x[..]).unwrap_or_default()),
+                    "y": b64(point.y().map(|y| &y[..]).unwrap_or_default()),
+                })
+            }
+        }
+    }
+
+    /// The key's JWK thumbprint (RFC 7638: SHA-256 over the required members in
+    /// lexicographic order, no whitespace; base64url): the `kid` when none is configured,
+    /// so a new key gets a new id and receivers never verify with a stale one.
+    pub fn thumbprint(&self) -> String {
+        use sha2::Digest as _;
+        let jwk = self.public_jwk();
+        let member = |name: &str| jwk[name].as_str().unwrap_or_default().to_string();
+        // Written out, not serialized: the members' order is the RFC's, whatever order a
+        // JSON map keeps (the values are base64url and names, nothing to escape).
+        let canonical = match &self.key {
+            Key::Rs256 { .. } => format!(
+                r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+                member("e"),
+                member("n")
+            ),
+            Key::Es256(_) => format!(
+                r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+                member("x"),
+                member("y")
+            ),
+        };
+        b64(&sha2::Sha256::digest(canonical.as_bytes()))
     }
 
     /// `RS256` or `ES256`.
@@ -141,22 +204,7 @@ impl Signer {
     /// The JWK Set receivers verify SETs with (publish it at the transmitter's
     /// `jwks_uri`).
     pub fn jwks(&self) -> serde_json::Value {
-        let key = match &self.key {
-            Key::Rs256 { public, .. } => serde_json::json!({
-                "kty": "RSA",
-                "n": b64(&public.n().to_bytes_be()),
-                "e": b64(&public.e().to_bytes_be()),
-            }),
-            Key::Es256(key) => {
-                let point = key.verifying_key().to_encoded_point(false);
-                serde_json::json!({
-                    "kty": "EC",
-                    "crv": "P-256",
-                    "x": b64(point.x().map(|x| &x[..]).unwrap_or_default()),
-                    "y": b64(point.y().map(|y| &y[..]).unwrap_or_default()),
-                })
-            }
-        };
+        let key = self.public_jwk();
         let mut key = key;
         key["kid"] = self.kid.clone().into();
         key["use"] = "sig".into();
@@ -309,6 +357,42 @@ mod tests {
         let signature = rsa::pkcs1v15::Signature::try_from(signature.as_slice()).unwrap();
         assert!(verifying.verify(signed.as_bytes(), &signature).is_ok());
         assert!(verifying.verify(b"tampered", &signature).is_err());
+    }
+
+    #[test]
+    fn a_generated_key_signs_and_is_named_by_its_thumbprint() {
+        let signer = Signer::generate_rs256().unwrap();
+        assert_eq!(signer.algorithm(), "RS256");
+        assert_eq!(signer.kid(), signer.thumbprint());
+        assert_eq!(signer.kid().len(), 43);
+        let other = Signer::generate_rs256().unwrap();
+        assert_ne!(signer.kid(), other.kid(), "each run its own key");
+        let jwks = signer.jwks();
+        assert_eq!(jwks["keys"][0]["kid"], signer.kid());
+    }
+
+    #[test]
+    fn the_thumbprint_is_rfc_7638s() {
+        // RFC 7638 section 3.1's example key and thumbprint, through the JWK members.
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        let canonical = format!(r#"{{"e":"AQAB","kty":"RSA","n":"{n}"}}"#);
+        use sha2::Digest as _;
+        assert_eq!(
+            b64(&sha2::Sha256::digest(canonical.as_bytes())),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+        // vigil's own keys, written the same way.
+        let signer = Signer::from_pem(&key("test-rs256.pem"), "k").unwrap();
+        let jwk = &signer.jwks()["keys"][0];
+        let canonical = format!(
+            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+            jwk["e"].as_str().unwrap(),
+            jwk["n"].as_str().unwrap()
+        );
+        assert_eq!(
+            signer.thumbprint(),
+            b64(&sha2::Sha256::digest(canonical.as_bytes()))
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! below; none holds business rules of its own.
 
 pub mod archive;
+pub mod caep;
 pub mod demo;
 pub mod eval;
 pub mod replay;
@@ -31,6 +32,11 @@ pub enum Command {
         #[command(subcommand)]
         action: archive::ArchiveAction,
     },
+    /// The CAEP signing key: `vigil caep jwks` prints the JWK Set receivers verify with.
+    Caep {
+        #[command(subcommand)]
+        action: caep::CaepAction,
+    },
     /// Look into a stopped engine's state folder.
     State {
         #[command(subcommand)]
@@ -52,6 +58,7 @@ impl Command {
             Command::Replay(options) => replay::command(&options),
             Command::Sql(args) => sql::command(args),
             Command::Archive { action } => archive::command(action),
+            Command::Caep { action } => caep::command(action, &mut std::io::stdout().lock()),
             Command::State { action } => state::command(action),
             Command::Simulate(args) => simulate::command(args),
             Command::Eval(args) => eval::command(args),

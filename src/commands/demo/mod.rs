@@ -35,10 +35,6 @@ use vigil_sinks::caep::Signer;
 use vigil_sinks::kafka::CaepOutput;
 use vigil_sinks::ssf::{Outbox, Receiver, SsfConfig, Transmitter};
 
-/// An RSA key for the demo's SETs only (RS256, as the CAEP interoperability profile asks;
-/// the same test key the sinks' tests use); never use it for anything real.
-const DEMO_KEY: &str = include_str!("../../../sinks/tests/keys/test-rs256.pem");
-
 /// The demo receiver's name in `[ssf]` terms.
 const DEMO_RECEIVER: &str = "demo-receiver";
 
@@ -214,7 +210,10 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
     let server = bind(options.listen).await?;
     let url = server.url();
     let token = receiver::uuid_like();
-    let transmitter = demo_transmitter(&url, &token)?;
+    // The demo's SETs are signed with a key made for this run (RS256, as the CAEP
+    // interoperability profile asks), never written anywhere and never shared.
+    let signer = Signer::generate_rs256().map_err(setup)?;
+    let transmitter = demo_transmitter(&url, &token, signer.clone())?;
     let caep = CaepOutput {
         identity: CaepIdentity {
             issuer: url.clone(),
@@ -222,7 +221,7 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
             subject_issuer: "https://idp.demo.invalid/".into(),
             simple_subjects: false,
         },
-        signer: Signer::from_pem(DEMO_KEY, "vigil-demo").map_err(setup)?,
+        signer,
     };
     let mut runner = Runner::with_caep(&config, rules, Some(caep), Some(transmitter.clone()))?;
     let handled = runner.handled();
@@ -386,7 +385,7 @@ async fn run_on_kafka(options: &DemoOptions, out: &mut dyn Write) -> Result<Summ
 
 /// The demo's transmitter: issuer `url` (plain http, loopback), one receiver whose bearer
 /// token is `token`, its outbox in memory.
-fn demo_transmitter(url: &str, token: &str) -> Result<Transmitter, Error> {
+fn demo_transmitter(url: &str, token: &str, signer: Signer) -> Result<Transmitter, Error> {
     let receiver = Receiver {
         name: DEMO_RECEIVER.into(),
         token_sha256: vigil_sinks::ssf::config::token_digest(token),
@@ -407,7 +406,7 @@ fn demo_transmitter(url: &str, token: &str) -> Result<Transmitter, Error> {
             subject_issuer: "https://idp.demo.invalid/".into(),
             simple_subjects: false,
         },
-        signer: Signer::from_pem(DEMO_KEY, "vigil-demo").map_err(setup)?,
+        signer,
     };
     let outbox = Outbox::in_memory().map_err(SetupError::Outbox)?;
     Ok(Transmitter::new(settings, outbox).map_err(SetupError::Outbox)?)
