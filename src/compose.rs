@@ -54,7 +54,7 @@ pub fn engine(
 ) -> Result<Engine, SetupError> {
     let shards = config.engine.shard_count();
     let Some(dir) = state_dir else {
-        return Ok(Engine::new(rules, shards));
+        return Ok(Engine::new(rules, shards).with_limits(config.state.limits()));
     };
     let store = vigil_engine::store::Store::open(dir).map_err(SetupError::State)?;
     Engine::with_store(rules, shards, Arc::new(store), config.state.limits())

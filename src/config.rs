@@ -153,7 +153,11 @@ pub struct StateConfig {
     /// input arrives fast (a backlog, a replay).
     pub checkpoint_events: u64,
     /// Most identities held in memory; the least recently active clean ones leave
-    /// first. About 1 KB each: the default needs about 1 GB.
+    /// first. About 1 KB each: the default needs about 1 GB. Without a `dir` this bounds
+    /// memory too: identities beyond it leave with their baselines (counted in
+    /// `vigil_identities_evicted_total{reason="lost"}`). With or without a store,
+    /// identities idle past `rules.baseline.forget_after`, and those that only failed to
+    /// sign in idle past an hour, leave memory and the store.
     pub max_identities_in_memory: usize,
     /// Identities idle this long (event time) leave memory at the next checkpoint, and
     /// are loaded again from the store on their next event.

@@ -88,6 +88,29 @@ impl BatchStats {
     }
 }
 
+/// Identities and their encoded state, for a checkpoint.
+type Encoded = Vec<(CompactString, Vec<u8>)>;
+
+/// Identities dropped from memory by one eviction pass.
+#[derive(Debug, Default)]
+struct Eviction {
+    /// Worth nothing any more (their stored rows are deleted too).
+    expired: Vec<CompactString>,
+    /// Beyond the bound without a store: their baselines are lost.
+    lost: u64,
+}
+
+/// Identities dropped from memory so far, by why.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Evictions {
+    /// Idle past `forget_after`, or having learned nothing (only refused sign-ins) idle
+    /// past an hour.
+    pub expired: u64,
+    /// Beyond `max_identities_in_memory` without a state store: their baselines are
+    /// lost (with a store they are reloaded on their next event).
+    pub lost: u64,
+}
+
 /// The outcome of one batch.
 #[derive(Debug, Default)]
 pub struct BatchOutput {
@@ -126,14 +149,32 @@ struct Ordered {
 }
 
 impl Shard {
-    /// Drops from memory the identities that are not dirty (so durable) and idle, then
-    /// the least recently active clean ones beyond `max`.
-    fn evict(&mut self, watermark: vigil_schemas::Timestamp, idle_after: i64, max: usize) {
-        let dirty = &self.dirty;
+    /// Drops from memory the identities whose state is worth nothing ([`IdentityState::expired`],
+    /// dirty or not: their stored rows go too), then, with a store, the clean (so
+    /// durable) ones idle past `idle_after`, then the least recently active clean ones
+    /// beyond `max` (without a store every identity is clean: those leave with their
+    /// baselines, counted as lost).
+    fn evict(
+        &mut self,
+        watermark: vigil_schemas::Timestamp,
+        idle_after: Option<i64>,
+        max: usize,
+    ) -> Eviction {
+        let config = &self.judge.rules().config;
+        let mut gone = Eviction::default();
+        let dirty = &mut self.dirty;
         self.identities.retain(|identity, state| {
-            dirty.contains(&**identity) || watermark.0.saturating_sub(state.latest.0) <= idle_after
+            if state.expired(watermark, config) {
+                dirty.remove(&**identity);
+                gone.expired.push(CompactString::from(&**identity));
+                return false;
+            }
+            idle_after.is_none_or(|idle| {
+                dirty.contains(&**identity) || watermark.0.saturating_sub(state.latest.0) <= idle
+            })
         });
         if self.identities.len() > max {
+            let dirty = &self.dirty;
             let mut clean: Vec<(vigil_schemas::Timestamp, Box<str>)> = self
                 .identities
                 .iter()
@@ -146,11 +187,15 @@ impl Shard {
                 for (_, identity) in &clean[..excess] {
                     self.identities.remove(identity);
                 }
+                if self.store.is_none() {
+                    gone.lost += excess as u64;
+                }
             }
         }
         if self.identities.capacity() > 2 * self.identities.len().max(1024) {
             self.identities.shrink_to_fit();
         }
+        gone
     }
 
     /// Encodes and clears the identities changed since the last checkpoint.
@@ -302,14 +347,11 @@ impl Default for MemoryLimits {
 struct Durable {
     store: Arc<Store>,
     writer: Writer,
-    limits: MemoryLimits,
     /// Device owners changed since the last checkpoint.
     devices: DeviceChanges,
     /// Events judged since the state was created, and since the last checkpoint.
     events: u64,
     events_since: u64,
-    /// The newest event time judged.
-    watermark: vigil_schemas::Timestamp,
     /// Positions restored at start.
     positions: std::collections::BTreeMap<String, u64>,
     /// Bytes of encoded state the last checkpoint wrote (identities and spray tracker).
@@ -324,6 +366,13 @@ pub struct Engine {
     spray: SprayTracker,
     rules: Arc<Rules>,
     durable: Option<Durable>,
+    /// Memory bounds (checked at checkpoints with a store, by a sweep without one).
+    limits: MemoryLimits,
+    /// The newest event time judged.
+    watermark: vigil_schemas::Timestamp,
+    /// Events judged since memory was last swept (without a store).
+    since_sweep: u64,
+    evictions: Evictions,
 }
 
 /// Whether the event is a sign-in attempt from a known address (what spray looks at).
@@ -358,6 +407,51 @@ impl Engine {
             spray: SprayTracker::default(),
             rules,
             durable: None,
+            limits: MemoryLimits::default(),
+            watermark: vigil_schemas::Timestamp(i64::MIN),
+            since_sweep: 0,
+            evictions: Evictions::default(),
+        }
+    }
+
+    /// The same engine with other memory bounds.
+    pub fn with_limits(mut self, limits: MemoryLimits) -> Engine {
+        self.limits = limits;
+        self
+    }
+
+    /// Identities dropped from memory so far, by why.
+    pub fn evictions(&self) -> Evictions {
+        self.evictions
+    }
+
+    /// Without a store, drops expired identities and the least recently active beyond
+    /// the bound, when memory is over the bound or as many events as identities held
+    /// (at least 65,536) have been judged since the last sweep: amortised constant work
+    /// an event. With a store this happens at checkpoints, where durability is known.
+    fn sweep_memory(&mut self) {
+        if self.durable.is_some() {
+            return;
+        }
+        let held = self.identities();
+        if held <= self.limits.max_identities && self.since_sweep < (held as u64).max(65_536) {
+            return;
+        }
+        self.since_sweep = 0;
+        let per_shard = self
+            .limits
+            .max_identities
+            .div_ceil(self.shards.len())
+            .max(1);
+        let watermark = self.watermark;
+        let gone: Vec<Eviction> = self
+            .shards
+            .par_iter_mut()
+            .map(|shard| shard.evict(watermark, None, per_shard))
+            .collect();
+        for eviction in gone {
+            self.evictions.expired += eviction.expired.len() as u64;
+            self.evictions.lost += eviction.lost;
         }
     }
 
@@ -376,14 +470,13 @@ impl Engine {
         }
         engine.device_owners = DeviceOwners::restored(restored.devices, MAX_DEVICE_OWNERS);
         engine.spray = restored.spray.unwrap_or_default();
+        engine.limits = limits;
         engine.durable = Some(Durable {
             writer: Writer::new(store.clone()),
             store,
-            limits,
             devices: DeviceChanges::default(),
             events: restored.events,
             events_since: 0,
-            watermark: vigil_schemas::Timestamp(i64::MIN),
             positions: restored.positions,
             last_bytes: 0,
         });
@@ -435,18 +528,24 @@ impl Engine {
         };
         // Everything not dirty now is durable (the previous checkpoint is committed).
         let previous = durable.writer.wait()?;
-        let limits = durable.limits;
-        let watermark = durable.watermark;
+        let limits = self.limits;
+        let watermark = self.watermark;
         let per_shard = limits.max_identities.div_ceil(self.shards.len()).max(1);
-        let encoded: Vec<Vec<(CompactString, Vec<u8>)>> = self
+        let encoded: Vec<(Eviction, Encoded)> = self
             .shards
             .par_iter_mut()
             .map(|shard| {
-                shard.evict(watermark, limits.idle_after_micros, per_shard);
-                shard.encode_dirty()
+                let gone = shard.evict(watermark, Some(limits.idle_after_micros), per_shard);
+                (gone, shard.encode_dirty())
             })
             .collect();
-        let identities: Vec<(CompactString, Vec<u8>)> = encoded.into_iter().flatten().collect();
+        let mut identities = Vec::new();
+        let mut removed = Vec::new();
+        for (gone, changed) in encoded {
+            self.evictions.expired += gone.expired.len() as u64;
+            removed.extend(gone.expired);
+            identities.extend(changed);
+        }
         let spray = store::encode(&self.spray);
         durable.last_bytes = identities
             .iter()
@@ -455,6 +554,8 @@ impl Engine {
             + spray.len() as u64;
         let checkpoint = Checkpoint {
             identities,
+            removed,
+            expire: Some((watermark, self.rules.clone())),
             devices: std::mem::take(&mut durable.devices),
             spray,
             positions,
@@ -523,13 +624,14 @@ impl Engine {
             work[shard].push((sequence, envelope, None));
         }
         self.spray_pass(sign_ins, &mut work);
+        let judged = work.iter().map(Vec::len).sum::<usize>() as u64;
+        if let Some(newest) = work.iter().flatten().map(|item| item.1.event.time).max() {
+            self.watermark = self.watermark.max(newest);
+        }
+        self.since_sweep += judged;
         if let Some(durable) = self.durable.as_mut() {
-            let judged: usize = work.iter().map(Vec::len).sum();
-            durable.events += judged as u64;
-            durable.events_since += judged as u64;
-            if let Some(newest) = work.iter().flatten().map(|item| item.1.event.time).max() {
-                durable.watermark = durable.watermark.max(newest);
-            }
+            durable.events += judged;
+            durable.events_since += judged;
         }
         // Shards run on rayon's persistent workers: threads (and their allocator caches)
         // live across batches instead of being spawned for each.
@@ -565,6 +667,7 @@ impl Engine {
                 .then(left.sequence.cmp(&right.sequence))
         });
         output.decisions = ordered.into_iter().map(|entry| entry.decision).collect();
+        self.sweep_memory();
         output
     }
 
@@ -756,5 +859,87 @@ mod tests {
             Some("alice@example.com")
         );
         assert!(engine.identity("alice@example.com").is_some());
+    }
+
+    /// A failed sign-in of a made-up name, `second` seconds into the run.
+    fn failure(identity: &str, second: i64) -> Envelope {
+        let mut envelope = login(identity, 0, 52.52, 13.4, "203.0.113.9", second as u64);
+        envelope.event.time = Timestamp::from_secs(1_772_409_600 + second);
+        envelope.event.device_id = None;
+        if let Detail::Auth(auth) = &mut envelope.event.detail {
+            auth.outcome = Outcome::Failure;
+        }
+        envelope
+    }
+
+    #[test]
+    fn without_a_store_made_up_names_leave_and_memory_stays_bounded() {
+        let mut engine = Engine::new(rules(), 2).with_limits(MemoryLimits {
+            max_identities: 50_000,
+            ..MemoryLimits::default()
+        });
+        // Alice signs in once; then four hours of credential stuffing, a made-up name a
+        // tenth of a second (144,000 names).
+        engine.process(vec![login(
+            "alice@example.com",
+            0,
+            52.52,
+            13.4,
+            "85.214.1.1",
+            1,
+        )]);
+        let mut peak = 0;
+        for batch in 0..144 {
+            let events = (0..1_000)
+                .map(|index| {
+                    let n = batch * 1_000 + index;
+                    failure(&format!("made-up-{n}@example.com"), n / 10)
+                })
+                .collect();
+            engine.process(events);
+            peak = peak.max(engine.identities());
+        }
+        // An hour of made-up names is 36,000; they leave once idle an hour.
+        assert!(peak <= 50_000, "{peak}");
+        assert!(
+            engine.evictions().expired >= 50_000,
+            "{:?}",
+            engine.evictions()
+        );
+        // Alice learned something: four hours idle, she is still there.
+        assert!(engine.identity("alice@example.com").is_some());
+        assert_eq!(engine.evictions().lost, 0);
+    }
+
+    #[test]
+    fn without_a_store_the_bound_holds_and_what_it_costs_is_counted() {
+        let mut engine = Engine::new(rules(), 2).with_limits(MemoryLimits {
+            max_identities: 1_000,
+            ..MemoryLimits::default()
+        });
+        for batch in 0..70 {
+            let events = (0..1_000)
+                .map(|index| {
+                    let n = batch * 1_000 + index;
+                    login(
+                        &format!("user-{n}@example.com"),
+                        n / 100,
+                        52.52,
+                        13.4,
+                        "85.214.1.1",
+                        n as u64,
+                    )
+                })
+                .collect();
+            engine.process(events);
+        }
+        assert!(engine.identities() <= 1_000, "{}", engine.identities());
+        assert!(
+            engine.evictions().lost >= 69_000,
+            "{:?}",
+            engine.evictions()
+        );
+        // The most recent stayed.
+        assert!(engine.identity("user-69999@example.com").is_some());
     }
 }

@@ -121,11 +121,21 @@ pub struct DeviceChanges {
     pub changes: Vec<(u64, Option<CompactString>)>,
 }
 
+/// Stored rows read and judged for expiry by each checkpoint: the sweep goes round the
+/// whole table over many checkpoints (a million identities in about 250), a few
+/// milliseconds each.
+pub const SWEEP_ROWS: usize = 4096;
+
 /// Everything one checkpoint writes, in one transaction.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Checkpoint {
     /// Identities changed since the last checkpoint, encoded.
     pub identities: Vec<(CompactString, Vec<u8>)>,
+    /// Identities whose state expired: their rows are deleted.
+    pub removed: Vec<CompactString>,
+    /// The newest event time and the rules: the next [`SWEEP_ROWS`] stored rows are read
+    /// and those whose state expired by then deleted ([`IdentityState::expired`]).
+    pub expire: Option<(vigil_schemas::Timestamp, std::sync::Arc<vigil_rules::Rules>)>,
     /// Device owners changed since.
     pub devices: DeviceChanges,
     /// The spray tracker, encoded.
@@ -208,12 +218,53 @@ impl Store {
         }
     }
 
-    /// Writes one checkpoint in one durable transaction.
-    pub fn write(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+    /// Writes one checkpoint in one durable transaction. `cursor` is where the expiry
+    /// sweep stopped (the last key it read; `None`: the start), moved on by this one.
+    pub fn write(
+        &self,
+        checkpoint: &Checkpoint,
+        cursor: &mut Option<String>,
+    ) -> Result<(), StoreError> {
         let fail = self.fail();
         let txn = self.db.begin_write().map_err(|error| fail(error.into()))?;
         {
             let mut identities = txn.open_table(IDENTITIES).map_err(|e| fail(e.into()))?;
+            for identity in &checkpoint.removed {
+                identities
+                    .remove(identity.as_str())
+                    .map_err(|e| fail(e.into()))?;
+            }
+            if let Some((now, rules)) = &checkpoint.expire {
+                let mut expired = Vec::new();
+                let mut last = None;
+                {
+                    let range = match cursor.as_deref() {
+                        Some(after) => identities.range::<&str>((
+                            std::ops::Bound::Excluded(after),
+                            std::ops::Bound::Unbounded,
+                        )),
+                        None => identities.range::<&str>(..),
+                    }
+                    .map_err(|e| fail(e.into()))?;
+                    for entry in range.take(SWEEP_ROWS) {
+                        let (key, value) = entry.map_err(|e| fail(e.into()))?;
+                        let identity = key.value().to_string();
+                        // A row that cannot be decoded is left for `vigil state` to show.
+                        if let Ok(state) = decode::<IdentityState>(&identity, value.value()) {
+                            if state.expired(*now, &rules.config) {
+                                expired.push(identity.clone());
+                            }
+                        }
+                        last = Some(identity);
+                    }
+                }
+                for identity in &expired {
+                    identities
+                        .remove(identity.as_str())
+                        .map_err(|e| fail(e.into()))?;
+                }
+                *cursor = last;
+            }
             // In key order: the B-tree then fills each leaf once instead of touching
             // leaves at random (several times faster for a large checkpoint).
             let mut sorted: Vec<&(CompactString, Vec<u8>)> = checkpoint.identities.iter().collect();
@@ -379,9 +430,10 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("vigil-checkpoint".into())
             .spawn(move || {
+                let mut cursor = None;
                 for checkpoint in work {
                     let result = store
-                        .write(&checkpoint)
+                        .write(&checkpoint, &mut cursor)
                         .map(|()| checkpoint.positions)
                         .map_err(|error| error.to_string());
                     if report.send(result).is_err() {
@@ -490,15 +542,19 @@ mod tests {
         let mut state = IdentityState::default();
         state.latest = vigil_schemas::Timestamp::from_secs(5);
         store
-            .write(&Checkpoint {
-                identities: vec![("alice".into(), encode(&state))],
-                devices: DeviceChanges {
-                    changes: vec![(7, Some("alice".into())), (8, Some("bob".into()))],
+            .write(
+                &Checkpoint {
+                    identities: vec![("alice".into(), encode(&state))],
+                    devices: DeviceChanges {
+                        changes: vec![(7, Some("alice".into())), (8, Some("bob".into()))],
+                    },
+                    spray: encode(&SprayTracker::default()),
+                    positions: vec![("file:a".into(), 10)],
+                    events: 10,
+                    ..Checkpoint::default()
                 },
-                spray: encode(&SprayTracker::default()),
-                positions: vec![("file:a".into(), 10)],
-                events: 10,
-            })
+                &mut None,
+            )
             .unwrap();
         drop(store);
         let store = Store::open(dir.path()).unwrap();
@@ -514,5 +570,70 @@ mod tests {
         assert!(!store.forget("alice").unwrap());
         assert_eq!(store.reader().unwrap().identity("alice").unwrap(), None);
         assert_eq!(store.restore().unwrap().devices.len(), 1);
+    }
+
+    #[test]
+    fn stored_rows_expire_a_sweep_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let day = 86_400;
+        let rules = std::sync::Arc::new(vigil_rules::Rules {
+            config: vigil_rules::RulesConfig::default(),
+            policy: vigil_rules::Policy::default_policy(),
+        });
+        // Rows: identities that only failed (learned nothing) an hour and a half ago,
+        // people with a sign-in learned 100 days ago and 10 days ago.
+        let now = vigil_schemas::Timestamp::from_secs(200 * day);
+        let at = |secs: i64, logins: u32| {
+            let mut state = IdentityState::default();
+            state.latest = vigil_schemas::Timestamp::from_secs(secs);
+            state.profile.logins = logins;
+            encode(&state)
+        };
+        let mut identities = Vec::new();
+        for index in 0..SWEEP_ROWS + 100 {
+            identities.push((
+                format!("made-up-{index:05}").into(),
+                at(200 * day - 5_400, 0),
+            ));
+        }
+        identities.push(("gone@example.com".into(), at(100 * day, 3)));
+        identities.push(("kept@example.com".into(), at(190 * day, 3)));
+        identities.push(("recent-failure".into(), at(200 * day - 60, 0)));
+        let mut cursor = None;
+        store
+            .write(
+                &Checkpoint {
+                    identities,
+                    ..Checkpoint::default()
+                },
+                &mut cursor,
+            )
+            .unwrap();
+        assert_eq!(store.identity_count().unwrap(), SWEEP_ROWS as u64 + 103);
+        let sweep = |cursor: &mut Option<String>| {
+            store
+                .write(
+                    &Checkpoint {
+                        expire: Some((now, rules.clone())),
+                        ..Checkpoint::default()
+                    },
+                    cursor,
+                )
+                .unwrap();
+        };
+        // Keys in order: gone@, kept@, made-up-00000..., recent-failure. The first sweep
+        // reads 4,096 rows: gone@, kept@ and 4,094 made-up names, deleting all but kept@.
+        sweep(&mut cursor);
+        assert_eq!(store.identity_count().unwrap(), 104);
+        sweep(&mut cursor);
+        sweep(&mut cursor);
+        let left: Vec<String> = store
+            .identities()
+            .unwrap()
+            .into_iter()
+            .map(|(identity, _)| identity)
+            .collect();
+        assert_eq!(left, ["kept@example.com", "recent-failure"]);
     }
 }

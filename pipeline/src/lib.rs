@@ -349,6 +349,8 @@ impl Pipeline {
     /// Looks at the source's assignment and lag, and at what the outputs have taken.
     fn observe<S: Source>(&self, source: &S) {
         self.telemetry.inputs_assigned(source.assigned());
+        self.telemetry
+            .identities(self.engine.identities(), self.engine.evictions());
         for output in &self.outputs {
             self.telemetry
                 .output_written(output.name(), &output.written());

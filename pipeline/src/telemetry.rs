@@ -46,6 +46,10 @@ pub mod names {
     pub const CHECKPOINT_BYTES: &str = "vigil_checkpoint_bytes_total";
     /// What each output has taken, by kind (the archive: rows per table).
     pub const OUTPUT_WRITTEN: &str = "vigil_output_written_total";
+    /// Identities dropped from memory, by why (`expired`, `lost`).
+    pub const IDENTITIES_EVICTED: &str = "vigil_identities_evicted_total";
+    /// Identities held in memory.
+    pub const IDENTITIES_IN_MEMORY: &str = "vigil_identities_in_memory";
     /// Records an output went on without, by output and reason.
     pub const OUTPUT_DROPPED: &str = "vigil_output_dropped_total";
     /// Sends acknowledged, by output (one per output and batch).
@@ -154,6 +158,18 @@ const METRICS: &[Metric] = &[
         name: names::OUTPUT_WRITTEN,
         kind: Kind::Counter,
         help: "What each output has taken, by kind (the archive: rows per table).",
+        labelled: true,
+    },
+    Metric {
+        name: names::IDENTITIES_IN_MEMORY,
+        kind: Kind::Gauge,
+        help: "Identities held in memory.",
+        labelled: false,
+    },
+    Metric {
+        name: names::IDENTITIES_EVICTED,
+        kind: Kind::Counter,
+        help: "Identities dropped from memory: expired (idle past forget_after, or only refused sign-ins idle an hour; their stored rows go too) or lost (over max_identities_in_memory without a state store: baselines gone).",
         labelled: true,
     },
     Metric {
@@ -414,6 +430,23 @@ impl Telemetry {
                     *count as f64,
                 );
             }
+        });
+    }
+
+    /// Identities in memory and dropped from it.
+    pub(crate) fn identities(&self, held: usize, evicted: vigil_engine::Evictions) {
+        self.with(|series| {
+            series.set(names::IDENTITIES_IN_MEMORY, Vec::new(), held as f64);
+            series.set(
+                names::IDENTITIES_EVICTED,
+                vec![label("reason", "expired")],
+                evicted.expired as f64,
+            );
+            series.set(
+                names::IDENTITIES_EVICTED,
+                vec![label("reason", "lost")],
+                evicted.lost as f64,
+            );
         });
     }
 

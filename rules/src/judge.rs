@@ -50,6 +50,33 @@ pub struct IdentityState {
     cooldowns: crate::slim::SlimVec<Cooldown>,
 }
 
+/// How long an identity of which nothing was learned (only refused sign-ins) is kept
+/// after its last event: past every failure window (brute force's 10 minutes, MFA
+/// fatigue's) and past most of its risk's decay, so a credential-stuffing run's made-up
+/// names cost memory and disk for an hour, not for ever.
+pub const LEARNED_NOTHING_KEPT_MICROS: i64 = 3_600_000_000;
+
+impl IdentityState {
+    /// Whether nothing was learned of this identity: no successful sign-in, no access
+    /// counted, no device out of compliance, no agent scope; only refused sign-ins and
+    /// prompts (their windows and risk).
+    pub fn learned_nothing(&self) -> bool {
+        self.profile.logins == 0
+            && self.access.is_empty()
+            && self.postures.is_empty()
+            && self.scope.is_none()
+    }
+
+    /// Whether the state is worth nothing at `now`: idle past `forget_after` (everything
+    /// in it forgotten by then), or, having learned nothing, idle past
+    /// [`LEARNED_NOTHING_KEPT_MICROS`]. Memory and the state store drop such identities.
+    pub fn expired(&self, now: Timestamp, config: &crate::RulesConfig) -> bool {
+        let idle = now.0.saturating_sub(self.latest.0);
+        idle > config.baseline.forget_after.as_micros()
+            || (self.learned_nothing() && idle > LEARNED_NOTHING_KEPT_MICROS)
+    }
+}
+
 /// An identity's windows of failed sign-ins and refused MFA prompts.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct AuthWindows {

@@ -167,6 +167,11 @@ pub struct AccessBaselines {
 }
 
 impl AccessBaselines {
+    /// Whether no access was counted.
+    pub fn is_empty(&self) -> bool {
+        self.classes.is_empty()
+    }
+
     /// Buckets learned for a class (`None`: the `other` class).
     pub fn learned(&self, class: Option<u16>) -> u16 {
         let class = class.unwrap_or(OTHER);

@@ -45,6 +45,11 @@ pub struct DevicePostures {
 }
 
 impl DevicePostures {
+    /// Whether no device is known to be out of compliance.
+    pub fn is_empty(&self) -> bool {
+        self.degraded.is_empty()
+    }
+
     /// Whether a device is known to be out of compliance.
     pub fn is_degraded(&self, device: &str) -> bool {
         self.degraded.iter().any(|entry| entry.device == device)
