@@ -90,6 +90,14 @@ fn timestamps() -> TimestampMicrosecondBuilder {
     TimestampMicrosecondBuilder::new().with_timezone("UTC")
 }
 
+/// Bytes a row takes besides its text columns, about (times, numbers, offsets).
+const FIXED_ROW_BYTES: usize = 128;
+
+/// Most bytes of rows one buffer (a table and day) gathers before it is written out,
+/// whatever `rows_per_file` says: bounds memory, and keeps every text column far below
+/// the 2 GiB an Arrow string column can address (past it, Arrow panics).
+pub const MAX_BUFFER_BYTES: usize = 128 << 20;
+
 struct EventRows {
     time: TimestampMicrosecondBuilder,
     identity: StringBuilder,
@@ -118,6 +126,26 @@ struct EventRows {
 }
 
 impl EventRows {
+    /// Bytes of text held (the columns that grow with the input).
+    fn held_bytes(&self) -> usize {
+        [
+            &self.identity,
+            &self.session_id,
+            &self.device_id,
+            &self.user_agent,
+            &self.app,
+            &self.resource,
+            &self.tool,
+            &self.on_behalf_of,
+            &self.city,
+            &self.origin,
+        ]
+        .iter()
+        .map(|column| column.values_slice().len())
+        .sum::<usize>()
+            + self.rows * FIXED_ROW_BYTES
+    }
+
     fn new() -> EventRows {
         EventRows {
             time: timestamps(),
@@ -252,6 +280,21 @@ struct SignalRows {
 }
 
 impl SignalRows {
+    /// Bytes of text held (the columns that grow with the input).
+    fn held_bytes(&self) -> usize {
+        [
+            &self.identity,
+            &self.session_id,
+            &self.detail,
+            &self.evidence,
+            &self.origin,
+        ]
+        .iter()
+        .map(|column| column.values_slice().len())
+        .sum::<usize>()
+            + self.rows * FIXED_ROW_BYTES
+    }
+
     fn new() -> SignalRows {
         SignalRows {
             time: timestamps(),
@@ -304,6 +347,23 @@ struct DecisionRows {
 }
 
 impl DecisionRows {
+    /// Bytes of text held (the columns that grow with the input; a reason's detail is
+    /// bounded by its detector).
+    fn held_bytes(&self) -> usize {
+        [
+            &self.id,
+            &self.identity,
+            &self.session_id,
+            &self.device_id,
+            &self.rule,
+            &self.trigger,
+        ]
+        .iter()
+        .map(|column| column.values_slice().len())
+        .sum::<usize>()
+            + self.rows * 4 * FIXED_ROW_BYTES
+    }
+
     fn new() -> DecisionRows {
         let reason = StructBuilder::new(
             archive::reason_fields(),
@@ -408,6 +468,15 @@ struct SessionRows {
 }
 
 impl SessionRows {
+    /// Bytes of text held (the columns that grow with the input).
+    fn held_bytes(&self) -> usize {
+        [&self.identity, &self.session_id, &self.device_id]
+            .iter()
+            .map(|column| column.values_slice().len())
+            .sum::<usize>()
+            + self.rows * 2 * FIXED_ROW_BYTES
+    }
+
     fn new() -> SessionRows {
         SessionRows {
             time: timestamps(),
@@ -502,8 +571,23 @@ pub struct Archive {
     /// Session rows waiting to be buffered.
     changes: Vec<SessionRow>,
     rows_per_file: usize,
+    max_buffer_bytes: usize,
+    /// The newest day of any row: rows more than a day behind it are late, and go to the
+    /// day before it (see [`Archive::day_of`]).
+    newest_day: i64,
     work: Option<SyncSender<Work>>,
     writer: Option<std::thread::JoinHandle<Result<u64, ArchiveError>>>,
+    /// Rows the writer could not write (disk full, folder not writable), by table.
+    failures: Arc<Failures>,
+}
+
+/// What the archive could not write, shared with its writer thread.
+#[derive(Debug, Default)]
+pub struct Failures {
+    /// Files not written.
+    pub files: std::sync::atomic::AtomicU64,
+    /// Rows of those files, lost to the archive (decisions and SETs were not affected).
+    pub rows: std::sync::atomic::AtomicU64,
 }
 
 impl Archive {
@@ -524,9 +608,11 @@ impl Archive {
         // Two buffers in flight at most: the pipeline waits for a slow disk.
         let (work, received) = std::sync::mpsc::sync_channel::<Work>(2);
         let root = dir.to_path_buf();
+        let failures = Arc::new(Failures::default());
+        let counted = failures.clone();
         let writer = std::thread::Builder::new()
             .name("vigil-archive".into())
-            .spawn(move || write_files(&root, &run, received))
+            .spawn(move || write_files(&root, &run, received, &counted))
             .map_err(|error| ArchiveError {
                 path: dir.to_path_buf(),
                 message: format!("cannot start the writer: {error}"),
@@ -540,9 +626,39 @@ impl Archive {
             sessions: Sessions::new(DEFAULT_SESSION_IDLE_MICROS, sessions::MAX_LIVE),
             changes: Vec::new(),
             rows_per_file: ROWS_PER_FILE,
+            max_buffer_bytes: MAX_BUFFER_BYTES,
+            newest_day: i64::MIN,
             work: Some(work),
             writer: Some(writer),
+            failures,
         })
+    }
+
+    /// What the writer could not write so far.
+    pub fn failures(&self) -> Arc<Failures> {
+        self.failures.clone()
+    }
+
+    /// The day whose partition a row of `time` goes to: its own, unless it is more than
+    /// a day behind the newest day seen, when it goes to the day before the newest (its
+    /// `time` still says when it happened). A late or hostile event of a long-gone day
+    /// then joins a buffer that is open anyway, instead of making one small synced file
+    /// per such day and batch.
+    fn day_of(&mut self, time: Timestamp) -> i64 {
+        let day = day_number(time);
+        self.newest_day = self.newest_day.max(day);
+        day.max(self.newest_day.saturating_sub(1))
+    }
+
+    /// Whether a buffer is due to be written: rows per file, or bytes.
+    fn full(&self, rows: usize, bytes: usize) -> bool {
+        rows >= self.rows_per_file || bytes >= self.max_buffer_bytes
+    }
+
+    /// Bytes a buffer gathers before it is written (default [`MAX_BUFFER_BYTES`]).
+    pub fn with_max_buffer_bytes(mut self, bytes: usize) -> Archive {
+        self.max_buffer_bytes = bytes.clamp(1, MAX_BUFFER_BYTES);
+        self
     }
 
     /// Rows gathered per table and day before a file is written.
@@ -562,15 +678,16 @@ impl Archive {
     fn session_changes(&mut self) -> Result<(), ArchiveError> {
         let mut changes = std::mem::take(&mut self.changes);
         for row in changes.drain(..) {
-            let day = day_number(row.time);
+            let day = self.day_of(row.time);
             let rows = self
                 .session_rows
                 .entry(day)
                 .or_insert_with(SessionRows::new);
             rows.push(&row);
-            if rows.rows >= self.rows_per_file {
-                let columns = rows.finish();
-                self.send("sessions", day, columns)?;
+            let (count, bytes) = (rows.rows, rows.held_bytes());
+            if self.full(count, bytes) {
+                let columns = self.session_rows.get_mut(&day).map(SessionRows::finish);
+                self.send("sessions", day, columns.unwrap_or_default())?;
             }
         }
         self.changes = changes;
@@ -611,12 +728,13 @@ impl Archive {
 
     /// Adds a judged event.
     pub fn event(&mut self, envelope: &Envelope) -> Result<(), ArchiveError> {
-        let day = day_number(envelope.event.time);
+        let day = self.day_of(envelope.event.time);
         let rows = self.events.entry(day).or_insert_with(EventRows::new);
         rows.push(envelope);
-        if rows.rows >= self.rows_per_file {
-            let columns = rows.finish();
-            self.send("events", day, columns)?;
+        let (count, bytes) = (rows.rows, rows.held_bytes());
+        if self.full(count, bytes) {
+            let columns = self.events.get_mut(&day).map(EventRows::finish);
+            self.send("events", day, columns.unwrap_or_default())?;
         }
         self.sessions.event(envelope, &mut self.changes);
         self.session_changes()
@@ -633,7 +751,7 @@ impl Archive {
             origin,
         } = record;
         let (time, risk, session_id) = (*time, *risk, session_id.as_deref());
-        let day = day_number(time);
+        let day = self.day_of(time);
         let rows = self.signals.entry(day).or_insert_with(SignalRows::new);
         rows.time.append_value(time.0);
         rows.identity.append_value(identity.as_str());
@@ -648,9 +766,10 @@ impl Archive {
         let _ = origin.write_to(&mut rows.origin);
         rows.origin.append_value("");
         rows.rows += 1;
-        if rows.rows >= self.rows_per_file {
-            let columns = rows.finish();
-            self.send("signals", day, columns)?;
+        let (count, bytes) = (rows.rows, rows.held_bytes());
+        if self.full(count, bytes) {
+            let columns = self.signals.get_mut(&day).map(SignalRows::finish);
+            self.send("signals", day, columns.unwrap_or_default())?;
         }
         self.sessions
             .risk(time, identity.as_str(), session_id, risk, &mut self.changes);
@@ -659,12 +778,13 @@ impl Archive {
 
     /// Adds a decision.
     pub fn decision(&mut self, decision: &Decision) -> Result<(), ArchiveError> {
-        let day = day_number(decision.time);
+        let day = self.day_of(decision.time);
         let rows = self.decisions.entry(day).or_insert_with(DecisionRows::new);
         rows.push(decision);
-        if rows.rows >= self.rows_per_file {
-            let columns = rows.finish();
-            self.send("decisions", day, columns)?;
+        let (count, bytes) = (rows.rows, rows.held_bytes());
+        if self.full(count, bytes) {
+            let columns = self.decisions.get_mut(&day).map(DecisionRows::finish);
+            self.send("decisions", day, columns.unwrap_or_default())?;
         }
         self.sessions.decision(decision, &mut self.changes);
         self.session_changes()
@@ -837,22 +957,45 @@ fn writer_properties() -> WriterProperties {
 }
 
 /// The writer thread: sorts each batch by identity and time, writes it as a Parquet
-/// file under a dot-name, and renames it into place.
-fn write_files(root: &Path, run: &str, work: Receiver<Work>) -> Result<u64, ArchiveError> {
+/// file under a dot-name, and renames it into place. A file that cannot be written (a
+/// full disk, a folder made read-only, a panic inside the encoder) is logged, counted in
+/// `failures` with its rows, and left out: the archive is history, and enforcement must
+/// not wait on it. Returns the files written.
+fn write_files(
+    root: &Path,
+    run: &str,
+    work: Receiver<Work>,
+    failures: &Failures,
+) -> Result<u64, ArchiveError> {
+    use std::sync::atomic::Ordering;
     let properties = writer_properties();
     let mut written = 0u64;
-    for (table, day, batch) in work {
+    for (attempted, (table, day, batch)) in work.into_iter().enumerate() {
         let folder = root.join(table).join(format!("date={day}"));
-        let fail = |message: String| ArchiveError {
-            path: folder.clone(),
-            message,
-        };
-        std::fs::create_dir_all(&folder)
-            .map_err(|error| fail(format!("cannot create: {error}")))?;
-        let batch = cluster(&batch).map_err(|error| fail(format!("cannot sort: {error}")))?;
-        let name = format!("part-{run}-{written:05}.parquet");
-        write_whole(&folder.join(name), &batch.schema(), &[batch], &properties).map_err(fail)?;
-        written += 1;
+        let name = format!("part-{run}-{attempted:05}.parquet");
+        let rows = batch.num_rows() as u64;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            std::fs::create_dir_all(&folder).map_err(|error| format!("cannot create: {error}"))?;
+            let batch = cluster(&batch).map_err(|error| format!("cannot sort: {error}"))?;
+            write_whole(&folder.join(&name), &batch.schema(), &[batch], &properties)
+        }))
+        .unwrap_or_else(|_| Err("the Parquet writer panicked".to_string()));
+        match outcome {
+            Ok(()) => written += 1,
+            Err(message) => {
+                failures.files.fetch_add(1, Ordering::Relaxed);
+                failures.rows.fetch_add(rows, Ordering::Relaxed);
+                tracing::error!(
+                    folder = %folder.display(),
+                    table,
+                    rows,
+                    message,
+                    "an archive file could not be written: its rows are not archived \
+                     (decisions and SETs are not affected)"
+                );
+                let _ = std::fs::remove_file(folder.join(format!(".{name}.partial")));
+            }
+        }
     }
     Ok(written)
 }
@@ -1094,6 +1237,7 @@ pub struct LiveFlush {
 /// and decisions.
 pub struct ArchiveOutput {
     archive: Option<Archive>,
+    failures: Arc<Failures>,
     live: Option<(LiveFlush, std::time::Instant)>,
     /// Rows taken: events, signals, decisions.
     rows: [u64; 3],
@@ -1103,6 +1247,7 @@ impl ArchiveOutput {
     /// Archives into `archive`; with `live`, written out as a live run goes.
     pub fn new(archive: Archive, live: Option<LiveFlush>) -> ArchiveOutput {
         ArchiveOutput {
+            failures: archive.failures(),
             archive: Some(archive),
             live: live.map(|live| (live, std::time::Instant::now())),
             rows: [0; 3],
@@ -1127,7 +1272,9 @@ impl ArchiveOutput {
                 archive.flush()?;
                 *last = std::time::Instant::now();
                 if let Some((dir, days)) = &live.retention {
-                    prune(dir, &retention_cutoff(Timestamp::now(), *days))?;
+                    if let Err(error) = prune(dir, &retention_cutoff(Timestamp::now(), *days)) {
+                        tracing::error!(%error, "cannot prune the archive; retried at the next flush");
+                    }
                 }
             }
         }
@@ -1152,6 +1299,17 @@ impl Output for ArchiveOutput {
             self.rows[0] += envelopes.len() as u64;
         }
         Ok(())
+    }
+
+    fn dropped(&self) -> Vec<(&'static str, u64)> {
+        let rows = self
+            .failures
+            .rows
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if rows == 0 {
+            return Vec::new();
+        }
+        vec![("write_failed", rows)]
     }
 
     fn written(&self) -> Vec<(&'static str, u64)> {
@@ -1180,6 +1338,147 @@ mod tests {
     use super::*;
     use arrow_array::{Array, StringArray, TimestampMicrosecondArray};
     use vigil_schemas::Origin;
+
+    /// An access event of `identity` at `time` with a user agent of `agent` bytes.
+    fn access_at(identity: &str, time: Timestamp, agent: usize) -> Envelope {
+        let mut event = vigil_schemas::Event::new(
+            time,
+            Some(identity),
+            Detail::Access(vigil_schemas::AccessDetail {
+                resource: "https://wiki.example.com/".into(),
+                action: None,
+                bytes: None,
+                status: None,
+                tool: None,
+                on_behalf_of: None,
+            }),
+        );
+        event.user_agent = Some("a".repeat(agent));
+        Envelope {
+            event: Box::new(event),
+            origin: Origin::File {
+                file: Arc::from("events.jsonl"),
+                line: 1,
+            },
+            tags: vigil_schemas::IpTags::default(),
+        }
+    }
+
+    fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        let mut folders = vec![dir.to_path_buf()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.extension().is_some_and(|ext| ext == "parquet") {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn a_write_that_fails_is_counted_and_the_archive_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        // `events` is a file, so no day folder can be made under it (as a full disk or a
+        // read-only folder would refuse; a test running as root ignores modes).
+        std::fs::write(dir.path().join("events"), b"in the way").unwrap();
+        let archive = Archive::open(dir.path()).unwrap().with_rows_per_file(10);
+        let mut output = ArchiveOutput::new(archive, None);
+        let day = Timestamp(1_767_225_600_000_000);
+        let events: Vec<Envelope> = (0..25)
+            .map(|second| access_at("ana@example.com", day.plus_secs(second), 8))
+            .collect();
+        output.events(&events).unwrap();
+        let decision = Decision {
+            id: "d-1".into(),
+            time: day,
+            decided_at: day,
+            identity: "ana@example.com".into(),
+            session_id: None,
+            device_id: None,
+            action: vigil_schemas::Action::Alert,
+            mode: vigil_schemas::Mode::Enforce,
+            risk: vigil_schemas::Risk {
+                score: 50.0,
+                level: vigil_schemas::RiskLevel::of(50.0),
+            },
+            reasons: Vec::new(),
+            rule: "r".into(),
+            assurance_level: None,
+            trigger: Origin::File {
+                file: Arc::from("events.jsonl"),
+                line: 1,
+            },
+        };
+        let judged = Judged {
+            signals: &[],
+            decisions: std::slice::from_ref(&decision),
+        };
+        let ack = futures_lite_block(output.judged(judged));
+        assert!(ack.is_ok());
+        output.finish().unwrap();
+        assert_eq!(output.dropped(), vec![("write_failed", 25)]);
+        // The decision's file was written all the same.
+        let files = parquet_files(dir.path());
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert!(files[0].starts_with(dir.path().join("decisions")));
+    }
+
+    /// Polls a future that completes without waiting.
+    fn futures_lite_block<T>(future: BoxFuture<'_, T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    #[test]
+    fn late_rows_join_an_open_day_and_buffers_are_bounded_in_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut archive = Archive::open(dir.path())
+            .unwrap()
+            .with_rows_per_file(1_000_000)
+            .with_max_buffer_bytes(1 << 20);
+        let today = Timestamp(1_767_225_600_000_000).plus_secs(30 * 86_400);
+        archive
+            .event(&access_at("ana@example.com", today, 8))
+            .unwrap();
+        // Twenty hostile rows, each of another long-gone day, batch after batch.
+        for batch in 0..5 {
+            for day in 0..20 {
+                let time = Timestamp(1_000_000_000_000_000).plus_secs((batch * 20 + day) * 86_400);
+                archive.event(&access_at("mallory", time, 8)).unwrap();
+            }
+            archive.end_batch().unwrap();
+        }
+        // 2,000 rows of 2 KiB: 4 MiB, past the 1 MiB bound four times over.
+        for second in 0..2_000 {
+            archive
+                .event(&access_at("bo@example.com", today.plus_secs(second), 2_048))
+                .unwrap();
+        }
+        archive.finish().unwrap();
+        let files = parquet_files(&dir.path().join("events"));
+        let days: std::collections::BTreeSet<String> = files
+            .iter()
+            .map(|file| {
+                file.parent()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        // The late rows went to the day before today, not to a hundred days of their own.
+        assert_eq!(days.len(), 2, "{days:?}");
+        assert!(files.len() >= 5 && files.len() <= 8, "{files:?}");
+    }
 
     #[test]
     fn addresses_are_written_as_display_shows_them() {
