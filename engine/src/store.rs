@@ -41,6 +41,9 @@ const POSITIONS: TableDefinition<&str, u64> = TableDefinition::new("positions");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 const SPRAY: &str = "password_spray";
+/// The format version of the whole file (META): a build refuses a newer one before
+/// writing anything.
+const FORMAT: &str = "format";
 const CHECKPOINTS: &str = "checkpoints";
 const EVENTS: &str = "events";
 
@@ -66,6 +69,18 @@ pub enum StoreError {
     /// The checkpoint writer thread is gone.
     #[error("state store: the checkpoint writer stopped: {0}")]
     Writer(String),
+    /// The state was written by a newer vigil: refused, and left as it is.
+    #[error(
+        "state store `{path}` is format version {found}, newer than this build's \
+         {FORMAT_VERSION}: run the vigil that wrote it, or move the folder away to start \
+         afresh (nothing was changed)"
+    )]
+    Newer {
+        /// The state file.
+        path: PathBuf,
+        /// The version it says.
+        found: u64,
+    },
 }
 
 /// Encodes a value with the version byte.
@@ -185,10 +200,26 @@ impl Store {
             source: Box::new(source),
         };
         std::fs::create_dir_all(dir).map_err(|error| fail(redb::Error::Io(error)))?;
+        // redb checks its own header and checksums here: a corrupt file is an error that
+        // names it, and nothing is written to it.
         let db = redb::Builder::new()
             .set_cache_size(CACHE_BYTES)
             .create(&path)
             .map_err(|error| fail(error.into()))?;
+        {
+            let txn = db.begin_read().map_err(|error| fail(error.into()))?;
+            let found = match txn.open_table(META) {
+                Ok(meta) => meta
+                    .get(FORMAT)
+                    .map_err(|error| fail(error.into()))?
+                    .map(|value| value.value()),
+                Err(redb::TableError::TableDoesNotExist(_)) => None,
+                Err(error) => return Err(fail(error.into())),
+            };
+            if let Some(found) = found.filter(|found| *found > u64::from(FORMAT_VERSION)) {
+                return Err(StoreError::Newer { path, found });
+            }
+        }
         // Create the tables so readers never meet a missing one.
         let txn = db.begin_write().map_err(|error| fail(error.into()))?;
         {
@@ -200,7 +231,9 @@ impl Store {
                 .map_err(|error| fail(error.into()))?;
             txn.open_table(POSITIONS)
                 .map_err(|error| fail(error.into()))?;
-            txn.open_table(META).map_err(|error| fail(error.into()))?;
+            let mut meta = txn.open_table(META).map_err(|error| fail(error.into()))?;
+            meta.insert(FORMAT, u64::from(FORMAT_VERSION))
+                .map_err(|error| fail(error.into()))?;
         }
         txn.commit().map_err(|error| fail(error.into()))?;
         Ok(Store { db, path })
@@ -635,5 +668,39 @@ mod tests {
             .map(|(identity, _)| identity)
             .collect();
         assert_eq!(left, ["kept@example.com", "recent-failure"]);
+    }
+
+    #[test]
+    fn a_newer_or_corrupt_state_file_is_refused_and_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        let path = dir.path().join(STATE_FILE);
+        {
+            let db = redb::Database::open(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert(FORMAT, u64::from(FORMAT_VERSION) + 1)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let error = Store::open(dir.path()).unwrap_err();
+        assert!(matches!(error, StoreError::Newer { .. }), "{error}");
+        let message = error.to_string();
+        assert!(message.contains("newer than this build") && message.contains("state.redb"));
+        assert_eq!(std::fs::read(&path).unwrap(), before, "nothing written");
+
+        // A file whose pages were overwritten with garbage.
+        let corrupt = tempfile::tempdir().unwrap();
+        let path = corrupt.path().join(STATE_FILE);
+        let mut bytes = before.clone();
+        for byte in bytes.iter_mut().take(4096) {
+            *byte ^= 0x5a;
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let error = Store::open(corrupt.path()).unwrap_err();
+        assert!(error.to_string().contains("state.redb"), "{error}");
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "nothing written");
     }
 }
