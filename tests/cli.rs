@@ -470,3 +470,163 @@ fn caep_jwks_publishes_the_key_under_its_thumbprint_and_warns_of_loose_permissio
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("none.toml"));
 }
+
+/// Every file under `dir`, with its bytes lowercased, and for Parquet files also every
+/// value decoded (their pages are compressed; their footers' statistics are not).
+fn lowered_contents(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut found = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let mut text = String::from_utf8_lossy(&bytes).to_lowercase();
+            if path.extension().is_some_and(|ext| ext == "parquet") {
+                let reader =
+                    datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                        std::fs::File::open(&path).unwrap(),
+                    )
+                    .unwrap()
+                    .build()
+                    .unwrap();
+                let batches: Vec<_> = reader.map(Result::unwrap).collect();
+                text.push_str(
+                    &datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+                        .unwrap()
+                        .to_string()
+                        .to_lowercase(),
+                );
+            }
+            found.push((path, text));
+        }
+    }
+    found
+}
+
+#[test]
+fn forget_leaves_no_trace_of_an_identity_in_state_or_archive() {
+    let folder = tempfile::tempdir().unwrap();
+    let login = |day: u32,
+                 hour: u32,
+                 identity: &str,
+                 outcome: &str,
+                 ip: &str,
+                 city: (&str, &str, f64, f64)| {
+        format!(
+            r#"{{"kind":"auth","time":"2026-03-{day:02}T{hour:02}:00:00Z","identity":"{identity}","action":"login","outcome":"{outcome}","session_id":"s-{identity}-{day}-{hour}","device_id":"laptop-{identity}","ip":"{ip}","geo":{{"city":"{}","country":"{}","lat":{},"lon":{}}}}}"#,
+            city.0, city.1, city.2, city.3
+        )
+    };
+    let berlin = ("Berlin", "DE", 52.52, 13.405);
+    let new_york = ("New York", "US", 40.713, -74.006);
+    let mut lines = Vec::new();
+    for day in 1..=12 {
+        // Alice as one IdP writes her (and once as another does: a case variant).
+        let alice = if day == 5 {
+            "Alice@Example.COM"
+        } else {
+            "alice@example.com"
+        };
+        lines.push(login(day, 8, alice, "success", "85.214.1.1", berlin));
+        lines.push(login(
+            day,
+            9,
+            "bob@example.com",
+            "success",
+            "85.214.1.2",
+            berlin,
+        ));
+        // An agent acting for her.
+        lines.push(format!(
+            r#"{{"kind":"access","time":"2026-03-{day:02}T10:00:00Z","identity":"agent-7","identity_type":"agent","resource":"https://api.example.com/v1/tickets","tool":"read_ticket","on_behalf_of":"ALICE@example.com"}}"#
+        ));
+    }
+    // Failures from one address (the spray tracker keeps them), then impossible travel.
+    for minute in 0..3 {
+        lines.push(
+            login(
+                13,
+                7,
+                "alice@example.com",
+                "failure",
+                "203.0.113.50",
+                berlin,
+            )
+            .replace(":00:00Z", &format!(":0{minute}:00Z")),
+        );
+    }
+    lines.push(login(
+        13,
+        8,
+        "alice@example.com",
+        "success",
+        "85.214.1.1",
+        berlin,
+    ));
+    lines.push(login(
+        13,
+        9,
+        "alice@example.com",
+        "success",
+        "23.1.1.1",
+        new_york,
+    ));
+    std::fs::write(folder.path().join("events.jsonl"), lines.join("\n")).unwrap();
+    let replay = vigil(
+        &[
+            "replay",
+            "--input",
+            "events.jsonl",
+            "--state",
+            "st",
+            "--archive",
+            "ar",
+            "--output",
+            "d.jsonl",
+        ],
+        folder.path(),
+    );
+    assert!(replay.status.success(), "{}", stderr(&replay));
+    let decisions = std::fs::read_to_string(folder.path().join("d.jsonl")).unwrap();
+    assert!(
+        decisions.contains("revoke-impossible-travel"),
+        "{decisions}"
+    );
+    let mentions = |dir: &str| -> Vec<std::path::PathBuf> {
+        lowered_contents(&folder.path().join(dir))
+            .into_iter()
+            .filter(|(_, text)| text.contains("alice@example.com"))
+            .map(|(path, _)| path)
+            .collect()
+    };
+    // Before: she is everywhere (so the search below can fail).
+    assert!(!mentions("st").is_empty());
+    assert!(mentions("ar").len() >= 4, "{:?}", mentions("ar"));
+
+    let forget = vigil(
+        &["state", "forget", "ALICE@EXAMPLE.COM", "--state", "st"],
+        folder.path(),
+    );
+    assert!(forget.status.success(), "{}", stderr(&forget));
+    let forget = vigil(
+        &["archive", "forget", "Alice@Example.com", "--archive", "ar"],
+        folder.path(),
+    );
+    assert!(forget.status.success(), "{}", stderr(&forget));
+    assert_eq!(mentions("st"), Vec::<std::path::PathBuf>::new());
+    assert_eq!(mentions("ar"), Vec::<std::path::PathBuf>::new());
+    // Others are untouched: bob's state, and the agent's events (her name redacted).
+    let bob = vigil(
+        &["state", "inspect", "bob@example.com", "--state", "st"],
+        folder.path(),
+    );
+    assert!(bob.status.success(), "{}", stderr(&bob));
+    let agent = lowered_contents(&folder.path().join("ar/events"))
+        .into_iter()
+        .any(|(_, text)| text.contains("agent-7") && text.contains("[forgotten]"));
+    assert!(agent, "the agent's rows stay, with her name replaced");
+}

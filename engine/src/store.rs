@@ -385,25 +385,106 @@ impl Store {
         Ok(Reader { table, store: self })
     }
 
-    /// Drops one identity's state and the device ownerships pointing at it; false when
-    /// the identity was not stored.
-    pub fn forget(&self, identity: &str) -> Result<bool, StoreError> {
-        let fail = self.fail();
-        let txn = self.db.begin_write().map_err(|error| fail(error.into()))?;
-        let removed = {
-            let mut identities = txn.open_table(IDENTITIES).map_err(|e| fail(e.into()))?;
-            let removed = identities
-                .remove(identity)
-                .map_err(|e| fail(e.into()))?
-                .is_some();
-            let mut devices = txn.open_table(DEVICE_OWNERS).map_err(|e| fail(e.into()))?;
-            devices
-                .retain(|_, owner| owner != identity)
-                .map_err(|e| fail(e.into()))?;
-            removed
+    /// Forgets `identity` (in its canonical form, and every case variant stored): its
+    /// row, the devices it owns, its attempts in the password-spray tracker, and its
+    /// place among the principals agents acted for. The file is rebuilt without them
+    /// (copied table by table into a new file, synced and renamed over the old one), so
+    /// no freed page keeps the old bytes. Whether the identity had a row. The store is
+    /// consumed: the folder must not be in use.
+    pub fn forget(self, identity: &str) -> Result<bool, StoreError> {
+        let canonical = vigil_schemas::canonical_identity(identity).into_owned();
+        let matches = |key: &str| vigil_schemas::canonical_identity(key) == canonical.as_str();
+        let path = self.path.clone();
+        let fresh = path.with_extension("redb.forget");
+        let _ = std::fs::remove_file(&fresh);
+        let fail = |source: redb::Error| StoreError::Database {
+            path: path.clone(),
+            source: Box::new(source),
         };
-        txn.commit().map_err(|error| fail(error.into()))?;
-        Ok(removed)
+        let copy = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(&fresh)
+            .map_err(|error| fail(error.into()))?;
+        let read = self.db.begin_read().map_err(|error| fail(error.into()))?;
+        let write = copy.begin_write().map_err(|error| fail(error.into()))?;
+        let mut found = false;
+        let mut prints = vec![vigil_rules::fingerprint(&canonical)];
+        {
+            let from = read.open_table(IDENTITIES).map_err(|e| fail(e.into()))?;
+            let mut to = write.open_table(IDENTITIES).map_err(|e| fail(e.into()))?;
+            for entry in from.iter().map_err(|e| fail(e.into()))? {
+                let (key, value) = entry.map_err(|e| fail(e.into()))?;
+                let key = key.value();
+                if matches(key) {
+                    found = true;
+                    prints.push(vigil_rules::fingerprint(key));
+                    continue;
+                }
+                let mut bytes = value.value().to_vec();
+                if let Ok(mut state) = decode::<IdentityState>(key, &bytes) {
+                    if state.forget_principal(&canonical) {
+                        bytes = encode(&state);
+                    }
+                }
+                to.insert(key, bytes.as_slice())
+                    .map_err(|e| fail(e.into()))?;
+            }
+            let from = read.open_table(DEVICE_OWNERS).map_err(|e| fail(e.into()))?;
+            let mut to = write
+                .open_table(DEVICE_OWNERS)
+                .map_err(|e| fail(e.into()))?;
+            for entry in from.iter().map_err(|e| fail(e.into()))? {
+                let (device, owner) = entry.map_err(|e| fail(e.into()))?;
+                if !matches(owner.value()) {
+                    to.insert(device.value(), owner.value())
+                        .map_err(|e| fail(e.into()))?;
+                }
+            }
+            let from = read.open_table(GLOBALS).map_err(|e| fail(e.into()))?;
+            let mut to = write.open_table(GLOBALS).map_err(|e| fail(e.into()))?;
+            for entry in from.iter().map_err(|e| fail(e.into()))? {
+                let (name, value) = entry.map_err(|e| fail(e.into()))?;
+                let mut bytes = value.value().to_vec();
+                if name.value() == SPRAY {
+                    let mut spray: SprayTracker = decode("the spray tracker", &bytes)?;
+                    for print in &prints {
+                        spray.forget(*print);
+                    }
+                    bytes = encode(&spray);
+                }
+                to.insert(name.value(), bytes.as_slice())
+                    .map_err(|e| fail(e.into()))?;
+            }
+            let from = read.open_table(POSITIONS).map_err(|e| fail(e.into()))?;
+            let mut to = write.open_table(POSITIONS).map_err(|e| fail(e.into()))?;
+            for entry in from.iter().map_err(|e| fail(e.into()))? {
+                let (source, position) = entry.map_err(|e| fail(e.into()))?;
+                to.insert(source.value(), position.value())
+                    .map_err(|e| fail(e.into()))?;
+            }
+            let from = read.open_table(META).map_err(|e| fail(e.into()))?;
+            let mut to = write.open_table(META).map_err(|e| fail(e.into()))?;
+            for entry in from.iter().map_err(|e| fail(e.into()))? {
+                let (name, value) = entry.map_err(|e| fail(e.into()))?;
+                to.insert(name.value(), value.value())
+                    .map_err(|e| fail(e.into()))?;
+            }
+        }
+        write.commit().map_err(|error| fail(error.into()))?;
+        drop(read);
+        drop(copy);
+        drop(self);
+        let io = |error: std::io::Error| fail(redb::Error::Io(error));
+        std::fs::File::open(&fresh)
+            .and_then(|file| file.sync_all())
+            .map_err(io)?;
+        std::fs::rename(&fresh, &path).map_err(io)?;
+        if let Some(folder) = path.parent() {
+            std::fs::File::open(folder)
+                .and_then(|folder| folder.sync_all())
+                .map_err(io)?;
+        }
+        Ok(found)
     }
 
     /// Identities stored.
@@ -600,9 +681,11 @@ mod tests {
             Some(state)
         );
         assert!(store.forget("alice").unwrap());
-        assert!(!store.forget("alice").unwrap());
+        let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.reader().unwrap().identity("alice").unwrap(), None);
         assert_eq!(store.restore().unwrap().devices.len(), 1);
+        assert_eq!(store.restore().unwrap().positions["file:a"], 10);
+        assert!(!store.forget("alice").unwrap());
     }
 
     #[test]

@@ -54,7 +54,7 @@ impl EngineHandle {
         let (reply, answer) = oneshot::channel();
         self.sender
             .send(Request::Inspect {
-                identity: identity.to_string(),
+                identity: vigil_schemas::canonical_identity(identity).into_owned(),
                 reply,
             })
             .await

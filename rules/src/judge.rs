@@ -67,6 +67,14 @@ impl IdentityState {
             && self.scope.is_none()
     }
 
+    /// Forgets `identity` as a principal this identity acted for (an agent's
+    /// `on_behalf_of`); whether anything changed.
+    pub fn forget_principal(&mut self, identity: &str) -> bool {
+        self.scope
+            .as_mut()
+            .is_some_and(|scope| scope.forget_principal(crate::fingerprint(identity)))
+    }
+
     /// Whether the state is worth nothing at `now`: idle past `forget_after` (everything
     /// in it forgotten by then), or, having learned nothing, idle past
     /// [`LEARNED_NOTHING_KEPT_MICROS`]. Memory and the state store drop such identities.

@@ -287,6 +287,31 @@ fn name_within(field: &'static str, value: Option<&str>) -> Result<(), String> {
     }
 }
 
+/// An identity in its one canonical form, whatever the source wrote: trimmed, and an
+/// e-mail address or user principal name (anything with `@`) lowercased, as every IdP
+/// compares them (Entra's `Alice@Example.com` and Okta's `alice@example.com` are one
+/// person). Other ids (service accounts, agents, ARNs) keep their case. Decoders' output
+/// and every identity a person types (`vigil state`, `vigil archive forget`, the identity
+/// endpoint) go through this.
+pub fn canonical_identity(identity: &str) -> std::borrow::Cow<'_, str> {
+    let trimmed = identity.trim();
+    if trimmed.contains('@') && trimmed.chars().any(char::is_uppercase) {
+        std::borrow::Cow::Owned(trimmed.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(trimmed)
+    }
+}
+
+fn canonicalize(value: &mut Option<CompactString>) {
+    if let Some(text) = value {
+        if let std::borrow::Cow::Owned(canonical) = canonical_identity(text) {
+            *text = CompactString::from(canonical);
+        } else if text.len() != text.trim().len() {
+            *text = CompactString::from(text.trim());
+        }
+    }
+}
+
 fn cut_text(value: &mut String) {
     if value.len() > MAX_TEXT_BYTES {
         *value = crate::truncate(std::mem::take(value), MAX_TEXT_BYTES);
@@ -294,11 +319,13 @@ fn cut_text(value: &mut String) {
 }
 
 impl Event {
-    /// Holds the event to the size bounds every decoder's output keeps: a name over
+    /// Puts identities in their canonical form ([`canonical_identity`]) and holds the
+    /// event to the size bounds every decoder's output keeps: a name over
     /// [`MAX_NAME_BYTES`] is an error naming the field; free text is cut at
     /// [`MAX_TEXT_BYTES`]. Decisions, alerts, SETs and archive rows repeat these values,
     /// so this bounds every output's size.
     pub fn bound(&mut self) -> Result<(), String> {
+        canonicalize(&mut self.identity);
         name_within("identity", self.identity.as_deref())?;
         name_within("session_id", self.session_id.as_deref())?;
         name_within("device_id", self.device_id.as_deref())?;
@@ -320,6 +347,7 @@ impl Event {
             }
             Detail::Posture(_) => {}
             Detail::Access(access) => {
+                canonicalize(&mut access.on_behalf_of);
                 name_within("action", access.action.as_deref())?;
                 name_within("tool", access.tool.as_deref())?;
                 name_within("on_behalf_of", access.on_behalf_of.as_deref())?;

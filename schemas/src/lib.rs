@@ -30,8 +30,9 @@ pub use decision::{
     Action, Decision, Detector, Mode, Reason, Risk, RiskLevel, Signal, SignalRecord,
 };
 pub use event::{
-    AccessDetail, AuthAction, AuthDetail, Detail, Envelope, Event, EventKind, Geo, IdentityType,
-    IpTags, Origin, Outcome, PostureChecks, PostureDetail, MAX_NAME_BYTES, MAX_TEXT_BYTES,
+    canonical_identity, AccessDetail, AuthAction, AuthDetail, Detail, Envelope, Event, EventKind,
+    Geo, IdentityType, IpTags, Origin, Outcome, PostureChecks, PostureDetail, MAX_NAME_BYTES,
+    MAX_TEXT_BYTES,
 };
 pub use reject::{truncate, RecordHeader, Reject};
 pub use time::{Timestamp, TimestampError, MAX_YEAR, MIN_YEAR};

@@ -60,6 +60,7 @@ fn open(dir: &Path) -> Result<Store, StateError> {
 pub fn inspect(dir: &Path, identity: &str) -> Result<String, StateError> {
     let store = open(dir)?;
     let reader = store.reader().map_err(StateError::Store)?;
+    let identity = &*vigil_schemas::canonical_identity(identity);
     let state = reader
         .identity(identity)
         .map_err(StateError::Store)?
@@ -80,8 +81,9 @@ fn no_identity(dir: &Path, identity: &str) -> StateError {
     }
 }
 
-/// Drops `identity` and the device ownerships pointing at it; an error when it was not
-/// stored.
+/// Forgets `identity` (any case of an e-mail address): its row, the devices it owns, its
+/// attempts in the spray tracker and its place among agents' principals, rewriting the
+/// file so no old page keeps it; an error when it had no row.
 pub fn forget(dir: &Path, identity: &str) -> Result<(), StateError> {
     let store = open(dir)?;
     match store.forget(identity) {

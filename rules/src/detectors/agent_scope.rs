@@ -38,6 +38,16 @@ pub struct AgentScope {
     principals: Vec<(u64, Timestamp)>,
 }
 
+impl AgentScope {
+    /// Forgets the principal with `fingerprint` (a privacy request); whether it was held.
+    pub fn forget_principal(&mut self, fingerprint: u64) -> bool {
+        let before = self.principals.len();
+        self.principals
+            .retain(|(principal, _)| *principal != fingerprint);
+        self.principals.len() != before
+    }
+}
+
 /// A resource's scope: scheme and host and the first two path segments, no query.
 fn resource_scope(resource: &str) -> &str {
     let resource = resource.split(['?', '#']).next().unwrap_or(resource);

@@ -72,6 +72,23 @@ pub struct SprayTracker {
 }
 
 impl SprayTracker {
+    /// Forgets every attempt of the identity with `fingerprint` (a privacy request);
+    /// whether any was held.
+    pub fn forget(&mut self, fingerprint: u64) -> bool {
+        let mut found = false;
+        for address in self.addresses.values_mut() {
+            let before = address.failures.len() + address.successes.len();
+            address
+                .failures
+                .retain(|(_, identity)| *identity != fingerprint);
+            address
+                .successes
+                .retain(|(_, identity)| *identity != fingerprint);
+            found |= address.failures.len() + address.successes.len() != before;
+        }
+        found
+    }
+
     /// Addresses tracked.
     pub fn len(&self) -> usize {
         self.addresses.len()

@@ -1159,16 +1159,113 @@ pub struct Forgotten {
     pub rows: u64,
 }
 
-/// Rewrites every file holding rows of `identity` without them (each file replaced
-/// whole by an atomic rename, so a reader sees the old file or the new one).
+/// What stands where a forgotten identity was written in another identity's row.
+pub const FORGOTTEN: &str = "[forgotten]";
+
+/// `text` with every case-insensitive occurrence of `needle` (lowercase) replaced by
+/// [`FORGOTTEN`], or `None` when it holds none.
+fn redacted(text: &str, needle: &str) -> Option<String> {
+    let lowered = text.to_lowercase();
+    if !lowered.contains(needle) {
+        return None;
+    }
+    if lowered.len() != text.len() {
+        // Lowercasing moved byte offsets (rare scripts): the whole value goes.
+        return Some(FORGOTTEN.to_string());
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for (at, _) in lowered.match_indices(needle) {
+        out.push_str(&text[from..at]);
+        out.push_str(FORGOTTEN);
+        from = at + needle.len();
+    }
+    out.push_str(&text[from..]);
+    Some(out)
+}
+
+/// `array` with `needle` redacted from every text value, however nested in lists and
+/// structs (a decision's reasons), and whether anything changed.
+fn redact(
+    array: &arrow_array::ArrayRef,
+    needle: &str,
+) -> Result<(arrow_array::ArrayRef, bool), arrow_schema::ArrowError> {
+    use arrow_array::{Array, ListArray, StringArray, StructArray};
+    use arrow_schema::DataType;
+    match array.data_type() {
+        DataType::Utf8 => {
+            let Some(texts) = array.as_any().downcast_ref::<StringArray>() else {
+                return Ok((array.clone(), false));
+            };
+            let mut changed = false;
+            let values: StringArray = texts
+                .iter()
+                .map(|value| {
+                    value.map(|text| match redacted(text, needle) {
+                        Some(clean) => {
+                            changed = true;
+                            clean
+                        }
+                        None => text.to_string(),
+                    })
+                })
+                .collect();
+            Ok(if changed {
+                (Arc::new(values), true)
+            } else {
+                (array.clone(), false)
+            })
+        }
+        DataType::List(field) => {
+            let Some(list) = array.as_any().downcast_ref::<ListArray>() else {
+                return Ok((array.clone(), false));
+            };
+            let (values, changed) = redact(list.values(), needle)?;
+            if !changed {
+                return Ok((array.clone(), false));
+            }
+            let rebuilt = ListArray::try_new(
+                field.clone(),
+                list.offsets().clone(),
+                values,
+                list.nulls().cloned(),
+            )?;
+            Ok((Arc::new(rebuilt), true))
+        }
+        DataType::Struct(fields) => {
+            let Some(record) = array.as_any().downcast_ref::<StructArray>() else {
+                return Ok((array.clone(), false));
+            };
+            let mut columns = Vec::with_capacity(record.num_columns());
+            let mut changed = false;
+            for column in record.columns() {
+                let (column, redacted) = redact(column, needle)?;
+                changed |= redacted;
+                columns.push(column);
+            }
+            if !changed {
+                return Ok((array.clone(), false));
+            }
+            let rebuilt = StructArray::try_new(fields.clone(), columns, record.nulls().cloned())?;
+            Ok((Arc::new(rebuilt), true))
+        }
+        _ => Ok((array.clone(), false)),
+    }
+}
+
+/// Forgets `identity` (in its canonical form, and every case variant written) in every
+/// file: its rows are removed, and where another identity's row names it (an agent's
+/// `on_behalf_of`, a signal's evidence, a decision's reasons, a resource path) the name
+/// is replaced by [`FORGOTTEN`]. Each file is replaced whole by an atomic rename, so a
+/// reader sees the old file or the new one, and the old bytes are gone with the old file.
 pub fn forget(dir: &Path, identity: &str) -> Result<Forgotten, ArchiveError> {
+    let canonical = vigil_schemas::canonical_identity(identity).to_lowercase();
     let mut forgotten = Forgotten::default();
     let mut files = Vec::new();
     for table in archive::TABLES {
         collect_parquet(&dir.join(table), &mut files);
     }
     let properties = writer_properties();
-    let needle = arrow_array::StringArray::new_scalar(identity);
     for path in files {
         let fail = |message: String| ArchiveError {
             path: path.clone(),
@@ -1180,20 +1277,41 @@ pub fn forget(dir: &Path, identity: &str) -> Result<Forgotten, ArchiveError> {
             .map_err(|error| fail(error.to_string()))?;
         let mut kept = Vec::new();
         let mut removed = 0u64;
+        let mut rewritten = false;
         for batch in reader {
             let batch = batch.map_err(|error| fail(error.to_string()))?;
-            let Some(column) = batch.column_by_name("identity") else {
-                kept.push(batch);
-                continue;
+            let filtered = match batch
+                .column_by_name("identity")
+                .and_then(|column| column.as_any().downcast_ref::<arrow_array::StringArray>())
+            {
+                Some(identities) => {
+                    let keep: arrow_array::BooleanArray = identities
+                        .iter()
+                        .map(|value| {
+                            Some(value.is_none_or(|value| {
+                                vigil_schemas::canonical_identity(value).to_lowercase() != canonical
+                            }))
+                        })
+                        .collect();
+                    arrow_select::filter::filter_record_batch(&batch, &keep)
+                        .map_err(|error| fail(error.to_string()))?
+                }
+                None => batch.clone(),
             };
-            let keep =
-                arrow_ord::cmp::neq(column, &needle).map_err(|error| fail(error.to_string()))?;
-            let filtered = arrow_select::filter::filter_record_batch(&batch, &keep)
-                .map_err(|error| fail(error.to_string()))?;
             removed += (batch.num_rows() - filtered.num_rows()) as u64;
-            kept.push(filtered);
+            let mut columns = Vec::with_capacity(filtered.num_columns());
+            for column in filtered.columns() {
+                let (column, changed) =
+                    redact(column, &canonical).map_err(|error| fail(error.to_string()))?;
+                rewritten |= changed;
+                columns.push(column);
+            }
+            kept.push(
+                RecordBatch::try_new(filtered.schema(), columns)
+                    .map_err(|error| fail(error.to_string()))?,
+            );
         }
-        if removed == 0 {
+        if removed == 0 && !rewritten {
             continue;
         }
         let Some(schema) = kept.first().map(RecordBatch::schema) else {
