@@ -1,5 +1,6 @@
 //! Faults vigil must survive without losing or holding back a decision: the archive's
-//! folder becoming unwritable in the middle of a run. (A newer or corrupt state file is
+//! folder becoming unwritable in the middle of a run; another member joining the consumer
+//! group and leaving it (no record judged twice into state). (A newer or corrupt state file is
 //! refused without being touched: `engine/src/store.rs`; a produce error on one record:
 //! `sinks/src/kafka.rs`; a failed archive write: `sinks/src/archive/mod.rs`.)
 
@@ -184,4 +185,152 @@ async fn an_archive_that_cannot_be_written_mid_run_holds_back_no_decision() {
         .unwrap()
         .value(0);
     assert!(archived > 0 && (archived as u64) < total, "{archived}");
+}
+
+/// Appends `records` to `topic`, each to the partition of its identity (as a producer
+/// keyed by identity would): one identity's events stay in order.
+fn send_by_identity(brokers: &str, topic: &str, records: &[Vec<u8>], partitions: u64) {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let producer: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    for payload in records {
+        let event: serde_json::Value = serde_json::from_slice(payload).unwrap();
+        let identity = event["identity"]
+            .as_str()
+            .or(event["device_id"].as_str())
+            .unwrap_or("");
+        let partition = (vigil_rules::fingerprint(identity) % partitions) as i32;
+        while producer
+            .send(
+                BaseRecord::<[u8], [u8]>::to(topic)
+                    .partition(partition)
+                    .payload(payload),
+            )
+            .is_err()
+        {
+            producer.poll(Duration::from_millis(5));
+        }
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_joining_and_leaving_the_group_judges_no_record_twice() {
+    let folder = tempfile::tempdir().unwrap();
+    let cluster = MockCluster::new(1).unwrap();
+    let prefix = "rebalance.";
+    cluster.create_topic("rebalance.events", 2, 1).unwrap();
+    for name in ["decisions", "alerts", "caep", "dead-letter"] {
+        cluster
+            .create_topic(&format!("{prefix}{name}"), 1, 1)
+            .unwrap();
+    }
+    let brokers = cluster.bootstrap_servers();
+    let records = common::simulated_records(30, 20, 3, 0.5);
+    let half = records.len() / 2;
+    let mut kafka = kafka(&brokers, prefix);
+    kafka.properties = [
+        ("session.timeout.ms", "6000"),
+        ("heartbeat.interval.ms", "300"),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), value.to_string()))
+    .collect();
+    // No checkpoint during the run: nothing is committed, so a partition that comes back
+    // resumes from the very start, behind everything the state already holds.
+    let config = Config {
+        kafka: Some(kafka),
+        state: vigil::config::StateConfig {
+            dir: Some(folder.path().join("state")),
+            checkpoint_interval_ms: 3_600_000,
+            checkpoint_events: 100_000_000,
+            ..Default::default()
+        },
+        ..Config::default()
+    };
+    let rules = vigil::compose::load_rules(None, None).unwrap().1;
+    let mut runner = Runner::new(&config, rules).unwrap();
+    let telemetry = runner.server_state().telemetry;
+    {
+        let (brokers, first) = (brokers.clone(), records[..half].to_vec());
+        tokio::task::spawn_blocking(move || {
+            send_by_identity(&brokers, "rebalance.events", &first, 2)
+        })
+        .await
+        .unwrap();
+    }
+    let total = records.len() as f64;
+    let second = records[half..].to_vec();
+    let group = format!("{prefix}group");
+    let member_brokers = brokers.clone();
+    let reassigned = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let saw_reassigned = reassigned.clone();
+    let shutdown = async move {
+        let started = Instant::now();
+        let read = || {
+            telemetry.value(
+                "vigil_records_read_total",
+                &[("input", "rebalance.events")],
+            )
+        };
+        while read() < half as f64 && started.elapsed() < Duration::from_secs(60) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // A second member joins, takes a partition, and leaves.
+        let took = tokio::task::spawn_blocking(move || {
+            use rdkafka::consumer::{BaseConsumer, Consumer};
+            let member: BaseConsumer = rdkafka::ClientConfig::new()
+                .set("bootstrap.servers", &member_brokers)
+                .set("group.id", &group)
+                .set("enable.auto.commit", "false")
+                .set("session.timeout.ms", "6000")
+                .set("heartbeat.interval.ms", "300")
+                .create()
+                .unwrap();
+            member.subscribe(&["rebalance.events"]).unwrap();
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(30) {
+                // Polled for the group protocol only; whatever it fetches is dropped.
+                let _ = member.poll(Duration::from_millis(100));
+                if member.assignment().map(|list| list.count()).unwrap_or(0) > 0 {
+                    std::thread::sleep(Duration::from_millis(500));
+                    member.unsubscribe();
+                    return true;
+                }
+            }
+            false
+        })
+        .await
+        .unwrap();
+        saw_reassigned.store(took, Ordering::Relaxed);
+        let brokers = brokers.clone();
+        tokio::task::spawn_blocking(move || {
+            send_by_identity(&brokers, "rebalance.events", &second, 2)
+        })
+        .await
+        .unwrap();
+        while read() < total && started.elapsed() < Duration::from_secs(120) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Time for a partition read again from its start to come through, were it judged.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    };
+    let summary = runner.run(shutdown, |_| {}).await.unwrap();
+    assert!(
+        reassigned.load(Ordering::Relaxed),
+        "the second member got a partition"
+    );
+    assert!(
+        summary.resumed > 0,
+        "a partition came back and was read again: {summary:?}"
+    );
+    // Each record judged once (or, a posture report read before its device's owner signed
+    // in on the other partition, counted once as unowned).
+    assert_eq!(
+        summary.engine.judged + summary.engine.unowned,
+        records.len() as u64,
+        "{summary:?}"
+    );
 }

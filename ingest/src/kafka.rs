@@ -6,6 +6,9 @@
 //! at-least-once. After a restart, records the restored state already reflects are passed
 //! over unjudged (no baseline counts an event twice) and their offsets stored at once, so
 //! the group's commit catches up with the state even when no new record follows them.
+//! Likewise a partition that goes to another member and comes back resumes from the
+//! group's last commit, behind what this process judged: those records are passed over,
+//! so a rebalance never counts an event twice.
 
 use crate::source::{Position, Readiness, RecordBatch, Source, SourceError, Stream};
 use crate::Format;
@@ -86,8 +89,21 @@ pub struct KafkaSource {
     first: Option<OwnedMessage>,
     /// Next offset per (topic, partition) the restored state reflects.
     restored: HashMap<(String, i32), i64>,
+    /// Next offset per (topic, partition) judged by this process (durable or not).
+    reflected: HashMap<(String, i32), i64>,
     assigned: Arc<AtomicBool>,
     lag: Arc<Mutex<Vec<(Stream, i64)>>>,
+}
+
+/// What became of one message.
+enum Taken {
+    /// Added to the batch, to judge.
+    New,
+    /// Passed over: the durable state reflects it (its next offset, to store now).
+    Durable(i64),
+    /// Passed over: judged by this process already, not yet durable (its offset is
+    /// stored with a later checkpoint's).
+    Again,
 }
 
 /// How often librdkafka reports statistics (consumer lag).
@@ -143,6 +159,7 @@ impl KafkaSource {
             max_wait,
             first: None,
             restored: HashMap::new(),
+            reflected: HashMap::new(),
             assigned,
             lag,
         })
@@ -150,7 +167,7 @@ impl KafkaSource {
 
     /// Adds one message to `batch`, or passes over one the state already reflects
     /// (returning its next offset).
-    fn take(&self, message: &OwnedMessage, batch: &mut RecordBatch) -> Option<i64> {
+    fn take(&self, message: &OwnedMessage, batch: &mut RecordBatch) -> Taken {
         let key = (message.topic().to_string(), message.partition());
         if self
             .restored
@@ -160,7 +177,18 @@ impl KafkaSource {
             // Judged into the state before the restart; its outputs were acknowledged
             // before that checkpoint.
             batch.passed_over += 1;
-            return Some(message.offset() + 1);
+            return Taken::Durable(message.offset() + 1);
+        }
+        if self
+            .reflected
+            .get(&key)
+            .is_some_and(|next| message.offset() < *next)
+        {
+            // Judged by this process already: the partition went to another member and
+            // came back, and the group resumes it from its last commit, behind what the
+            // state holds. Judging it again would count it twice.
+            batch.passed_over += 1;
+            return Taken::Again;
         }
         let (format, topic) = match self.formats.get(message.topic()) {
             Some((format, name)) => (*format, name.clone()),
@@ -183,7 +211,7 @@ impl KafkaSource {
                 .collect();
             batch.headers.push((record, headers));
         }
-        None
+        Taken::New
     }
 
     /// Stores offsets for the group's next commit.
@@ -254,16 +282,21 @@ impl Source for KafkaSource {
         while let Some(received) = message.take() {
             taken += 1;
             match self.take(&received, batch) {
-                Some(offset) => {
+                Taken::Durable(offset) => {
                     passed_over
                         .insert((received.topic().to_string(), received.partition()), offset);
                 }
-                None => {
+                Taken::Again => {}
+                Taken::New => {
                     let topic = match self.formats.get(received.topic()) {
                         Some((_, name)) => name.clone(),
                         None => Arc::from(received.topic()),
                     };
                     next.insert((topic, received.partition()), received.offset() + 1);
+                    self.reflected.insert(
+                        (received.topic().to_string(), received.partition()),
+                        received.offset() + 1,
+                    );
                 }
             }
             if taken >= self.max_batch {
