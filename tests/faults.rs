@@ -269,12 +269,7 @@ async fn a_member_joining_and_leaving_the_group_judges_no_record_twice() {
     let saw_reassigned = reassigned.clone();
     let shutdown = async move {
         let started = Instant::now();
-        let read = || {
-            telemetry.value(
-                "vigil_records_read_total",
-                &[("input", "rebalance.events")],
-            )
-        };
+        let read = || telemetry.value("vigil_records_read_total", &[("input", "rebalance.events")]);
         while read() < half as f64 && started.elapsed() < Duration::from_secs(60) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
