@@ -33,6 +33,28 @@ fn kafka(brokers: &str, prefix: &str) -> KafkaConfig {
     }
 }
 
+/// A mock cluster with the input topic (`partitions` of them) and the output topics of
+/// `prefix`, and its bootstrap servers.
+fn cluster(
+    prefix: &str,
+    partitions: i32,
+) -> (
+    MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    String,
+) {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster
+        .create_topic(&format!("{prefix}events"), partitions, 1)
+        .unwrap();
+    for name in ["decisions", "alerts", "caep", "dead-letter"] {
+        cluster
+            .create_topic(&format!("{prefix}{name}"), 1, 1)
+            .unwrap();
+    }
+    let brokers = cluster.bootstrap_servers();
+    (cluster, brokers)
+}
+
 /// What identifies a decision across runs: when, whose, which rule, what action.
 fn key(decision: &vigil_schemas::Decision) -> String {
     format!(
@@ -81,14 +103,8 @@ fn replayed(folder: &std::path::Path, records: &[Vec<u8>]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_archive_that_cannot_be_written_mid_run_holds_back_no_decision() {
     let folder = tempfile::tempdir().unwrap();
-    let cluster = MockCluster::new(1).unwrap();
     let prefix = "fault.";
-    for name in ["events", "decisions", "alerts", "caep", "dead-letter"] {
-        cluster
-            .create_topic(&format!("{prefix}{name}"), 1, 1)
-            .unwrap();
-    }
-    let brokers = cluster.bootstrap_servers();
+    let (_cluster, brokers) = cluster(prefix, 1);
     let records = common::simulated_records(40, 20, 11, 0.8);
     let half = records.len() / 2;
     let archive = folder.path().join("archive");
@@ -219,15 +235,8 @@ fn send_by_identity(brokers: &str, topic: &str, records: &[Vec<u8>], partitions:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_joining_and_leaving_the_group_judges_no_record_twice() {
     let folder = tempfile::tempdir().unwrap();
-    let cluster = MockCluster::new(1).unwrap();
     let prefix = "rebalance.";
-    cluster.create_topic("rebalance.events", 2, 1).unwrap();
-    for name in ["decisions", "alerts", "caep", "dead-letter"] {
-        cluster
-            .create_topic(&format!("{prefix}{name}"), 1, 1)
-            .unwrap();
-    }
-    let brokers = cluster.bootstrap_servers();
+    let (_cluster, brokers) = cluster(prefix, 2);
     let records = common::simulated_records(30, 20, 3, 0.5);
     let half = records.len() / 2;
     let mut kafka = kafka(&brokers, prefix);
@@ -333,14 +342,8 @@ async fn a_member_joining_and_leaving_the_group_judges_no_record_twice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_down_for_a_minute_loses_nothing() {
     let folder = tempfile::tempdir().unwrap();
-    let cluster = MockCluster::new(1).unwrap();
     let prefix = "outage.";
-    for name in ["events", "decisions", "alerts", "caep", "dead-letter"] {
-        cluster
-            .create_topic(&format!("{prefix}{name}"), 1, 1)
-            .unwrap();
-    }
-    let brokers = cluster.bootstrap_servers();
+    let (cluster, brokers) = cluster(prefix, 1);
     let records = common::simulated_records(30, 20, 21, 0.8);
     let half = records.len() / 2;
     let config = Config {
