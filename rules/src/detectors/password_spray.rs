@@ -405,4 +405,25 @@ mod tests {
         }
         assert!(tracker.is_empty());
     }
+
+    #[test]
+    fn forgetting_an_identity_removes_its_attempts_only() {
+        let config = PasswordSprayConfig::default();
+        let mut tracker = SprayTracker::default();
+        for (second, identity) in [(0, "ann@example.com"), (1, "bo@example.com")] {
+            tracker.observe(
+                &attempt(second, identity, "203.0.113.9", Outcome::Failure),
+                &config,
+            );
+        }
+        assert!(tracker.forget(fingerprint("ann@example.com")));
+        assert!(
+            !tracker.forget(fingerprint("ann@example.com")),
+            "gone already"
+        );
+        assert!(
+            tracker.forget(fingerprint("bo@example.com")),
+            "bo's attempt stayed"
+        );
+    }
 }
