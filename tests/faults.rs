@@ -234,9 +234,55 @@ fn send_by_identity(brokers: &str, topic: &str, records: &[Vec<u8>], partitions:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_joining_and_leaving_the_group_judges_no_record_twice() {
+    let (_cluster, brokers) = cluster("rebalance.", 2);
+    member_joins_and_leaves(brokers, "rebalance.").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_joining_and_leaving_on_a_real_broker_judges_no_record_twice() {
+    let Ok(brokers) = std::env::var("VIGIL_KAFKA_BROKERS") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but VIGIL_KAFKA_BROKERS is not: .ci/run starts the broker"
+        );
+        eprintln!("VIGIL_KAFKA_BROKERS not set: the real-broker test is skipped");
+        return;
+    };
+    let prefix = format!("rebalance{}.", std::process::id());
+    {
+        use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+        let admin: AdminClient<rdkafka::client::DefaultClientContext> =
+            rdkafka::ClientConfig::new()
+                .set("bootstrap.servers", &brokers)
+                .create()
+                .unwrap();
+        let names: Vec<(String, i32)> = std::iter::once((format!("{prefix}events"), 2))
+            .chain(
+                ["decisions", "alerts", "caep", "dead-letter"]
+                    .iter()
+                    .map(|name| (format!("{prefix}{name}"), 1)),
+            )
+            .collect();
+        let topics: Vec<NewTopic> = names
+            .iter()
+            .map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(1)))
+            .collect();
+        for result in admin
+            .create_topics(&topics, &AdminOptions::new())
+            .await
+            .unwrap()
+        {
+            result.unwrap();
+        }
+    }
+    member_joins_and_leaves(brokers, &prefix).await;
+}
+
+/// A run over a two-partition input topic of `prefix` on `brokers` while a second member
+/// joins the group, takes a partition and leaves: no record is judged twice.
+async fn member_joins_and_leaves(brokers: String, prefix: &str) {
     let folder = tempfile::tempdir().unwrap();
-    let prefix = "rebalance.";
-    let (_cluster, brokers) = cluster(prefix, 2);
+    let events = format!("{prefix}events");
     let records = common::simulated_records(30, 20, 3, 0.5);
     let half = records.len() / 2;
     let mut kafka = kafka(&brokers, prefix);
@@ -263,12 +309,10 @@ async fn a_member_joining_and_leaving_the_group_judges_no_record_twice() {
     let mut runner = Runner::new(&config, rules).unwrap();
     let telemetry = runner.server_state().telemetry;
     {
-        let (brokers, first) = (brokers.clone(), records[..half].to_vec());
-        tokio::task::spawn_blocking(move || {
-            send_by_identity(&brokers, "rebalance.events", &first, 2)
-        })
-        .await
-        .unwrap();
+        let (brokers, events, first) = (brokers.clone(), events.clone(), records[..half].to_vec());
+        tokio::task::spawn_blocking(move || send_by_identity(&brokers, &events, &first, 2))
+            .await
+            .unwrap();
     }
     let total = records.len() as f64;
     let second = records[half..].to_vec();
@@ -278,11 +322,12 @@ async fn a_member_joining_and_leaving_the_group_judges_no_record_twice() {
     let saw_reassigned = reassigned.clone();
     let shutdown = async move {
         let started = Instant::now();
-        let read = || telemetry.value("vigil_records_read_total", &[("input", "rebalance.events")]);
+        let read = || telemetry.value("vigil_records_read_total", &[("input", events.as_str())]);
         while read() < half as f64 && started.elapsed() < Duration::from_secs(60) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         // A second member joins, takes a partition, and leaves.
+        let topic = events.clone();
         let took = tokio::task::spawn_blocking(move || {
             use rdkafka::consumer::{BaseConsumer, Consumer};
             let member: BaseConsumer = rdkafka::ClientConfig::new()
@@ -293,7 +338,7 @@ async fn a_member_joining_and_leaving_the_group_judges_no_record_twice() {
                 .set("heartbeat.interval.ms", "300")
                 .create()
                 .unwrap();
-            member.subscribe(&["rebalance.events"]).unwrap();
+            member.subscribe(&[&topic]).unwrap();
             let started = Instant::now();
             while started.elapsed() < Duration::from_secs(30) {
                 // Polled for the group protocol only; whatever it fetches is dropped.
@@ -309,12 +354,10 @@ async fn a_member_joining_and_leaving_the_group_judges_no_record_twice() {
         .await
         .unwrap();
         saw_reassigned.store(took, Ordering::Relaxed);
-        let brokers = brokers.clone();
-        tokio::task::spawn_blocking(move || {
-            send_by_identity(&brokers, "rebalance.events", &second, 2)
-        })
-        .await
-        .unwrap();
+        let (brokers, topic) = (brokers.clone(), events.clone());
+        tokio::task::spawn_blocking(move || send_by_identity(&brokers, &topic, &second, 2))
+            .await
+            .unwrap();
         while read() < total && started.elapsed() < Duration::from_secs(120) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
