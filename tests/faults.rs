@@ -453,3 +453,169 @@ async fn a_broker_down_for_a_minute_loses_nothing() {
     };
     assert_eq!(seen, reference);
 }
+
+/// A TCP proxy on loopback to `target`, that can be cut (every connection dropped, new
+/// ones refused) and restored on the same port: a broker that goes away and comes back,
+/// as its clients see it.
+struct Proxy {
+    port: u16,
+    target: std::net::SocketAddr,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Proxy {
+    async fn start(target: std::net::SocketAddr) -> Proxy {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut proxy = Proxy {
+            port,
+            target,
+            task: None,
+        };
+        proxy.restore().await;
+        proxy
+    }
+
+    async fn restore(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        let target = self.target;
+        self.task = Some(tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    continue;
+                };
+                connections.spawn(async move {
+                    if let Ok(mut broker) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut broker).await;
+                    }
+                });
+            }
+        }));
+    }
+
+    /// Drops every connection (the join set goes with the task) and stops listening.
+    fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_broker_unreachable_for_a_minute_loses_nothing() {
+    // A broker of this test's own, advertised at the proxy's port, so every connection
+    // of every client goes through the proxy.
+    let Ok(tansu) = std::env::var("VIGIL_TANSU") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but VIGIL_TANSU is not: .ci/run names the broker binary"
+        );
+        eprintln!("VIGIL_TANSU not set: the real-broker outage test is skipped");
+        return;
+    };
+    let broker_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let target: std::net::SocketAddr = format!("127.0.0.1:{broker_port}").parse().unwrap();
+    let mut proxy = Proxy::start(target).await;
+    let brokers = format!("127.0.0.1:{}", proxy.port);
+    let _broker = common::Run(
+        std::process::Command::new(&tansu)
+            .args([
+                "broker",
+                "--silent",
+                "--listener-url",
+                &format!("tcp://{target}"),
+                "--advertised-listener-url",
+                &format!("tcp://{brokers}"),
+                "--storage-engine",
+                "memory://tansu/",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    while tokio::net::TcpStream::connect(target).await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "tansu did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let prefix = "outage.";
+    let topics: Vec<String> = ["events", "decisions", "alerts", "caep", "dead-letter"]
+        .iter()
+        .map(|name| format!("{prefix}{name}"))
+        .collect();
+    common::create_topics(&brokers, &topics).await;
+    let folder = tempfile::tempdir().unwrap();
+    let records = common::simulated_records(30, 20, 21, 0.8);
+    let half = records.len() / 2;
+    let config = Config {
+        kafka: Some(kafka(&brokers, prefix)),
+        state: vigil::config::StateConfig {
+            dir: Some(folder.path().join("state")),
+            ..Default::default()
+        },
+        ..Config::default()
+    };
+    let rules = vigil::compose::load_rules(None, None).unwrap().1;
+    let mut runner = Runner::new(&config, rules).unwrap();
+    let telemetry = runner.server_state().telemetry;
+    let send = |records: Vec<Vec<u8>>| {
+        let brokers = brokers.clone();
+        tokio::task::spawn_blocking(move || {
+            common::send_records(&brokers, "outage.events", &records)
+        })
+    };
+    send(records[..half].to_vec()).await.unwrap();
+    let total = records.len() as f64;
+    let read = move || telemetry.value("vigil_records_read_total", &[("input", "outage.events")]);
+    let outage = async {
+        let started = Instant::now();
+        while read() < half as f64 && started.elapsed() < Duration::from_secs(60) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        proxy.cut();
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        proxy.restore().await;
+        send(records[half..].to_vec()).await.unwrap();
+        let started = Instant::now();
+        while read() < total && started.elapsed() < Duration::from_secs(120) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let mut seen = Vec::new();
+    let summary = runner
+        .run(outage, |decision| seen.push(key(decision)))
+        .await
+        .expect("the run survives the outage");
+    assert_eq!(
+        summary.read - summary.resumed,
+        records.len() as u64,
+        "{summary:?}"
+    );
+    assert_eq!(
+        summary.engine.judged + summary.engine.unowned,
+        records.len() as u64
+    );
+    seen.sort();
+    seen.dedup();
+    let reference = {
+        let (path, records) = (folder.path().to_path_buf(), records.clone());
+        tokio::task::spawn_blocking(move || replayed(&path, &records))
+            .await
+            .unwrap()
+    };
+    assert_eq!(seen, reference);
+}
