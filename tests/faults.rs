@@ -382,15 +382,16 @@ async fn member_joins_and_leaves(brokers: String, prefix: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_broker_down_for_a_minute_loses_nothing() {
+/// Half the records, then `outage` (the broker away and back), then the rest, through
+/// one run with a state folder on `brokers` (the `outage.` topics): every decision of the
+/// uninterrupted replay is made, and records fetched again after the outage (from the
+/// group's last commit) are passed over, not judged twice.
+async fn through_an_outage(brokers: &str, outage: impl std::future::Future<Output = ()>) {
     let folder = tempfile::tempdir().unwrap();
-    let prefix = "outage.";
-    let (cluster, brokers) = cluster(prefix, 1);
     let records = common::simulated_records(30, 20, 21, 0.8);
     let half = records.len() / 2;
     let config = Config {
-        kafka: Some(kafka(&brokers, prefix)),
+        kafka: Some(kafka(brokers, "outage.")),
         state: vigil::config::StateConfig {
             dir: Some(folder.path().join("state")),
             ..Default::default()
@@ -401,7 +402,7 @@ async fn a_broker_down_for_a_minute_loses_nothing() {
     let mut runner = Runner::new(&config, rules).unwrap();
     let telemetry = runner.server_state().telemetry;
     let send = |records: Vec<Vec<u8>>| {
-        let brokers = brokers.clone();
+        let brokers = brokers.to_string();
         tokio::task::spawn_blocking(move || {
             common::send_records(&brokers, "outage.events", &records)
         })
@@ -409,16 +410,13 @@ async fn a_broker_down_for_a_minute_loses_nothing() {
     send(records[..half].to_vec()).await.unwrap();
     let total = records.len() as f64;
     let read = move || telemetry.value("vigil_records_read_total", &[("input", "outage.events")]);
-    let outage = async {
+    let during = async {
         let started = Instant::now();
         while read() < half as f64 && started.elapsed() < Duration::from_secs(60) {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        // The broker goes away (connections dropped, new ones refused) with the first
-        // half's outputs and offsets possibly in flight, and comes back a minute later.
-        cluster.broker_down(1).unwrap();
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        cluster.broker_up(1).unwrap();
+        // With the first half's outputs and offsets possibly in flight.
+        outage.await;
         send(records[half..].to_vec()).await.unwrap();
         let started = Instant::now();
         while read() < total && started.elapsed() < Duration::from_secs(120) {
@@ -427,11 +425,9 @@ async fn a_broker_down_for_a_minute_loses_nothing() {
     };
     let mut seen = Vec::new();
     let summary = runner
-        .run(outage, |decision| seen.push(key(decision)))
+        .run(during, |decision| seen.push(key(decision)))
         .await
         .expect("the run survives the outage");
-    // Records fetched again after the outage (from the group's last commit) are passed
-    // over, not judged twice.
     assert_eq!(
         summary.read - summary.resumed,
         records.len() as u64,
@@ -454,6 +450,18 @@ async fn a_broker_down_for_a_minute_loses_nothing() {
     assert_eq!(seen, reference);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_down_for_a_minute_loses_nothing() {
+    let (cluster, brokers) = cluster("outage.", 1);
+    // Connections dropped and new ones refused for a minute.
+    through_an_outage(&brokers, async {
+        cluster.broker_down(1).unwrap();
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        cluster.broker_up(1).unwrap();
+    })
+    .await;
+}
+
 /// A TCP proxy on loopback to `target`, that can be cut (every connection dropped, new
 /// ones refused) and restored on the same port: a broker that goes away and comes back,
 /// as its clients see it.
@@ -465,11 +473,7 @@ struct Proxy {
 
 impl Proxy {
     async fn start(target: std::net::SocketAddr) -> Proxy {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = common::free_port();
         let mut proxy = Proxy {
             port,
             target,
@@ -519,11 +523,7 @@ async fn the_real_broker_unreachable_for_a_minute_loses_nothing() {
         eprintln!("VIGIL_TANSU not set: the real-broker outage test is skipped");
         return;
     };
-    let broker_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let broker_port = common::free_port();
     let target: std::net::SocketAddr = format!("127.0.0.1:{broker_port}").parse().unwrap();
     let mut proxy = Proxy::start(target).await;
     let brokers = format!("127.0.0.1:{}", proxy.port);
@@ -558,64 +558,10 @@ async fn the_real_broker_unreachable_for_a_minute_loses_nothing() {
         .map(|name| format!("{prefix}{name}"))
         .collect();
     common::create_topics(&brokers, &topics).await;
-    let folder = tempfile::tempdir().unwrap();
-    let records = common::simulated_records(30, 20, 21, 0.8);
-    let half = records.len() / 2;
-    let config = Config {
-        kafka: Some(kafka(&brokers, prefix)),
-        state: vigil::config::StateConfig {
-            dir: Some(folder.path().join("state")),
-            ..Default::default()
-        },
-        ..Config::default()
-    };
-    let rules = vigil::compose::load_rules(None, None).unwrap().1;
-    let mut runner = Runner::new(&config, rules).unwrap();
-    let telemetry = runner.server_state().telemetry;
-    let send = |records: Vec<Vec<u8>>| {
-        let brokers = brokers.clone();
-        tokio::task::spawn_blocking(move || {
-            common::send_records(&brokers, "outage.events", &records)
-        })
-    };
-    send(records[..half].to_vec()).await.unwrap();
-    let total = records.len() as f64;
-    let read = move || telemetry.value("vigil_records_read_total", &[("input", "outage.events")]);
-    let outage = async {
-        let started = Instant::now();
-        while read() < half as f64 && started.elapsed() < Duration::from_secs(60) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    through_an_outage(&brokers, async {
         proxy.cut();
         tokio::time::sleep(Duration::from_secs(60)).await;
         proxy.restore().await;
-        send(records[half..].to_vec()).await.unwrap();
-        let started = Instant::now();
-        while read() < total && started.elapsed() < Duration::from_secs(120) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    let mut seen = Vec::new();
-    let summary = runner
-        .run(outage, |decision| seen.push(key(decision)))
-        .await
-        .expect("the run survives the outage");
-    assert_eq!(
-        summary.read - summary.resumed,
-        records.len() as u64,
-        "{summary:?}"
-    );
-    assert_eq!(
-        summary.engine.judged + summary.engine.unowned,
-        records.len() as u64
-    );
-    seen.sort();
-    seen.dedup();
-    let reference = {
-        let (path, records) = (folder.path().to_path_buf(), records.clone());
-        tokio::task::spawn_blocking(move || replayed(&path, &records))
-            .await
-            .unwrap()
-    };
-    assert_eq!(seen, reference);
+    })
+    .await;
 }

@@ -23,14 +23,6 @@ fn start(folder: &Path) -> common::Run {
     common::start_run(folder, "ssf.toml")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn config(brokers: &str, prefix: &str, port: u16, state: &Path) -> String {
     let key = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -136,7 +128,7 @@ fn sigkill_with_sets_in_the_outbox_delivers_them_after_restart() {
     }
     let folder = tempfile::tempdir().unwrap();
     let state = folder.path().join("state");
-    let port = free_port();
+    let port = common::free_port();
     std::fs::write(
         folder.path().join("ssf.toml"),
         config(&brokers, &prefix, port, &state),

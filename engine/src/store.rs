@@ -455,19 +455,15 @@ impl Store {
                 to.insert(name.value(), bytes.as_slice())
                     .map_err(|e| fail(e.into()))?;
             }
-            let from = read.open_table(POSITIONS).map_err(|e| fail(e.into()))?;
-            let mut to = write.open_table(POSITIONS).map_err(|e| fail(e.into()))?;
-            for entry in from.iter().map_err(|e| fail(e.into()))? {
-                let (source, position) = entry.map_err(|e| fail(e.into()))?;
-                to.insert(source.value(), position.value())
-                    .map_err(|e| fail(e.into()))?;
-            }
-            let from = read.open_table(META).map_err(|e| fail(e.into()))?;
-            let mut to = write.open_table(META).map_err(|e| fail(e.into()))?;
-            for entry in from.iter().map_err(|e| fail(e.into()))? {
-                let (name, value) = entry.map_err(|e| fail(e.into()))?;
-                to.insert(name.value(), value.value())
-                    .map_err(|e| fail(e.into()))?;
+            // Positions and counters, as they are (both map names to numbers).
+            for table in [POSITIONS, META] {
+                let from = read.open_table(table).map_err(|e| fail(e.into()))?;
+                let mut to = write.open_table(table).map_err(|e| fail(e.into()))?;
+                for entry in from.iter().map_err(|e| fail(e.into()))? {
+                    let (name, value) = entry.map_err(|e| fail(e.into()))?;
+                    to.insert(name.value(), value.value())
+                        .map_err(|e| fail(e.into()))?;
+                }
             }
         }
         write.commit().map_err(|error| fail(error.into()))?;

@@ -56,7 +56,7 @@ pub struct Delivery {
 }
 
 /// What one produced record was: enough to say what was lost.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Sent {
     topic: String,
     key: Vec<u8>,
@@ -66,14 +66,19 @@ struct Sent {
 impl Delivery {
     /// Waits for the broker's acknowledgement.
     pub async fn acknowledged(self) -> Result<(), KafkaError> {
-        let Some(future) = self.future else {
-            return Ok(());
-        };
-        match future.await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err((error, _))) => Err(error),
-            Err(_) => Err(KafkaError::Canceled),
-        }
+        acknowledgement(self.future).await
+    }
+}
+
+/// The broker's answer to a send (none to wait for: a record refused before it was sent).
+async fn acknowledgement(future: Option<DeliveryFuture>) -> Result<(), KafkaError> {
+    let Some(future) = future else {
+        return Ok(());
+    };
+    match future.await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err((error, _))) => Err(error),
+        Err(_) => Err(KafkaError::Canceled),
     }
 }
 
@@ -171,8 +176,8 @@ impl Drops {
     /// Awaits a delivery; a record the broker refused for itself is counted and stubbed
     /// instead of failing the batch.
     async fn settle(&self, delivery: Delivery) -> Result<(), KafkaError> {
-        let sent = delivery.sent.clone();
-        match delivery.acknowledged().await {
+        let Delivery { future, sent } = delivery;
+        match acknowledgement(future).await {
             Err(error) if refused_for_itself(&error) => {
                 if let Some(stub) = self.refused(&sent, &error) {
                     if let Ok(Err((error, _))) = stub.await {

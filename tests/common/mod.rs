@@ -59,6 +59,15 @@ pub fn simulated_records(
     records
 }
 
+/// A loopback port the OS has just given out (free unless another process takes it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Creates single-partition topics on a real broker through the admin API.
 pub async fn create_topics(brokers: &str, names: &[String]) {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};

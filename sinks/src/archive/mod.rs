@@ -1484,17 +1484,7 @@ mod tests {
 
     fn parquet_files(dir: &Path) -> Vec<PathBuf> {
         let mut files = Vec::new();
-        let mut folders = vec![dir.to_path_buf()];
-        while let Some(folder) = folders.pop() {
-            for entry in std::fs::read_dir(&folder).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    folders.push(path);
-                } else if path.extension().is_some_and(|ext| ext == "parquet") {
-                    files.push(path);
-                }
-            }
-        }
+        collect_parquet(dir, &mut files);
         files.sort();
         files
     }
