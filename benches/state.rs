@@ -22,7 +22,7 @@ use vigil_engine::{Engine, MemoryLimits};
 use vigil_rules::{Policy, Rules, RulesConfig};
 use vigil_schemas::{
     AccessDetail, AuthAction, AuthDetail, Detail, Envelope, Event, Geo, IpTags, Origin, Outcome,
-    Timestamp,
+    Progress, Timestamp,
 };
 
 /// Counts heap bytes (what the engine holds) besides the resident set the kernel reports.
@@ -142,7 +142,13 @@ fn main() {
             if engine.events_since_checkpoint() >= checkpoint_events {
                 let begun = Instant::now();
                 engine
-                    .checkpoint(vec![("file:bench".into(), line)])
+                    .checkpoint(vec![(
+                        "file:bench".into(),
+                        Progress {
+                            next: line,
+                            mark: 0,
+                        },
+                    )])
                     .expect("checkpoint");
                 in_checkpoint += begun.elapsed();
                 checkpoints += 1;
@@ -150,7 +156,13 @@ fn main() {
         }
     }
     engine
-        .checkpoint(vec![("file:bench".into(), line)])
+        .checkpoint(vec![(
+            "file:bench".into(),
+            Progress {
+                next: line,
+                mark: 0,
+            },
+        )])
         .expect("checkpoint");
     engine.finish_checkpoint().expect("checkpoint");
     let seconds = started.elapsed().as_secs_f64();

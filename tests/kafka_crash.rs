@@ -220,6 +220,73 @@ fn a_restart_whose_state_covers_the_input_commits_it() {
     );
 }
 
+/// A topic deleted and created again while vigil is stopped is a new stream: its records
+/// are judged from its start, none passed over for the old topic's positions in the state
+/// (nor skipped from the group's old commit).
+#[test]
+fn a_recreated_topic_is_judged_from_its_start() {
+    let Ok(brokers) = std::env::var("VIGIL_KAFKA_BROKERS") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but VIGIL_KAFKA_BROKERS is not: .ci/run starts the broker"
+        );
+        eprintln!("VIGIL_KAFKA_BROKERS not set: the topic deletion test is skipped");
+        return;
+    };
+    let runtime = runtime();
+    let prefix = format!("recreated{}.", std::process::id());
+    let events_topic = format!("{prefix}events");
+    let outputs: Vec<String> = ["decisions", "alerts", "caep", "dead-letter"]
+        .iter()
+        .map(|output| format!("{prefix}only.{output}"))
+        .collect();
+    let mut topics = outputs.clone();
+    topics.push(events_topic.clone());
+    runtime.block_on(common::create_topics(&brokers, &topics));
+    let old = simulated(6, 4);
+    // Tansu answers a fetch only from the first record of a batch: the record before the
+    // position (the last) is sent in a batch of its own, so the broker can return it.
+    common::send_records(&brokers, &events_topic, &old[..old.len() - 1]);
+    common::send_records(&brokers, &events_topic, &old[old.len() - 1..]);
+    let folder = tempfile::tempdir().unwrap();
+    let text = config_text(&brokers, &prefix, "only", &folder.path().join("state"));
+    let first = run_in_process(&runtime, &text, old.len() as u64);
+    assert_eq!(first.read, old.len() as u64);
+
+    runtime.block_on(common::delete_topics(&brokers, &[&events_topic]));
+    std::thread::sleep(Duration::from_secs(1));
+    runtime.block_on(common::create_topics(&brokers, std::slice::from_ref(&events_topic)));
+    // More records than the old topic held: the group's old commit and the state's old
+    // position both fall inside the new topic.
+    let new = common::simulated_records(9, 4, 11, 0.25);
+    assert!(new.len() > old.len(), "{} then {}", old.len(), new.len());
+    let at = old.len() - 1;
+    common::send_records(&brokers, &events_topic, &new[..at]);
+    common::send_records(&brokers, &events_topic, &new[at..]);
+    // A broker may keep the group's commit of the old topic (Tansu drops it): the run
+    // must not start the new topic there.
+    let group: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", format!("{prefix}only"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut commit = rdkafka::TopicPartitionList::new();
+    commit
+        .add_partition_offset(&events_topic, 0, rdkafka::Offset::Offset(old.len() as i64))
+        .unwrap();
+    group
+        .commit(&commit, rdkafka::consumer::CommitMode::Sync)
+        .unwrap();
+    drop(group);
+    let second = run_in_process(&runtime, &text, new.len() as u64);
+    assert_eq!(
+        second.resumed, 0,
+        "nothing of the new topic is in the state"
+    );
+    assert_eq!(second.read, new.len() as u64, "every new record judged");
+}
+
 #[test]
 fn sigkill_mid_stream_loses_no_decision() {
     let runtime = runtime();

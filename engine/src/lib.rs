@@ -28,10 +28,10 @@ use devices::DeviceOwners;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
-use store::{Checkpoint, DeviceChanges, Store, StoreError, Writer};
+use store::{Checkpoint, DeviceChanges, Positions, Store, StoreError, Writer};
 use vigil_rules::detectors::password_spray::SprayTracker;
 use vigil_rules::{fingerprint, IdentityState, Judge, Rules, Verdict};
-use vigil_schemas::{CompactString, Decision, Detector, Envelope, Signal, SignalRecord};
+use vigil_schemas::{CompactString, Decision, Detector, Envelope, Progress, Signal, SignalRecord};
 
 /// One event for a shard: its position in the batch, the event, and the spray signal the
 /// engine found for it.
@@ -353,7 +353,7 @@ struct Durable {
     events: u64,
     events_since: u64,
     /// Positions restored at start.
-    positions: std::collections::BTreeMap<String, u64>,
+    positions: std::collections::BTreeMap<String, Progress>,
     /// Bytes of encoded state the last checkpoint wrote (identities and spray tracker).
     last_bytes: u64,
 }
@@ -491,7 +491,7 @@ impl Engine {
     }
 
     /// The input positions restored from the store at start (empty without one).
-    pub fn restored_positions(&self) -> std::collections::BTreeMap<String, u64> {
+    pub fn restored_positions(&self) -> std::collections::BTreeMap<String, Progress> {
         self.durable
             .as_ref()
             .map(|durable| durable.positions.clone())
@@ -519,10 +519,7 @@ impl Engine {
     /// those are safe to commit to a broker. Identities idle or beyond the memory bound
     /// leave memory here, once their state is known to be durable. Without a store it
     /// does nothing.
-    pub fn checkpoint(
-        &mut self,
-        positions: Vec<(String, u64)>,
-    ) -> Result<Option<Vec<(String, u64)>>, StoreError> {
+    pub fn checkpoint(&mut self, positions: Positions) -> Result<Option<Positions>, StoreError> {
         let Some(durable) = self.durable.as_mut() else {
             return Ok(None);
         };
@@ -567,7 +564,7 @@ impl Engine {
     }
 
     /// The positions of the checkpoint in flight once it is durable, without waiting.
-    pub fn poll_checkpoint(&mut self) -> Result<Option<Vec<(String, u64)>>, StoreError> {
+    pub fn poll_checkpoint(&mut self) -> Result<Option<Positions>, StoreError> {
         match self.durable.as_mut() {
             Some(durable) => durable.writer.poll(),
             None => Ok(None),
@@ -575,7 +572,7 @@ impl Engine {
     }
 
     /// Waits for the checkpoint in flight; its positions once durable.
-    pub fn finish_checkpoint(&mut self) -> Result<Option<Vec<(String, u64)>>, StoreError> {
+    pub fn finish_checkpoint(&mut self) -> Result<Option<Positions>, StoreError> {
         match self.durable.as_mut() {
             Some(durable) => durable.writer.wait(),
             None => Ok(None),

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use vigil_rules::detectors::password_spray::SprayTracker;
 use vigil_rules::IdentityState;
-use vigil_schemas::CompactString;
+use vigil_schemas::{CompactString, Progress};
 
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 
@@ -38,6 +38,9 @@ const IDENTITIES: TableDefinition<&str, &[u8]> = TableDefinition::new("identitie
 const DEVICE_OWNERS: TableDefinition<u64, &str> = TableDefinition::new("device_owners");
 const GLOBALS: TableDefinition<&str, &[u8]> = TableDefinition::new("globals");
 const POSITIONS: TableDefinition<&str, u64> = TableDefinition::new("positions");
+/// The mark of each position ([`Progress::mark`]), for the sources that keep one; a file
+/// written before marks existed has none, and its positions are taken as they are.
+const MARKS: TableDefinition<&str, u64> = TableDefinition::new("marks");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 const SPRAY: &str = "password_spray";
@@ -156,10 +159,13 @@ pub struct Checkpoint {
     /// The spray tracker, encoded.
     pub spray: Vec<u8>,
     /// Input positions this state reflects.
-    pub positions: Vec<(String, u64)>,
+    pub positions: Positions,
     /// Events judged since the state was created.
     pub events: u64,
 }
+
+/// Input positions by stream key (`kafka:<topic>:<partition>`, `file:<path>`).
+pub type Positions = Vec<(String, Progress)>;
 
 /// What a state folder holds besides identities, loaded at start.
 #[derive(Debug, Default)]
@@ -169,7 +175,7 @@ pub struct Restored {
     /// The spray tracker, when one was stored.
     pub spray: Option<SprayTracker>,
     /// Input positions.
-    pub positions: BTreeMap<String, u64>,
+    pub positions: BTreeMap<String, Progress>,
     /// Checkpoints written so far.
     pub checkpoints: u64,
     /// Events judged since the state was created.
@@ -231,6 +237,7 @@ impl Store {
                 .map_err(|error| fail(error.into()))?;
             txn.open_table(POSITIONS)
                 .map_err(|error| fail(error.into()))?;
+            txn.open_table(MARKS).map_err(|error| fail(error.into()))?;
             let mut meta = txn.open_table(META).map_err(|error| fail(error.into()))?;
             meta.insert(FORMAT, u64::from(FORMAT_VERSION))
                 .map_err(|error| fail(error.into()))?;
@@ -320,10 +327,16 @@ impl Store {
                 .insert(SPRAY, checkpoint.spray.as_slice())
                 .map_err(|e| fail(e.into()))?;
             let mut positions = txn.open_table(POSITIONS).map_err(|e| fail(e.into()))?;
-            for (source, position) in &checkpoint.positions {
+            let mut marks = txn.open_table(MARKS).map_err(|e| fail(e.into()))?;
+            for (source, progress) in &checkpoint.positions {
                 positions
-                    .insert(source.as_str(), *position)
+                    .insert(source.as_str(), progress.next)
                     .map_err(|e| fail(e.into()))?;
+                match progress.mark {
+                    0 => marks.remove(source.as_str()).map(drop),
+                    mark => marks.insert(source.as_str(), mark).map(drop),
+                }
+                .map_err(|e| fail(e.into()))?;
             }
             let mut meta = txn.open_table(META).map_err(|e| fail(e.into()))?;
             let count = meta
@@ -359,11 +372,20 @@ impl Store {
             restored.spray = Some(decode("the password-spray tracker", spray.value())?);
         }
         let positions = txn.open_table(POSITIONS).map_err(|e| fail(e.into()))?;
+        let marks = txn.open_table(MARKS).map_err(|e| fail(e.into()))?;
         for entry in positions.iter().map_err(|e| fail(e.into()))? {
-            let (source, position) = entry.map_err(|e| fail(e.into()))?;
-            restored
-                .positions
-                .insert(source.value().to_string(), position.value());
+            let (source, next) = entry.map_err(|e| fail(e.into()))?;
+            let mark = marks
+                .get(source.value())
+                .map_err(|e| fail(e.into()))?
+                .map_or(0, |mark| mark.value());
+            restored.positions.insert(
+                source.value().to_string(),
+                Progress {
+                    next: next.value(),
+                    mark,
+                },
+            );
         }
         let meta = txn.open_table(META).map_err(|e| fail(e.into()))?;
         let get = |key: &str| -> Result<u64, StoreError> {
@@ -455,8 +477,9 @@ impl Store {
                 to.insert(name.value(), bytes.as_slice())
                     .map_err(|e| fail(e.into()))?;
             }
-            // Positions and counters, as they are (both map names to numbers).
-            for table in [POSITIONS, META] {
+            // Positions, their marks and counters, as they are (each maps names to
+            // numbers).
+            for table in [POSITIONS, MARKS, META] {
                 let from = read.open_table(table).map_err(|e| fail(e.into()))?;
                 let mut to = write.open_table(table).map_err(|e| fail(e.into()))?;
                 for entry in from.iter().map_err(|e| fail(e.into()))? {
@@ -527,7 +550,7 @@ impl Reader<'_> {
 /// while a checkpoint is committed.
 pub struct Writer {
     submit: Option<std::sync::mpsc::SyncSender<Checkpoint>>,
-    done: std::sync::mpsc::Receiver<Result<Vec<(String, u64)>, String>>,
+    done: std::sync::mpsc::Receiver<Result<Positions, String>>,
     thread: Option<std::thread::JoinHandle<()>>,
     in_flight: bool,
 }
@@ -585,7 +608,7 @@ impl Writer {
 
     /// Waits for the checkpoint in flight; its positions once durable (None when nothing
     /// was in flight).
-    pub fn wait(&mut self) -> Result<Option<Vec<(String, u64)>>, StoreError> {
+    pub fn wait(&mut self) -> Result<Option<Positions>, StoreError> {
         if !self.in_flight {
             return Ok(None);
         }
@@ -598,7 +621,7 @@ impl Writer {
 
     /// The positions of the checkpoint in flight if it has become durable, without
     /// waiting.
-    pub fn poll(&mut self) -> Result<Option<Vec<(String, u64)>>, StoreError> {
+    pub fn poll(&mut self) -> Result<Option<Positions>, StoreError> {
         if !self.in_flight {
             return Ok(None);
         }
@@ -659,7 +682,10 @@ mod tests {
                         changes: vec![(7, Some("alice".into())), (8, Some("bob".into()))],
                     },
                     spray: encode(&SprayTracker::default()),
-                    positions: vec![("file:a".into(), 10)],
+                    positions: vec![
+                        ("file:a".into(), Progress { next: 10, mark: 0 }),
+                        ("kafka:t:0".into(), Progress { next: 5, mark: 42 }),
+                    ],
                     events: 10,
                     ..Checkpoint::default()
                 },
@@ -670,7 +696,11 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let restored = store.restore().unwrap();
         assert_eq!(restored.devices.len(), 2);
-        assert_eq!(restored.positions["file:a"], 10);
+        assert_eq!(restored.positions["file:a"], Progress { next: 10, mark: 0 });
+        assert_eq!(
+            restored.positions["kafka:t:0"],
+            Progress { next: 5, mark: 42 }
+        );
         assert_eq!((restored.checkpoints, restored.events), (1, 10));
         assert_eq!(
             store.reader().unwrap().identity("alice").unwrap(),
@@ -680,7 +710,13 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.reader().unwrap().identity("alice").unwrap(), None);
         assert_eq!(store.restore().unwrap().devices.len(), 1);
-        assert_eq!(store.restore().unwrap().positions["file:a"], 10);
+        let positions = store.restore().unwrap().positions;
+        assert_eq!(positions["file:a"].next, 10);
+        assert_eq!(
+            positions["kafka:t:0"],
+            Progress { next: 5, mark: 42 },
+            "marks kept"
+        );
         assert!(!store.forget("alice").unwrap());
     }
 

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
+use vigil_schemas::Progress;
 
 /// Reads a file of JSON lines in batches.
 pub struct LineReader {
@@ -105,6 +106,7 @@ impl LineReader {
         batch.positions.push(Position {
             stream: self.stream.clone(),
             next: self.line,
+            mark: 0,
         });
         Ok(!batch.records.is_empty())
     }
@@ -241,11 +243,13 @@ impl FileSource {
 }
 
 impl Source for FileSource {
-    fn resume(&mut self, positions: &BTreeMap<String, u64>) -> Result<(), SourceError> {
+    fn resume(&mut self, positions: &BTreeMap<String, Progress>) -> Result<(), SourceError> {
         let Some(reader) = self.reader.as_mut() else {
             return Ok(());
         };
-        let done = positions.get(&reader.stream().key()).copied().unwrap_or(0);
+        let done = positions
+            .get(&reader.stream().key())
+            .map_or(0, |progress| progress.next);
         if done > 0 {
             tracing::info!(input = %self.name, lines = done, "resuming after the lines already judged");
             let skipped = reader.skip_lines(done);

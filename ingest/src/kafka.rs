@@ -9,17 +9,29 @@
 //! Likewise a partition that goes to another member and comes back resumes from the
 //! group's last commit, behind what this process judged: those records are passed over,
 //! so a rebalance never counts an event twice.
+//!
+//! A topic deleted and created again under the same name is another stream: each stored
+//! position keeps a mark of the record before it (a fingerprint of its key, payload and
+//! timestamp), and at resume that record is fetched once per partition. A different
+//! record there, or a partition now shorter than the position, means the topic is new:
+//! its position is dropped and the partition read from its beginning (the group's old
+//! commit may lie inside the new topic). An empty partition (new, or emptied by
+//! retention) or a topic gone has nothing the state could reflect, so its position is
+//! dropped too; a record past the position (retention removed the marked one), or no
+//! answer, keeps it.
 
 use crate::source::{Position, Readiness, RecordBatch, Source, SourceError, Stream};
 use crate::Format;
-use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use vigil_schemas::RecordHeader;
+use vigil_schemas::{Progress, RecordHeader};
 
 /// One input topic and its records' format.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,10 +43,14 @@ pub struct KafkaInput {
 }
 
 /// Tracks whether the group has given this member partitions (readiness), and each
-/// assigned partition's lag from librdkafka's statistics.
+/// assigned partition's lag from librdkafka's statistics; starts the partitions of
+/// topics created again at their beginning.
 struct Assignment {
     assigned: Arc<AtomicBool>,
     lag: Arc<Mutex<Vec<(Stream, i64)>>>,
+    /// Partitions of topics created again since the state was written: read from their
+    /// beginning once assigned, not from the group's commit of the old topic.
+    rewind: Arc<Mutex<HashSet<(String, i32)>>>,
 }
 
 impl ClientContext for Assignment {
@@ -63,6 +79,36 @@ impl ClientContext for Assignment {
 }
 
 impl ConsumerContext for Assignment {
+    fn pre_rebalance(
+        &self,
+        _consumer: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &Rebalance<'_>,
+    ) {
+        let Rebalance::Assign(partitions) = rebalance else {
+            return;
+        };
+        let mut rewind = self
+            .rewind
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if rewind.is_empty() {
+            return;
+        }
+        // The offsets given here are where the assignment starts (librdkafka's way to
+        // override the committed ones).
+        rewind.retain(|(topic, partition)| {
+            match partitions.find_partition(topic, *partition) {
+                Some(mut assigned) => {
+                    if let Err(error) = assigned.set_offset(Offset::Beginning) {
+                        tracing::error!(topic, partition, %error, "cannot read a recreated topic from its beginning");
+                    }
+                    false
+                }
+                None => true,
+            }
+        });
+    }
+
     fn post_rebalance(
         &self,
         _consumer: &rdkafka::consumer::BaseConsumer<Self>,
@@ -81,6 +127,8 @@ impl ConsumerContext for Assignment {
 /// The consumer group as a [`Source`].
 pub struct KafkaSource {
     consumer: StreamConsumer<Assignment>,
+    /// The brokers and settings, for the consumer that checks marks at resume.
+    client: ClientConfig,
     /// Each input topic's format, and its name shared by every origin read from it.
     formats: HashMap<String, (Format, Arc<str>)>,
     max_batch: usize,
@@ -93,6 +141,8 @@ pub struct KafkaSource {
     reflected: HashMap<(String, i32), i64>,
     assigned: Arc<AtomicBool>,
     lag: Arc<Mutex<Vec<(Stream, i64)>>>,
+    /// Shared with the consumer's context ([`Assignment::rewind`]).
+    rewind: Arc<Mutex<HashSet<(String, i32)>>>,
 }
 
 /// What became of one message.
@@ -104,6 +154,36 @@ enum Taken {
     /// Passed over: judged by this process already, not yet durable (its offset is
     /// stored with a later checkpoint's).
     Again,
+}
+
+/// How long resume waits for the records before the restored positions.
+const CHECK_MARKS_FOR: Duration = Duration::from_secs(10);
+
+/// A record's mark ([`Progress::mark`]): a fingerprint of its key, payload and
+/// timestamp, never 0.
+fn mark(message: &impl Message) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = rustc_hash::FxHasher::default();
+    let key = message.key().unwrap_or_default();
+    hasher.write_usize(key.len());
+    hasher.write(key);
+    let payload = message.payload().unwrap_or_default();
+    hasher.write_usize(payload.len());
+    hasher.write(payload);
+    hasher.write_i64(message.timestamp().to_millis().unwrap_or(i64::MIN));
+    hasher.finish().max(1)
+}
+
+/// What the record before a restored position says of its partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// The marked record, or none of the records before the position left (retention):
+    /// the state reflects this partition.
+    Same,
+    /// Another record there, or the partition is shorter: a topic created again.
+    Recreated,
+    /// The partition is empty, or the topic is gone: nothing to pass over.
+    Nothing,
 }
 
 /// How often librdkafka reports statistics (consumer lag).
@@ -125,6 +205,7 @@ impl KafkaSource {
     ) -> Result<KafkaSource, SourceError> {
         let assigned = Arc::new(AtomicBool::new(false));
         let lag = Arc::new(Mutex::new(Vec::new()));
+        let rewind = Arc::new(Mutex::new(HashSet::new()));
         let consumer: StreamConsumer<Assignment> = client
             .clone()
             .set("group.id", group_id)
@@ -139,6 +220,7 @@ impl KafkaSource {
             .create_with_context(Assignment {
                 assigned: assigned.clone(),
                 lag: lag.clone(),
+                rewind: rewind.clone(),
             })
             .map_err(kafka_error("cannot create the Kafka consumer"))?;
         let topics: Vec<&str> = inputs.iter().map(|input| input.topic.as_str()).collect();
@@ -154,6 +236,7 @@ impl KafkaSource {
             .collect();
         Ok(KafkaSource {
             consumer,
+            client: client.clone(),
             formats,
             max_batch: max_batch.max(1),
             max_wait,
@@ -162,6 +245,7 @@ impl KafkaSource {
             reflected: HashMap::new(),
             assigned,
             lag,
+            rewind,
         })
     }
 
@@ -214,6 +298,123 @@ impl KafkaSource {
         Taken::New
     }
 
+    /// Fetches the record before each restored position that has a mark, and says what
+    /// it shows of the partition. Positions without a mark (written before marks were
+    /// kept), and partitions the broker cannot be asked about now, are not in the answer.
+    fn check_marks(&self, restored: &[((String, i32), i64, u64)]) -> HashMap<(String, i32), Found> {
+        let mut found = HashMap::new();
+        let marked: Vec<&((String, i32), i64, u64)> = restored
+            .iter()
+            .filter(|(_, next, mark)| *mark != 0 && *next > 0)
+            .collect();
+        if marked.is_empty() {
+            return found;
+        }
+        let checker: BaseConsumer = match self
+            .client
+            .clone()
+            // Assigned its partitions, never joining this group nor committing to it
+            // (librdkafka wants a group for any assignment).
+            .set("group.id", "vigil.mark-check")
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("fetch.wait.max.ms", "5")
+            .create()
+        {
+            Ok(checker) => checker,
+            Err(error) => {
+                tracing::warn!(%error, "cannot check the input positions' marks");
+                return found;
+            }
+        };
+        let mut expected: HashMap<(String, i32), (i64, u64)> = HashMap::new();
+        let mut assignment = TopicPartitionList::new();
+        let mut topics: Vec<&str> = marked
+            .iter()
+            .map(|((topic, _), _, _)| topic.as_str())
+            .collect();
+        topics.sort_unstable();
+        topics.dedup();
+        for topic in topics {
+            let metadata = match checker.fetch_metadata(Some(topic), CHECK_MARKS_FOR) {
+                Ok(metadata) => metadata,
+                Err(error) => {
+                    tracing::warn!(topic, %error, "cannot check the input positions' marks: the positions are kept");
+                    continue;
+                }
+            };
+            let partitions: HashSet<i32> = metadata
+                .topics()
+                .iter()
+                .filter(|entry| entry.name() == topic && entry.error().is_none())
+                .flat_map(|entry| entry.partitions().iter().map(|partition| partition.id()))
+                .collect();
+            for ((name, partition), next, mark) in
+                marked.iter().filter(|(key, _, _)| key.0 == topic)
+            {
+                let key = (name.clone(), *partition);
+                if !partitions.contains(partition) {
+                    found.insert(key, Found::Nothing);
+                    continue;
+                }
+                let _ = assignment.add_partition_offset(name, *partition, Offset::Offset(next - 1));
+                expected.insert(key, (next - 1, *mark));
+            }
+        }
+        if expected.is_empty() {
+            return found;
+        }
+        if let Err(error) = checker.assign(&assignment) {
+            tracing::warn!(%error, "cannot check the input positions' marks: the positions are kept");
+            return found;
+        }
+        let deadline = std::time::Instant::now() + CHECK_MARKS_FOR;
+        let mut answered = 0;
+        while answered < expected.len() && std::time::Instant::now() < deadline {
+            match checker.poll(Duration::from_millis(100)) {
+                Some(Ok(message)) => {
+                    let key = (message.topic().to_string(), message.partition());
+                    let Some((offset, expected_mark)) = expected.get(&key).copied() else {
+                        continue;
+                    };
+                    let verdict = match message.offset().cmp(&offset) {
+                        std::cmp::Ordering::Equal if mark(&message) == expected_mark => Found::Same,
+                        std::cmp::Ordering::Equal | std::cmp::Ordering::Less => Found::Recreated,
+                        std::cmp::Ordering::Greater => Found::Same,
+                    };
+                    if let std::collections::hash_map::Entry::Vacant(entry) = found.entry(key) {
+                        entry.insert(verdict);
+                        answered += 1;
+                    }
+                }
+                Some(Err(error)) => tracing::debug!(%error, "checking the input positions' marks"),
+                None => {}
+            }
+        }
+        for (key, (offset, _)) in expected {
+            if found.contains_key(&key) {
+                continue;
+            }
+            // No record at or after the one before the position (some brokers answer
+            // only from a batch's first record): an empty partition has nothing to pass
+            // over; otherwise the position is kept, as it is when the broker is silent.
+            match checker.fetch_watermarks(&key.0, key.1, CHECK_MARKS_FOR) {
+                Ok((low, high)) if low >= high => {
+                    found.insert(key, Found::Nothing);
+                }
+                answer => tracing::warn!(
+                    topic = key.0,
+                    partition = key.1,
+                    offset,
+                    ?answer,
+                    "the record before the state's position was not returned: the position is kept"
+                ),
+            }
+        }
+        found
+    }
+
     /// Stores offsets for the group's next commit.
     fn store(&self, offsets: &TopicPartitionList) -> Result<(), SourceError> {
         if offsets.count() == 0 {
@@ -226,16 +427,62 @@ impl KafkaSource {
 }
 
 impl Source for KafkaSource {
-    fn resume(&mut self, positions: &BTreeMap<String, u64>) -> Result<(), SourceError> {
-        self.restored = positions
+    fn resume(&mut self, positions: &BTreeMap<String, Progress>) -> Result<(), SourceError> {
+        let restored: Vec<((String, i32), i64, u64)> = positions
             .iter()
-            .filter_map(|(key, next)| match Stream::from_key(key)? {
-                Stream::Kafka { topic, partition } => {
-                    Some(((topic.to_string(), partition), i64::try_from(*next).ok()?))
-                }
+            .filter_map(|(key, progress)| match Stream::from_key(key)? {
+                Stream::Kafka { topic, partition } => Some((
+                    (topic.to_string(), partition),
+                    i64::try_from(progress.next).ok()?,
+                    progress.mark,
+                )),
                 Stream::File { .. } => None,
             })
             .collect();
+        let found = self.check_marks(&restored);
+        let mut rewind = Vec::new();
+        for (key, next, _) in restored {
+            match found.get(&key).copied().unwrap_or(Found::Same) {
+                Found::Same => {
+                    self.restored.insert(key, next);
+                }
+                Found::Recreated => {
+                    tracing::warn!(
+                        topic = key.0,
+                        partition = key.1,
+                        position = next,
+                        "the input topic was created again since the state was written: \
+                         its records are judged from its beginning"
+                    );
+                    rewind.push(key);
+                }
+                Found::Nothing => tracing::info!(
+                    topic = key.0,
+                    partition = key.1,
+                    position = next,
+                    "the input partition is empty or gone: nothing to pass over"
+                ),
+            }
+        }
+        // Partitions assigned already are sought now; the others start at their beginning
+        // when the group assigns them.
+        let assignment = self.consumer.assignment().unwrap_or_default();
+        let mut later = self
+            .rewind
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (topic, partition) in rewind {
+            if assignment.find_partition(&topic, partition).is_none() {
+                later.insert((topic, partition));
+                continue;
+            }
+            let sought = self
+                .consumer
+                .seek(&topic, partition, Offset::Beginning, CHECK_MARKS_FOR);
+            if let Err(error) = sought {
+                tracing::error!(topic, partition, %error, "cannot read a recreated topic from its beginning");
+            }
+        }
         Ok(())
     }
 
@@ -275,7 +522,7 @@ impl Source for KafkaSource {
             self.ready(true).await?;
         }
         let mut passed_over: BTreeMap<(String, i32), i64> = BTreeMap::new();
-        let mut next: BTreeMap<(Arc<str>, i32), i64> = BTreeMap::new();
+        let mut next: BTreeMap<(Arc<str>, i32), (i64, u64)> = BTreeMap::new();
         let mut taken = 0;
         let deadline = tokio::time::Instant::now() + self.max_wait;
         let mut message = self.first.take();
@@ -292,7 +539,10 @@ impl Source for KafkaSource {
                         Some((_, name)) => name.clone(),
                         None => Arc::from(received.topic()),
                     };
-                    next.insert((topic, received.partition()), received.offset() + 1);
+                    next.insert(
+                        (topic, received.partition()),
+                        (received.offset() + 1, mark(&received)),
+                    );
                     self.reflected.insert(
                         (received.topic().to_string(), received.partition()),
                         received.offset() + 1,
@@ -310,9 +560,10 @@ impl Source for KafkaSource {
         }
         batch.positions = next
             .into_iter()
-            .map(|((topic, partition), offset)| Position {
+            .map(|((topic, partition), (offset, mark))| Position {
                 stream: Stream::Kafka { topic, partition },
                 next: u64::try_from(offset).unwrap_or(0),
+                mark,
             })
             .collect();
         // Their state is durable already, so their offsets can be committed now: a

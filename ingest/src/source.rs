@@ -11,7 +11,7 @@ use crate::Format;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
-use vigil_schemas::{Origin, RecordHeader};
+use vigil_schemas::{Origin, Progress, RecordHeader};
 
 /// Where records come from: one file, or one partition of a Kafka topic.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -101,12 +101,31 @@ pub struct Position {
     pub stream: Stream,
     /// The next record's line (files: lines read, blank ones included) or offset.
     pub next: u64,
+    /// A fingerprint of the record before `next` (Kafka), 0 when none is kept (files).
+    pub mark: u64,
 }
 
 impl Position {
     /// The state store's key of the stream (see [`Stream::key`]).
     pub fn key(&self) -> String {
         self.stream.key()
+    }
+
+    /// The position as the state store keeps it.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            next: self.next,
+            mark: self.mark,
+        }
+    }
+
+    /// A position the state store kept under `key` (None when the key names no stream).
+    pub fn stored(key: &str, progress: Progress) -> Option<Position> {
+        Some(Position {
+            stream: Stream::from_key(key)?,
+            next: progress.next,
+            mark: progress.mark,
+        })
     }
 }
 
@@ -265,8 +284,10 @@ pub enum SourceError {
 /// Records in batches, resumable from positions, committed once safe.
 pub trait Source: Send {
     /// Starts after the positions the state store holds (keys of [`Stream::key`]): a file
-    /// skips the lines already judged, a Kafka source passes over the records before them.
-    fn resume(&mut self, positions: &BTreeMap<String, u64>) -> Result<(), SourceError>;
+    /// skips the lines already judged, a Kafka source passes over the records before them
+    /// (unless the record before a position is not the one its mark names: the stream is
+    /// another of the same name, and its records are new).
+    fn resume(&mut self, positions: &BTreeMap<String, Progress>) -> Result<(), SourceError>;
 
     /// Whether to read the next batch while the previous one is judged (files: reading
     /// is always progress), or to finish each batch first (Kafka: a rebalance never

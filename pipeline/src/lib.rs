@@ -34,7 +34,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use vigil_engine::store::StoreError;
+use vigil_engine::store::{Positions, StoreError};
 use vigil_engine::{BatchOutput, Engine};
 use vigil_ingest::enrich::Enricher;
 use vigil_ingest::source::{Position, Readiness, RecordBatch, Source, SourceError, Stream};
@@ -567,7 +567,7 @@ impl Pipeline {
         let positions = self
             .judged
             .iter()
-            .map(|(key, position)| (key.clone(), position.next))
+            .map(|(key, position)| (key.clone(), position.progress()))
             .collect();
         self.changed = false;
         self.last_checkpoint = Instant::now();
@@ -611,18 +611,13 @@ impl Pipeline {
     }
 
     /// Commits the positions of a checkpoint known to be durable.
-    fn commit_durable<S: Source>(&self, source: &mut S, positions: Option<Vec<(String, u64)>>) {
+    fn commit_durable<S: Source>(&self, source: &mut S, positions: Option<Positions>) {
         let Some(positions) = positions else {
             return;
         };
         let positions: Vec<Position> = positions
             .into_iter()
-            .filter_map(|(key, next)| {
-                Some(Position {
-                    stream: Stream::from_key(&key)?,
-                    next,
-                })
-            })
+            .filter_map(|(key, progress)| Position::stored(&key, progress))
             .collect();
         if let Err(error) = source.commit(&positions) {
             // A partition given away in a rebalance cannot be stored; its new owner

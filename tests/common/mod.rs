@@ -88,6 +88,22 @@ pub async fn create_topics(brokers: &str, names: &[String]) {
     }
 }
 
+/// Deletes topics on a real broker through the admin API.
+pub async fn delete_topics(brokers: &str, names: &[&str]) {
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("admin client");
+    for result in admin
+        .delete_topics(names, &AdminOptions::new())
+        .await
+        .expect("delete topics")
+    {
+        result.expect("topic deleted");
+    }
+}
+
 /// One HTTP/1.1 request over loopback (`Connection: close`): the status code and the
 /// body. A plain client, so the tests see exactly what any client would.
 pub fn http(method: &str, base: &str, path: &str) -> (u16, String) {
