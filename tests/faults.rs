@@ -201,6 +201,62 @@ async fn an_archive_that_cannot_be_written_mid_run_holds_back_no_decision() {
         .unwrap()
         .value(0);
     assert!(archived > 0 && (archived as u64) < total, "{archived}");
+    // The SOC is told, on the alerts topic beside the decision alerts.
+    let alerts = {
+        let brokers = brokers.clone();
+        tokio::task::spawn_blocking(move || health_alerts(&brokers, "fault.alerts"))
+            .await
+            .unwrap()
+    };
+    let first = alerts.first().expect("a health alert");
+    assert_eq!(
+        (first.output.as_str(), first.reason.as_str()),
+        ("archive", "write_failed")
+    );
+    let last = alerts.last().unwrap();
+    assert!(
+        last.total >= dropped.load(Ordering::Relaxed),
+        "the last alert counts every row the metric had counted"
+    );
+    assert_eq!(
+        alerts.iter().map(|alert| alert.dropped).sum::<u64>(),
+        last.total,
+        "each alert counts what was dropped since the one before"
+    );
+    assert!(alerts.len() <= 3, "one alert a minute at most: {alerts:?}");
+}
+
+/// The health alerts on `topic` (records with the header `vigil.kind: health`).
+fn health_alerts(brokers: &str, topic: &str) -> Vec<vigil_schemas::HealthAlert> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::{Headers, Message};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "health-reader")
+        .create()
+        .unwrap();
+    let mut partitions = rdkafka::TopicPartitionList::new();
+    partitions
+        .add_partition_offset(topic, 0, rdkafka::Offset::Beginning)
+        .unwrap();
+    consumer.assign(&partitions).unwrap();
+    let mut alerts = Vec::new();
+    let mut quiet = Instant::now();
+    while quiet.elapsed() < Duration::from_secs(3) {
+        let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) else {
+            continue;
+        };
+        quiet = Instant::now();
+        let health = message.headers().is_some_and(|headers| {
+            headers
+                .iter()
+                .any(|header| header.key == "vigil.kind" && header.value == Some(b"health"))
+        });
+        if health {
+            alerts.push(serde_json::from_slice(message.payload().unwrap()).unwrap());
+        }
+    }
+    alerts
 }
 
 /// Appends `records` to `topic`, each to the partition of its identity (as a producer

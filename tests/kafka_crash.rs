@@ -255,7 +255,10 @@ fn a_recreated_topic_is_judged_from_its_start() {
 
     runtime.block_on(common::delete_topics(&brokers, &[&events_topic]));
     std::thread::sleep(Duration::from_secs(1));
-    runtime.block_on(common::create_topics(&brokers, std::slice::from_ref(&events_topic)));
+    runtime.block_on(common::create_topics(
+        &brokers,
+        std::slice::from_ref(&events_topic),
+    ));
     // More records than the old topic held: the group's old commit and the state's old
     // position both fall inside the new topic.
     let new = common::simulated_records(9, 4, 11, 0.25);

@@ -39,7 +39,7 @@ use vigil_engine::{BatchOutput, Engine};
 use vigil_ingest::enrich::Enricher;
 use vigil_ingest::source::{Position, Readiness, RecordBatch, Source, SourceError, Stream};
 use vigil_ingest::step::{decode_batch, Outcome};
-use vigil_schemas::{Decision, Envelope, Reject, Timestamp};
+use vigil_schemas::{Decision, Envelope, HealthAlert, Reject, Timestamp};
 use vigil_sinks::{BoxFuture, Judged, Output, Rejected, SinkError};
 
 /// Most batches whose outputs may be awaiting acknowledgement at once.
@@ -47,6 +47,10 @@ pub const MAX_IN_FLIGHT: usize = 64;
 
 /// How often a waiting loop looks at its source's assignment and lag.
 const OBSERVE_EVERY: Duration = Duration::from_millis(250);
+
+/// At most one health alert per output and reason in this time: a failing disk raises
+/// one alert a minute with the count since the last, not one per batch.
+const HEALTH_ALERT_EVERY: Duration = Duration::from_secs(60);
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -156,6 +160,9 @@ pub struct Pipeline {
     telemetry: Arc<Telemetry>,
     handle: EngineHandle,
     requests: tokio::sync::mpsc::Receiver<handle::Request>,
+    /// Per output and reason: records dropped when the last health alert was raised, and
+    /// when.
+    alerted: BTreeMap<(&'static str, &'static str), (u64, Option<Instant>)>,
 }
 
 fn output_error(output: &'static str) -> impl Fn(SinkError) -> RunError {
@@ -194,6 +201,7 @@ impl Pipeline {
             telemetry,
             handle,
             requests,
+            alerted: BTreeMap::new(),
         }
     }
 
@@ -278,6 +286,7 @@ impl Pipeline {
                     }
                     _ = observe.tick() => {
                         self.observe(source);
+                        self.raise_health(false).await;
                         continue;
                     }
                     ready = source.ready(true) => ready?,
@@ -330,7 +339,47 @@ impl Pipeline {
         self.final_checkpoint(source)?;
         source.close();
         self.observe(source);
+        self.raise_health(true).await;
         Ok(())
+    }
+
+    /// Raises a health alert ([`HealthAlert`]) on every output for each output that went
+    /// on without records since the last alert (once a [`HEALTH_ALERT_EVERY`], or now at
+    /// the end of a run), and logs it.
+    async fn raise_health(&mut self, ending: bool) {
+        let mut alerts = Vec::new();
+        for output in &self.outputs {
+            for (reason, total) in output.dropped() {
+                let (last_total, last_time) = self
+                    .alerted
+                    .entry((output.name(), reason))
+                    .or_insert((0, None));
+                let due = ending || last_time.is_none_or(|at| at.elapsed() >= HEALTH_ALERT_EVERY);
+                if total > *last_total && due {
+                    alerts.push(HealthAlert::output_dropped(
+                        output.name(),
+                        reason,
+                        total - *last_total,
+                        total,
+                        Timestamp::now(),
+                    ));
+                    (*last_total, *last_time) = (total, Some(Instant::now()));
+                }
+            }
+        }
+        for alert in &alerts {
+            tracing::error!(
+                output = alert.output,
+                reason = alert.reason,
+                dropped = alert.dropped,
+                total = alert.total,
+                "{}",
+                alert.headline
+            );
+            for output in &mut self.outputs {
+                output.health(alert).await;
+            }
+        }
     }
 
     /// Answers requests until `shutdown` resolves: a run that has ended (a finished

@@ -8,6 +8,7 @@
 //! - [`Reject`]: a record that could not be decoded, with its origin and the reason.
 //! - [`Decision`]: what the policy concluded, with its reasons; the record sent to
 //!   enforcement points, the SOC and the archive.
+//! - [`HealthAlert`]: an alert about vigil itself (an output going on without records).
 //! - [`Progress`]: how far an input stream has been judged, as the state store keeps it.
 //! - [`Timestamp`]: event time in microseconds, parsed from RFC 3339 without allocation.
 //! - [`caep`]: the CAEP Security Event Tokens a decision becomes for enforcement points.
@@ -22,6 +23,7 @@ pub mod archive;
 pub mod caep;
 mod decision;
 mod event;
+mod health;
 pub mod metrics;
 mod progress;
 mod reject;
@@ -36,6 +38,7 @@ pub use event::{
     Geo, IdentityType, IpTags, Origin, Outcome, PostureChecks, PostureDetail, MAX_NAME_BYTES,
     MAX_TEXT_BYTES,
 };
+pub use health::HealthAlert;
 pub use progress::Progress;
 pub use reject::{truncate, RecordHeader, Reject};
 pub use time::{Timestamp, TimestampError, MAX_YEAR, MIN_YEAR};

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use vigil_schemas::caep::{sets_for, CaepIdentity};
-use vigil_schemas::{Decision, Mode, Origin, RecordHeader};
+use vigil_schemas::{Decision, HealthAlert, Mode, Origin, RecordHeader};
 
 /// Where each output goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -501,6 +501,23 @@ impl Output for KafkaOutputs {
                 );
             }
             Ok(acknowledged(&self.drops, deliveries))
+        })
+    }
+
+    fn health<'a>(&'a mut self, alert: &'a HealthAlert) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let json = serde_json::to_vec(alert).unwrap_or_default();
+            let headers = OwnedHeaders::new().insert(Header {
+                key: "vigil.kind",
+                value: Some(HealthAlert::KIND),
+            });
+            let sent = self
+                .enqueue(&self.topics.alerts, b"vigil", &json, Some(headers))
+                .await;
+            // Delivered in the background; a failure is in the log, as the alert is.
+            if let Err(error) = sent {
+                tracing::error!(%error, "cannot send a health alert");
+            }
         })
     }
 

@@ -8,7 +8,7 @@
 use crate::SinkError;
 use std::future::Future;
 use std::pin::Pin;
-use vigil_schemas::{Decision, Envelope, RecordHeader, Reject, SignalRecord};
+use vigil_schemas::{Decision, Envelope, HealthAlert, RecordHeader, Reject, SignalRecord};
 
 /// A boxed future an output returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -98,6 +98,12 @@ pub trait Output: Send {
     /// alerts; counts only grow.
     fn dropped(&self) -> Vec<(&'static str, u64)> {
         Vec::new()
+    }
+
+    /// An alert about vigil itself for the SOC, sent where decision alerts go (Kafka's
+    /// alerts topic); best effort: not acknowledged, nothing waits for it.
+    fn health<'a>(&'a mut self, _alert: &'a HealthAlert) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
     }
 
     /// Hands everything sent so far on (to the operating system): called before each
