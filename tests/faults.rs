@@ -296,12 +296,7 @@ async fn a_member_joining_and_leaving_the_group_judges_no_record_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_joining_and_leaving_on_a_real_broker_judges_no_record_twice() {
-    let Ok(brokers) = std::env::var("VIGIL_KAFKA_BROKERS") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but VIGIL_KAFKA_BROKERS is not: .ci/run starts the broker"
-        );
-        eprintln!("VIGIL_KAFKA_BROKERS not set: the real-broker test is skipped");
+    let Some(brokers) = common::real_broker("VIGIL_KAFKA_BROKERS") else {
         return;
     };
     let prefix = format!("rebalance{}.", std::process::id());
@@ -571,12 +566,7 @@ impl Proxy {
 async fn the_real_broker_unreachable_for_a_minute_loses_nothing() {
     // A broker of this test's own, advertised at the proxy's port, so every connection
     // of every client goes through the proxy.
-    let Ok(tansu) = std::env::var("VIGIL_TANSU") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but VIGIL_TANSU is not: .ci/run names the broker binary"
-        );
-        eprintln!("VIGIL_TANSU not set: the real-broker outage test is skipped");
+    let Some(tansu) = common::real_broker("VIGIL_TANSU") else {
         return;
     };
     let broker_port = common::free_port();

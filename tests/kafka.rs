@@ -116,25 +116,9 @@ async fn on_the_mock_cluster() {
     scenario(cluster.bootstrap_servers(), "vigil.").await;
 }
 
-/// The broker named by `VIGIL_KAFKA_BROKERS`; without one the test is skipped outside CI
-/// and fails in CI.
-fn real_broker() -> Option<String> {
-    match std::env::var("VIGIL_KAFKA_BROKERS") {
-        Ok(brokers) => Some(brokers),
-        Err(_) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI is set but VIGIL_KAFKA_BROKERS is not: .ci/run starts the broker"
-            );
-            eprintln!("VIGIL_KAFKA_BROKERS not set: the real-broker test is skipped");
-            None
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_real_broker() {
-    let Some(brokers) = real_broker() else {
+    let Some(brokers) = common::real_broker("VIGIL_KAFKA_BROKERS") else {
         return;
     };
     let prefix = format!(
@@ -422,7 +406,7 @@ fn printed_summary(stderr: &str) -> (u64, std::collections::BTreeMap<(String, St
 /// own printed summary, and `/v1/identities/{id}` answered by the live loop.
 #[test]
 fn vigil_run_serves_health_readiness_metrics_and_identities_on_a_real_broker() {
-    let Some(brokers) = real_broker() else {
+    let Some(brokers) = common::real_broker("VIGIL_KAFKA_BROKERS") else {
         return;
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

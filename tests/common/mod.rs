@@ -68,6 +68,23 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The value of `variable`, which names a real broker (or its binary) that `.ci/run`
+/// provides; None outside CI, where the real-broker test is skipped with a note. Under CI
+/// a missing variable fails the test: the real-broker run must never be skipped there.
+pub fn real_broker(variable: &str) -> Option<String> {
+    match std::env::var(variable) {
+        Ok(value) => Some(value),
+        Err(_) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but {variable} is not: .ci/run provides the real broker"
+            );
+            eprintln!("{variable} not set: the real-broker test is skipped");
+            None
+        }
+    }
+}
+
 /// Creates single-partition topics on a real broker through the admin API.
 pub async fn create_topics(brokers: &str, names: &[String]) {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
