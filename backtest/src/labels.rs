@@ -41,11 +41,39 @@ pub enum AttackKind {
     DataExfiltration,
     /// An AI agent calls tools outside its scope, for a principal it never served.
     AgentOutOfScope,
+    /// A burst of password guesses against one identity that never succeeds: tens in a
+    /// few minutes from one foreign address, or a dozen spread over ten minutes.
+    FailedBruteForce,
+    /// A spray spread out: an attempt every few minutes for over an hour, from a handful
+    /// of addresses in one network, one of which works.
+    SlowSpray,
+    /// A quiet person's session downloads dozens of documents within the hour, or keeps
+    /// many times their usual rate for an hour or two: below any fixed floor.
+    QuietExfiltration,
+    /// An AI agent calls its usual tools for a principal it never served (a confused
+    /// deputy).
+    ConfusedDeputy,
 }
 
 impl AttackKind {
     /// Every kind, in id order.
-    pub const ALL: [AttackKind; 8] = [
+    pub const ALL: [AttackKind; 12] = [
+        AttackKind::CredentialTheft,
+        AttackKind::BruteForce,
+        AttackKind::PasswordSpray,
+        AttackKind::MfaFatigue,
+        AttackKind::SessionTheft,
+        AttackKind::CompromisedDevice,
+        AttackKind::DataExfiltration,
+        AttackKind::AgentOutOfScope,
+        AttackKind::FailedBruteForce,
+        AttackKind::SlowSpray,
+        AttackKind::QuietExfiltration,
+        AttackKind::ConfusedDeputy,
+    ];
+
+    /// The textbook kinds (`vigil simulate --mix classic`).
+    pub const CLASSIC: [AttackKind; 8] = [
         AttackKind::CredentialTheft,
         AttackKind::BruteForce,
         AttackKind::PasswordSpray,
@@ -67,6 +95,10 @@ impl AttackKind {
             AttackKind::CompromisedDevice => "compromised_device",
             AttackKind::DataExfiltration => "data_exfiltration",
             AttackKind::AgentOutOfScope => "agent_out_of_scope",
+            AttackKind::FailedBruteForce => "failed_brute_force",
+            AttackKind::SlowSpray => "slow_spray",
+            AttackKind::QuietExfiltration => "quiet_exfiltration",
+            AttackKind::ConfusedDeputy => "confused_deputy",
         }
     }
 }

@@ -249,6 +249,44 @@ pub struct SimulateOptions {
     pub start: Timestamp,
     /// Attacks per identity over the whole run.
     pub attack_rate: f64,
+    /// Which attacks are woven in.
+    pub mix: Mix,
+}
+
+/// Which attacks a simulation weaves in. Benign look-alikes of the subtle attacks (typo
+/// bursts, offices sharing one address, analysts' usual download bursts, agents whose
+/// tool set grows) are in every mix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mix {
+    /// The textbook kinds ([`AttackKind::CLASSIC`]).
+    #[default]
+    Classic,
+    /// Their subtle variants: failed brute force, slow spray, quiet exfiltration,
+    /// confused deputy.
+    Subtle,
+    /// Both, half and half.
+    All,
+}
+
+impl Mix {
+    /// The mix named `name` (`classic`, `subtle`, `all`).
+    pub fn parse(name: &str) -> Option<Mix> {
+        match name {
+            "classic" => Some(Mix::Classic),
+            "subtle" => Some(Mix::Subtle),
+            "all" => Some(Mix::All),
+            _ => None,
+        }
+    }
+
+    /// Whether a draw (one chance in two for `All`) gives a subtle variant.
+    fn subtle(self, rng: &mut Rng) -> bool {
+        match self {
+            Mix::Classic => false,
+            Mix::Subtle => true,
+            Mix::All => rng.chance(0.5),
+        }
+    }
 }
 
 impl Default for SimulateOptions {
@@ -259,6 +297,7 @@ impl Default for SimulateOptions {
             seed: 7,
             start: Timestamp::from_secs(1_772_409_600),
             attack_rate: 0.05,
+            mix: Mix::Classic,
         }
     }
 }
@@ -314,6 +353,9 @@ const AGENT_TOOLS: [&str; 5] = [
     "summarize_thread",
 ];
 
+/// The tool an agent is given later in the run.
+const GROWN_TOOL: &str = "create_refund";
+
 /// Tools an injected agent reaches for.
 const ROGUE_TOOLS: [&str; 3] = ["export_all_contacts", "delete_repository", "send_wire"];
 
@@ -331,6 +373,12 @@ struct Person {
     broad: bool,
     trip: Option<(u32, usize)>,
     attack: Option<(u32, AttackKind)>,
+    /// The office address shared with a team, when the person works from one.
+    office: Option<u32>,
+    /// An analyst: some days bring a burst of downloads, which is usual for them.
+    analyst: bool,
+    /// An agent that is given a new tool from this day on.
+    grows: Option<u32>,
 }
 
 /// A spray campaign: one address, many identities, one day.
@@ -340,6 +388,8 @@ struct Spray {
     winner: usize,
     attacker: usize,
     host: u32,
+    /// Spread out: an attempt every few minutes from a handful of addresses of one network.
+    slow: bool,
 }
 
 /// A host's address in a city: the city's first octets, then the host number (distinct for
@@ -470,18 +520,41 @@ fn people(options: &SimulateOptions, rng: &mut Rng, stats: &mut SimulateStats) -
                     (home + 1 + rng.below(CITIES.len() as u64 - 1) as usize) % CITIES.len(),
                 )
             });
-            // Humans draw one of six kinds; agents the agent kind, at the same rate.
+            let broad = kind == IdentityType::Agent && rng.chance(0.3);
+            // Humans draw one of six kinds (two subtle ones); agents the agent kind, at the
+            // same rate (a confused deputy only for a focused agent: a broad one meets new
+            // principals every day).
             let attack = if human {
                 rng.chance(options.attack_rate * 6.0 / 8.0).then(|| {
-                    let kind = per_person[rng.below(per_person.len() as u64) as usize];
+                    let kind = if options.mix.subtle(rng) {
+                        [AttackKind::FailedBruteForce, AttackKind::QuietExfiltration]
+                            [rng.below(2) as usize]
+                    } else {
+                        per_person[rng.below(per_person.len() as u64) as usize]
+                    };
                     (late_day(rng), kind)
                 })
             } else if kind == IdentityType::Agent {
                 rng.chance((options.attack_rate * 20.0 / 8.0).min(1.0))
-                    .then(|| (late_day(rng), AttackKind::AgentOutOfScope))
+                    .then(|| {
+                        let kind = if options.mix.subtle(rng) && !broad {
+                            AttackKind::ConfusedDeputy
+                        } else {
+                            AttackKind::AgentOutOfScope
+                        };
+                        (late_day(rng), kind)
+                    })
             } else {
                 None
             };
+            // A fifth of the people work from offices of ten sharing one address.
+            let office = (human && index % 50 < 10).then(|| 20_000 + (index / 50) as u32);
+            let analyst = human && rng.chance(0.05);
+            // Focused agents only for now: a broad agent's new tool earlier in a session
+            // hides a rogue tool later in it (both "a tool never used", no worse), a gap
+            // the agent-scope detector has yet to close.
+            let grows = (kind == IdentityType::Agent && !broad && rng.chance(0.3) && days > 10)
+                .then(|| days / 3 + rng.below(u64::from(days / 3)) as u32);
             // Attacks need a work day with the victim at home, their laptop, no trip.
             let attack = attack.filter(|(day, _)| {
                 trip.is_none_or(|(trip_day, _)| day + 1 < trip_day || *day > trip_day + 3)
@@ -498,9 +571,12 @@ fn people(options: &SimulateOptions, rng: &mut Rng, stats: &mut SimulateStats) -
                 devices,
                 host: index as u32,
                 vpn: human && rng.chance(0.1),
-                broad: kind == IdentityType::Agent && rng.chance(0.3),
+                broad,
                 trip,
                 attack,
+                office,
+                analyst,
+                grows,
             }
         })
         .collect()
@@ -530,7 +606,9 @@ fn sprays(options: &SimulateOptions, rng: &mut Rng, people: &[Person]) -> Vec<Sp
                 winner: victims[rng.below(victims.len() as u64) as usize],
                 victims,
                 attacker: rng.below(ATTACKER_CITIES.len() as u64) as usize,
-                host: 12_000 + campaign as u32,
+                // Room for a handful of neighbouring addresses in one /24.
+                host: 12_000 + 8 * campaign as u32,
+                slow: options.mix.subtle(rng),
             }
         })
         .collect()
@@ -671,11 +749,16 @@ fn agent_day(person: &Person, day: u32, day_start: Timestamp, rng: &mut Rng, out
     place(&mut login, &at);
     out.events.push(login);
     // A focused agent serves the few people of its team; a broad one, anyone.
+    // An agent given a new tool uses it from then on, as much as the others.
+    let grown = person.grows.is_some_and(|from| day >= from);
     let tools = 3 + person.index % 3;
     let calls = 25 + rng.below(15) as i64;
     for call in 0..calls {
-        let tool =
-            AGENT_TOOLS[(person.index + rng.below(tools as u64) as usize) % AGENT_TOOLS.len()];
+        let tool = if grown && rng.below(tools as u64 + 1) == 0 {
+            GROWN_TOOL
+        } else {
+            AGENT_TOOLS[(person.index + rng.below(tools as u64) as usize) % AGENT_TOOLS.len()]
+        };
         let principal = if person.broad {
             format!("user{:05}@example.com", rng.below(5000))
         } else {
@@ -693,6 +776,24 @@ fn agent_day(person: &Person, day: u32, day_start: Timestamp, rng: &mut Rng, out
         ));
     }
     let mut attack_id = None;
+    if person.attack == Some((day, AttackKind::ConfusedDeputy)) {
+        // A request smuggled in for someone the agent never served, through its usual
+        // tools: it reads another team's tickets and orders.
+        let time = start.plus_secs(60 + calls / 2 * 600 + 30);
+        let stranger = format!("user{:05}@example.com", (person.index + 500) % 100_000);
+        let tool = AGENT_TOOLS[person.index % AGENT_TOOLS.len()];
+        out.events
+            .push(tool_call(time, person, tool, &stranger, &at));
+        out.events
+            .push(tool_call(time.plus_secs(30), person, tool, &stranger, &at));
+        attack_id = Some(out.attack(
+            AttackKind::ConfusedDeputy,
+            vec![person.id.clone()],
+            vec![session.clone()],
+            (time, time, time.plus_secs(30)),
+            vec![Detector::AgentScope],
+        ));
+    }
     if person.attack == Some((day, AttackKind::AgentOutOfScope)) {
         let time = start.plus_secs(60 + calls / 2 * 600 + 30);
         let rogue = ROGUE_TOOLS[rng.below(ROGUE_TOOLS.len() as u64) as usize];
@@ -781,9 +882,13 @@ fn work_day(person: &Person, day: u32, day_start: Timestamp, rng: &mut Rng, out:
     let mobile = device.starts_with("phone") || travelling;
     let via_vpn = person.vpn && !mobile && rng.chance(0.5);
     let session = format!("s-{}-{day}", person.host);
+    // At the office (home city, laptop, no VPN) the team shares one address.
+    let office = person
+        .office
+        .filter(|_| !travelling && !mobile && !via_vpn && city_index == person.home);
     let at = Place {
         city,
-        host: person.host,
+        host: office.unwrap_or(person.host),
         asn: if via_vpn {
             VPN_ASN
         } else if mobile {
@@ -791,10 +896,35 @@ fn work_day(person: &Person, day: u32, day_start: Timestamp, rng: &mut Rng, out:
         } else {
             city.home_asn
         },
-        salt: if via_vpn { 40 } else { u8::from(mobile) },
+        salt: if via_vpn {
+            40
+        } else if office.is_some() {
+            9
+        } else {
+            u8::from(mobile)
+        },
         session: &session,
         device: &device,
     };
+    // Now and then the password is mistyped a few times first (never ten: that is the
+    // brute-force line).
+    if attack.is_none() && rng.chance(0.03) {
+        let typos = 1 + rng.below(8) as i64;
+        for typo in 0..typos {
+            let mut failed = auth(
+                login_time.plus_secs(-(typos - typo) * (8 + rng.below(30) as i64)),
+                person,
+                AuthAction::Login,
+                Outcome::Failure,
+                "password",
+            );
+            place(&mut failed, &Place { session: "", ..at });
+            if let Detail::Auth(detail) = &mut failed.detail {
+                detail.reason = Some("INVALID_CREDENTIALS".into());
+            }
+            out.events.push(failed);
+        }
+    }
     let mut login = auth(
         login_time,
         person,
@@ -842,6 +972,21 @@ fn work_day(person: &Person, day: u32, day_start: Timestamp, rng: &mut Rng, out:
         );
         place(&mut event, &at);
         out.events.push(event);
+    }
+    // An analyst's usual busy hour: dozens of reports pulled in a row, a few times a week.
+    if person.analyst && attack.is_none() && rng.chance(0.4) {
+        let burst_start = login_time.plus_secs(3600 + rng.below(5 * 3600) as i64);
+        let downloads = 25 + rng.below(25) as i64;
+        for download in 0..downloads {
+            let mut event = access(
+                burst_start.plus_secs(download * (40 + rng.below(60) as i64)),
+                person,
+                "https://finance.example.com/reports",
+                1_000_000 + rng.below(4_000_000),
+            );
+            place(&mut event, &at);
+            out.events.push(event);
+        }
     }
     let logout_time = login_time.plus_secs(9 * 3600);
     let mut logout = auth(
@@ -1075,7 +1220,94 @@ fn work_day(person: &Person, day: u32, day_start: Timestamp, rng: &mut Rng, out:
                 vec![Detector::AccessVolume],
             ));
         }
-        Some(AttackKind::PasswordSpray | AttackKind::AgentOutOfScope) => {}
+        Some(AttackKind::FailedBruteForce) => {
+            // Guesses that never work: tens in a few minutes from one foreign hosting
+            // address, or a dozen spread over about ten minutes.
+            let attacker = attacker_city(rng);
+            let start = login_time.plus_secs(3 * 3600 + rng.below(3600) as i64);
+            let fast = rng.chance(0.5);
+            let (tries, spacing) = if fast {
+                (30 + rng.below(30) as i64, 3 + rng.below(5) as i64)
+            } else {
+                (12 + rng.below(3) as i64, 45 + rng.below(10) as i64)
+            };
+            let attacker_device = unknown_device(rng);
+            let brute_session = format!("s-guess-{}-{day}", person.host);
+            let hosting = Place {
+                city: attacker,
+                host: 9000 + person.host,
+                asn: DATA_CENTRE.home_asn,
+                salt: 0,
+                session: &brute_session,
+                device: &attacker_device,
+            };
+            for attempt in 0..tries {
+                let mut guess = auth(
+                    start.plus_secs(attempt * spacing),
+                    person,
+                    AuthAction::Login,
+                    Outcome::Failure,
+                    "password",
+                );
+                place(&mut guess, &hosting);
+                if let Detail::Auth(detail) = &mut guess.detail {
+                    detail.reason = Some("INVALID_CREDENTIALS".into());
+                }
+                out.events.push(guess);
+            }
+            // The tenth guess makes it a burst no person types.
+            let id = out.attack(
+                AttackKind::FailedBruteForce,
+                vec![person.id.clone()],
+                vec![brute_session.clone(), attacker_device],
+                (
+                    start,
+                    start.plus_secs(9 * spacing),
+                    start.plus_secs((tries - 1) * spacing),
+                ),
+                vec![Detector::BruteForce],
+            );
+            out.session(person, &brute_session, start, Some(&id));
+        }
+        Some(AttackKind::QuietExfiltration) => {
+            // The person's own session, a few requests an hour as always, then dozens of
+            // documents within the hour, or several times the usual rate for two hours.
+            let start = login_time.plus_secs(3 * 3600 + rng.below(3600) as i64);
+            let sustained = rng.chance(0.5);
+            let (downloads, spacing) = if sustained {
+                (30 + rng.below(10) as i64, 200 + rng.below(40) as i64)
+            } else {
+                (30 + rng.below(20) as i64, 50 + rng.below(30) as i64)
+            };
+            let mut completes = start;
+            for download in 0..downloads {
+                let time = start.plus_secs(download * spacing);
+                if download == 19 {
+                    completes = time;
+                }
+                let resource = if download % 2 == 0 {
+                    "https://drive.example.com/files"
+                } else {
+                    "https://hr.example.com/payroll"
+                };
+                let mut event = access(time, person, resource, 500_000 + rng.below(3_000_000));
+                place(&mut event, &at);
+                out.events.push(event);
+            }
+            own_session_attack = Some(out.attack(
+                AttackKind::QuietExfiltration,
+                vec![person.id.clone()],
+                vec![session.clone()],
+                (start, completes, start.plus_secs((downloads - 1) * spacing)),
+                vec![Detector::AccessVolume],
+            ));
+        }
+        Some(
+            AttackKind::PasswordSpray
+            | AttackKind::AgentOutOfScope
+            | AttackKind::SlowSpray
+            | AttackKind::ConfusedDeputy,
+        ) => {}
     }
     out.session(person, &session, login_time, own_session_attack.as_deref());
 }
@@ -1095,14 +1327,28 @@ fn spray_day(
     let at = Place {
         city: attacker,
         host: spray.host,
-        asn: attacker.home_asn,
+        asn: if spray.slow {
+            DATA_CENTRE.home_asn
+        } else {
+            attacker.home_asn
+        },
         salt: 3,
         session: "",
         device: &device,
     };
-    for victim in &spray.victims {
+    // A slow spray takes turns over a handful of neighbouring addresses.
+    let addresses = if spray.slow {
+        4 + rng.below(3) as u32
+    } else {
+        1
+    };
+    for (attempt, victim) in spray.victims.iter().enumerate() {
         let person = &people[*victim];
-        time = time.plus_secs(15 + rng.below(30) as i64);
+        time = time.plus_secs(if spray.slow {
+            120 + rng.below(180) as i64
+        } else {
+            15 + rng.below(30) as i64
+        });
         if *victim == spray.winner {
             continue;
         }
@@ -1114,7 +1360,13 @@ fn spray_day(
             Outcome::Failure,
             "password",
         );
-        place(&mut guess, &at);
+        place(
+            &mut guess,
+            &Place {
+                host: at.host + attempt as u32 % addresses,
+                ..at
+            },
+        );
         if let Detail::Auth(detail) = &mut guess.detail {
             detail.reason = Some("INVALID_CREDENTIALS".into());
         }
@@ -1138,7 +1390,11 @@ fn spray_day(
     );
     out.events.push(success);
     let id = out.attack(
-        AttackKind::PasswordSpray,
+        if spray.slow {
+            AttackKind::SlowSpray
+        } else {
+            AttackKind::PasswordSpray
+        },
         spray
             .victims
             .iter()
@@ -1286,7 +1542,8 @@ mod tests {
         let options = SimulateOptions {
             identities: 400,
             days: 20,
-            attack_rate: 0.2,
+            attack_rate: 0.4,
+            mix: Mix::All,
             ..SimulateOptions::default()
         };
         let mut events = Vec::new();

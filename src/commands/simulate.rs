@@ -3,7 +3,7 @@
 use crate::error::Error;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use vigil_backtest::simulate::{simulate_to, write_labels, SimulateOptions};
+use vigil_backtest::simulate::{simulate_to, write_labels, Mix, SimulateOptions};
 
 /// What to simulate and where to write it.
 #[derive(clap::Args)]
@@ -20,12 +20,20 @@ pub struct SimulateArgs {
     /// Attacks per identity over the run.
     #[arg(long, default_value_t = 0.05)]
     attack_rate: f64,
+    /// Which attacks: `classic` (textbook), `subtle` (failed brute force, slow spray,
+    /// quiet exfiltration, confused deputy) or `all` (half and half).
+    #[arg(long, default_value = "classic", value_parser = parse_mix)]
+    mix: Mix,
     /// Output file (`-` for standard output).
     #[arg(long)]
     output: PathBuf,
     /// Where the ground truth goes (attacks and sessions, JSON lines) for `vigil eval`.
     #[arg(long)]
     labels: Option<PathBuf>,
+}
+
+fn parse_mix(name: &str) -> Result<Mix, String> {
+    Mix::parse(name).ok_or_else(|| format!("`{name}` is not a mix: classic, subtle or all"))
 }
 
 fn create(path: &Path) -> Result<Box<dyn Write>, Error> {
@@ -53,6 +61,7 @@ pub fn command(args: SimulateArgs) -> Result<(), Error> {
         days: args.days,
         seed: args.seed,
         attack_rate: args.attack_rate,
+        mix: args.mix,
         ..SimulateOptions::default()
     };
     let mut writer = create(&args.output)?;

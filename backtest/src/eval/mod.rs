@@ -26,6 +26,10 @@
 //!   `benign_decisions`: benign decisions with a reason from a detector that some attack of
 //!   the kind expects (the union of their `detectors`); `precision` = attributed / (attributed
 //!   + benign); `f1` = 2 precision recall / (precision + recall);
+//! - `contained`: attacks with at least one attributed enforce-mode decision whose action
+//!   is not `alert` (a step-up, a revocation, a quarantine): what stops the attacker;
+//!   `containment` = contained / attacks; `containment_delay`: over contained attacks, event
+//!   time from the attack's `start` to its first such decision;
 //! - `delay_from_start`: over detected attacks, event time from the attack's `start` to its
 //!   first attributed decision (the earliest `time`), median and p95 in seconds;
 //!   `delay_from_completion`: event time from `completes` to the first attributed decision at
@@ -41,7 +45,8 @@
 //!   an attributed decision that has a reason from the detector; `recall` = seen / expecting;
 //!   `f1` as above.
 //!
-//! **Overall**: `attacks`, `detected` and `recall` over all attacks; `benign_sessions`:
+//! **Overall**: `attacks`, `detected`, `recall`, `contained` and `containment` over all
+//! attacks; `benign_sessions`:
 //! distinct (identity, session id) of session labels without an attack;
 //! `benign_sessions_with_decision`: those with any decision (`benign_decision_rate` =
 //! with decision / benign sessions); `benign_sessions_enforced`: those with an enforce-mode
@@ -234,6 +239,12 @@ pub struct KindReport {
     pub detected: u64,
     /// detected / attacks.
     pub recall: Option<f64>,
+    /// Attacks with an attributed enforce-mode decision other than `alert`.
+    pub contained: u64,
+    /// contained / attacks.
+    pub containment: Option<f64>,
+    /// From the attack's first event to its first containing decision.
+    pub containment_delay: Delays,
     /// Decisions attributed to an attack of this kind.
     pub attributed_decisions: u64,
     /// Benign decisions with a reason from a detector this kind's attacks expect.
@@ -287,6 +298,10 @@ pub struct Overall {
     pub detected: u64,
     /// detected / attacks.
     pub recall: Option<f64>,
+    /// Attacks with an attributed enforce-mode decision other than `alert`.
+    pub contained: u64,
+    /// contained / attacks.
+    pub containment: Option<f64>,
     /// Distinct (identity, session id) of session labels without an attack.
     pub benign_sessions: u64,
     /// Benign sessions with any decision.
@@ -358,6 +373,8 @@ struct AttackTally<'labels> {
     first_decision: Option<Timestamp>,
     /// Event time of the earliest attributed decision at or after the completing event.
     first_after_completion: Option<Timestamp>,
+    /// Event time of the earliest attributed enforce-mode decision other than `alert`.
+    first_contained: Option<Timestamp>,
     /// Detectors among the reasons of attributed decisions.
     detectors_seen: DetectorSet,
 }
@@ -457,6 +474,7 @@ impl<'labels> Evaluator<'labels> {
             label: attack,
             first_decision: None,
             first_after_completion: None,
+            first_contained: None,
             detectors_seen: DetectorSet::default(),
         });
     }
@@ -512,6 +530,12 @@ impl<'labels> Evaluator<'labels> {
                 Some(first) => first.min(decision.time),
                 None => decision.time,
             });
+            if decision.mode == Mode::Enforce && decision.action != Action::Alert {
+                tally.first_contained = Some(match tally.first_contained {
+                    Some(first) => first.min(decision.time),
+                    None => decision.time,
+                });
+            }
             if decision.time >= tally.label.completes {
                 tally.first_after_completion = Some(match tally.first_after_completion {
                     Some(first) => first.min(decision.time),
@@ -573,8 +597,12 @@ impl<'labels> Evaluator<'labels> {
         let mut attacks = 0;
         let mut from_start = Vec::new();
         let mut from_completion = Vec::new();
+        let mut to_containment = Vec::new();
         for tally in self.attacks.iter().filter(|tally| tally.label.kind == kind) {
             attacks += 1;
+            if let Some(first) = tally.first_contained {
+                to_containment.push(first.0 - tally.label.start.0);
+            }
             if let Some(first) = tally.first_decision {
                 from_start.push(first.0 - tally.label.start.0);
             }
@@ -583,6 +611,7 @@ impl<'labels> Evaluator<'labels> {
             }
         }
         let detected = from_start.len() as u64;
+        let contained = to_containment.len() as u64;
         let counts = self.kinds[kind_index(kind)];
         let recall = ratio(detected, attacks);
         let precision = ratio(
@@ -594,6 +623,9 @@ impl<'labels> Evaluator<'labels> {
             attacks,
             detected,
             recall,
+            contained,
+            containment: ratio(contained, attacks),
+            containment_delay: Delays::of(to_containment),
             attributed_decisions: counts.attributed_decisions,
             benign_decisions: counts.benign_decisions,
             precision,
@@ -642,6 +674,11 @@ impl<'labels> Evaluator<'labels> {
             .iter()
             .filter(|tally| tally.first_decision.is_some())
             .count() as u64;
+        let contained = self
+            .attacks
+            .iter()
+            .filter(|tally| tally.first_contained.is_some())
+            .count() as u64;
         let benign: Vec<&SessionTally> = self
             .sessions
             .iter()
@@ -654,6 +691,8 @@ impl<'labels> Evaluator<'labels> {
             attacks,
             detected,
             recall: ratio(detected, attacks),
+            contained,
+            containment: ratio(contained, attacks),
             benign_sessions,
             benign_sessions_with_decision: with_decision,
             benign_sessions_enforced: enforced,
@@ -713,12 +752,15 @@ pub fn render_table(report: &Report) -> String {
                 kind.attacks.to_string(),
                 kind.detected.to_string(),
                 format_ratio(kind.recall),
+                kind.contained.to_string(),
+                format_ratio(kind.containment),
                 format_ratio(kind.precision),
                 format_ratio(kind.f1),
                 format_seconds(kind.delay_from_start.median_secs),
                 format_seconds(kind.delay_from_start.p95_secs),
                 format_seconds(kind.delay_from_completion.median_secs),
                 format_seconds(kind.delay_from_completion.p95_secs),
+                format_seconds(kind.containment_delay.median_secs),
             ]
         })
         .collect();
@@ -728,18 +770,22 @@ pub fn render_table(report: &Report) -> String {
             "attacks",
             "detected",
             "recall",
+            "contained",
+            "containment",
             "precision",
             "f1",
             "start p50",
             "start p95",
             "done p50",
             "done p95",
+            "contain p50",
         ],
         &kind_rows,
     ));
     text.push_str(
         "(delays: seconds of event time to the first decision, from the attack's start and \
-         from its completing event)\n\n",
+         from its completing event; contain p50: from the start to the first step-up, \
+         revocation or quarantine)\n\n",
     );
     let detector_rows: Vec<Vec<String>> = report
         .detectors
@@ -780,6 +826,8 @@ fn render_overall(overall: &Overall) -> String {
         ("attacks", overall.attacks.to_string()),
         ("detected", overall.detected.to_string()),
         ("recall", format_ratio(overall.recall)),
+        ("contained", overall.contained.to_string()),
+        ("containment", format_ratio(overall.containment)),
         ("benign sessions", overall.benign_sessions.to_string()),
         (
             "with a decision",

@@ -436,6 +436,9 @@ fn table_lists_kinds_with_attacks_and_dashes_for_no_value() {
             "1",
             "0",
             "0.000",
+            "0",
+            "0.000",
+            "-",
             "-",
             "-",
             "-",
@@ -446,4 +449,52 @@ fn table_lists_kinds_with_attacks_and_dashes_for_no_value() {
     );
     assert!(table.contains("impossible_travel"), "{table}");
     assert!(table.contains("false positive rate"), "{table}");
+}
+
+#[test]
+fn only_enforced_actions_other_than_alerts_contain_an_attack() {
+    let labels = [
+        Label::Attack(attack("a-1", AttackKind::BruteForce, "alice", &["s-1"])),
+        Label::Attack(attack("a-2", AttackKind::BruteForce, "bob", &["s-2"])),
+        Label::Attack(attack("a-3", AttackKind::BruteForce, "carol", &["s-3"])),
+    ];
+    let decisions = [
+        // Alice: an alert first, a step-up later: contained at the step-up.
+        decision(Given {
+            offset_secs: 100,
+            action: Action::Alert,
+            ..ALICE_S1
+        }),
+        decision(Given {
+            offset_secs: 300,
+            action: Action::StepUp,
+            ..ALICE_S1
+        }),
+        // Bob: only an alert. Carol: a revocation in monitor mode, never enforced.
+        decision(Given {
+            identity: "bob",
+            session: Some("s-2"),
+            offset_secs: 100,
+            action: Action::Alert,
+            ..ALICE_S1
+        }),
+        decision(Given {
+            identity: "carol",
+            session: Some("s-3"),
+            offset_secs: 100,
+            mode: Mode::Monitor,
+            ..ALICE_S1
+        }),
+    ];
+    let report = evaluate(&decisions, &labels);
+    let brute = kind(&report, AttackKind::BruteForce);
+    assert_eq!((brute.detected, brute.contained), (3, 1));
+    assert_eq!(brute.containment, Some(1.0 / 3.0));
+    assert_eq!(brute.delay_from_start.median_secs, Some(100.0));
+    assert_eq!(brute.containment_delay.median_secs, Some(300.0));
+    assert_eq!(
+        (report.overall.contained, report.overall.containment),
+        (1, Some(1.0 / 3.0))
+    );
+    assert!(render_table(&report).contains("containment"));
 }

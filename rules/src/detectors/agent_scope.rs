@@ -7,6 +7,12 @@
 //! whichever comes first) every tool (or resource, by its first two path segments) and
 //! every `on_behalf_of` principal is learned; afterwards a new one is a signal, and two
 //! at once (a new tool for a new principal: the shape of a prompt injection) score high.
+//!
+//! A principal never served is worth containment by itself (80, the default policy's
+//! revocation line): an agent acting for someone outside the people it serves is a
+//! confused deputy, lending its access to whoever smuggled the request in, through tools
+//! it uses every day. A tool never used (60) is worth a look but not a revocation: agents
+//! are given new tools; a tool outside a configured grant (85) is not.
 //! An identity with a configured grant is judged against the grant from its first call.
 //! Calls that raised a signal or come from a tainted session are not learned; the judge
 //! charges a session with a finding once, and again only with a worse one, so a
@@ -216,7 +222,8 @@ pub struct AgentScopeConfig {
     pub out_of_grant_score: f64,
     /// Score of a tool or resource never seen while learning.
     pub new_scope_score: f64,
-    /// Score of acting on behalf of a principal never served.
+    /// Score of acting on behalf of a principal never served (a confused deputy: at the
+    /// default policy's revocation line by itself).
     pub new_principal_score: f64,
 }
 
@@ -229,7 +236,7 @@ impl Default for AgentScopeConfig {
             learning_calls: 200,
             out_of_grant_score: 85.0,
             new_scope_score: 60.0,
-            new_principal_score: 60.0,
+            new_principal_score: 80.0,
         }
     }
 }
@@ -292,6 +299,28 @@ mod tests {
     }
 
     #[test]
+    fn a_usual_tool_for_a_principal_never_served_is_a_confused_deputy() {
+        let config = AgentScopeConfig::default();
+        let mut scope = trained(&config);
+        let usual = detect(
+            &mut scope,
+            &call(9, 0, "search_kb", "user1@example.com"),
+            false,
+            &config,
+        );
+        assert!(usual.is_none(), "{usual:?}");
+        let deputy = detect(
+            &mut scope,
+            &call(9, 1, "search_kb", "cfo@example.com"),
+            false,
+            &config,
+        )
+        .unwrap();
+        assert_eq!(deputy.score, 80.0, "at the revocation line by itself");
+        assert!(deputy.detail.contains("never served"), "{}", deputy.detail);
+    }
+
+    #[test]
     fn a_new_tool_for_a_new_principal_scores_high() {
         let config = AgentScopeConfig::default();
         let mut scope = trained(&config);
@@ -302,7 +331,7 @@ mod tests {
             &config,
         )
         .unwrap();
-        assert_eq!(signal.score, 84.0);
+        assert_eq!(signal.score, 92.0);
         assert!(
             signal.detail.contains("export_all_contacts"),
             "{}",
