@@ -16,14 +16,14 @@
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use vigil_rules::detectors::password_spray::SprayTracker;
+use vigil_rules::detectors::password_spray::{AddressesOnly, SprayTracker};
 use vigil_rules::IdentityState;
 use vigil_schemas::{CompactString, Progress};
 
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 
 /// The version byte written before every encoded value.
-pub const FORMAT_VERSION: u8 = 2;
+pub const FORMAT_VERSION: u8 = 3;
 
 /// The state file inside a state folder.
 pub const STATE_FILE: &str = "state.redb";
@@ -115,8 +115,9 @@ pub fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Resul
     match bytes.split_first() {
         // Version 2 kept version 1's layout and narrowed what two numbers mean (a
         // session's device fingerprint to 32 bits, its peak to tenths): version 1 values
-        // decode into version 2 as they are.
-        Some((&(1 | FORMAT_VERSION), rest)) => {
+        // decode into version 2 as they are. Version 3 changed only the spray tracker
+        // (networks beside addresses: [`decode_spray`]).
+        Some((&(1 | 2 | FORMAT_VERSION), rest)) => {
             let (value, unread) =
                 postcard::take_from_bytes(rest).map_err(|error_| error(error_.to_string()))?;
             if unread.is_empty() {
@@ -129,6 +130,15 @@ pub fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Resul
             "format version {version} is not known (this build reads {FORMAT_VERSION})"
         ))),
         None => Err(error("empty value".to_string())),
+    }
+}
+
+/// Decodes the spray tracker: a version 1 or 2 value held addresses only, and becomes a
+/// tracker without networks (they fill within a window).
+pub fn decode_spray(what: &str, bytes: &[u8]) -> Result<SprayTracker, StoreError> {
+    match bytes.first() {
+        Some(1 | 2) => decode::<AddressesOnly>(what, bytes).map(SprayTracker::from),
+        _ => decode(what, bytes),
     }
 }
 
@@ -369,7 +379,7 @@ impl Store {
         }
         let globals = txn.open_table(GLOBALS).map_err(|e| fail(e.into()))?;
         if let Some(spray) = globals.get(SPRAY).map_err(|e| fail(e.into()))? {
-            restored.spray = Some(decode("the password-spray tracker", spray.value())?);
+            restored.spray = Some(decode_spray("the password-spray tracker", spray.value())?);
         }
         let positions = txn.open_table(POSITIONS).map_err(|e| fail(e.into()))?;
         let marks = txn.open_table(MARKS).map_err(|e| fail(e.into()))?;
@@ -468,7 +478,7 @@ impl Store {
                 let (name, value) = entry.map_err(|e| fail(e.into()))?;
                 let mut bytes = value.value().to_vec();
                 if name.value() == SPRAY {
-                    let mut spray: SprayTracker = decode("the spray tracker", &bytes)?;
+                    let mut spray = decode_spray("the spray tracker", &bytes)?;
                     for print in &prints {
                         spray.forget(*print);
                     }
