@@ -17,13 +17,13 @@ use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use vigil_rules::detectors::password_spray::{AddressesOnly, SprayTracker};
-use vigil_rules::IdentityState;
+use vigil_rules::{IdentityState, IdentityStateV3};
 use vigil_schemas::{CompactString, Progress};
 
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 
 /// The version byte written before every encoded value.
-pub const FORMAT_VERSION: u8 = 3;
+pub const FORMAT_VERSION: u8 = 4;
 
 /// The state file inside a state folder.
 pub const STATE_FILE: &str = "state.redb";
@@ -106,8 +106,37 @@ fn unreachable_encoding(error: postcard::Error) -> Vec<u8> {
     Vec::new()
 }
 
+/// A value the state file keeps, and how its older layouts read.
+pub trait Stored: serde::de::DeserializeOwned {
+    /// Reads the postcard bytes of format `version` when that version's layout differs
+    /// from this build's; None when it is the same.
+    fn older(_version: u8, _bytes: &[u8]) -> Option<postcard::Result<(Self, &[u8])>> {
+        None
+    }
+}
+
+/// Version 4 added the recent requests at the end of an identity's state.
+impl Stored for IdentityState {
+    fn older(version: u8, bytes: &[u8]) -> Option<postcard::Result<(Self, &[u8])>> {
+        (version < 4).then(|| {
+            postcard::take_from_bytes::<IdentityStateV3>(bytes)
+                .map(|(old, rest)| (IdentityState::from(old), rest))
+        })
+    }
+}
+
+/// Version 3 added networks beside the addresses.
+impl Stored for SprayTracker {
+    fn older(version: u8, bytes: &[u8]) -> Option<postcard::Result<(Self, &[u8])>> {
+        (version < 3).then(|| {
+            postcard::take_from_bytes::<AddressesOnly>(bytes)
+                .map(|(old, rest)| (SprayTracker::from(old), rest))
+        })
+    }
+}
+
 /// Decodes a value written by [`encode`] (any supported version).
-pub fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
+pub fn decode<T: Stored>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
     let error = |reason: String| StoreError::Decode {
         what: what.to_string(),
         reason,
@@ -115,11 +144,11 @@ pub fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Resul
     match bytes.split_first() {
         // Version 2 kept version 1's layout and narrowed what two numbers mean (a
         // session's device fingerprint to 32 bits, its peak to tenths): version 1 values
-        // decode into version 2 as they are. Version 3 changed only the spray tracker
-        // (networks beside addresses: [`decode_spray`]).
-        Some((&(1 | 2 | FORMAT_VERSION), rest)) => {
-            let (value, unread) =
-                postcard::take_from_bytes(rest).map_err(|error_| error(error_.to_string()))?;
+        // decode into version 2 as they are. Versions 3 and 4 changed one type each
+        // ([`Stored::older`]).
+        Some((&version, rest)) if (1..=FORMAT_VERSION).contains(&version) => {
+            let taken = T::older(version, rest).unwrap_or_else(|| postcard::take_from_bytes(rest));
+            let (value, unread) = taken.map_err(|error_| error(error_.to_string()))?;
             if unread.is_empty() {
                 Ok(value)
             } else {
@@ -130,15 +159,6 @@ pub fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Resul
             "format version {version} is not known (this build reads {FORMAT_VERSION})"
         ))),
         None => Err(error("empty value".to_string())),
-    }
-}
-
-/// Decodes the spray tracker: a version 1 or 2 value held addresses only, and becomes a
-/// tracker without networks (they fill within a window).
-pub fn decode_spray(what: &str, bytes: &[u8]) -> Result<SprayTracker, StoreError> {
-    match bytes.first() {
-        Some(1 | 2) => decode::<AddressesOnly>(what, bytes).map(SprayTracker::from),
-        _ => decode(what, bytes),
     }
 }
 
@@ -379,7 +399,7 @@ impl Store {
         }
         let globals = txn.open_table(GLOBALS).map_err(|e| fail(e.into()))?;
         if let Some(spray) = globals.get(SPRAY).map_err(|e| fail(e.into()))? {
-            restored.spray = Some(decode_spray("the password-spray tracker", spray.value())?);
+            restored.spray = Some(decode("the password-spray tracker", spray.value())?);
         }
         let positions = txn.open_table(POSITIONS).map_err(|e| fail(e.into()))?;
         let marks = txn.open_table(MARKS).map_err(|e| fail(e.into()))?;
@@ -478,7 +498,7 @@ impl Store {
                 let (name, value) = entry.map_err(|e| fail(e.into()))?;
                 let mut bytes = value.value().to_vec();
                 if name.value() == SPRAY {
-                    let mut spray = decode_spray("the spray tracker", &bytes)?;
+                    let mut spray: SprayTracker = decode("the spray tracker", &bytes)?;
                     for print in &prints {
                         spray.forget(*print);
                     }

@@ -13,6 +13,6 @@ fuzz_target!(|bytes: &[u8]| {
         // What decodes must encode again without trouble.
         let _ = vigil_engine::store::encode(&state);
     }
-    let _ = vigil_engine::store::decode_spray("fuzz", &versioned);
+    let _ = vigil_engine::store::decode::<SprayTracker>("fuzz", &versioned);
     let _ = vigil_engine::store::decode::<IdentityState>("fuzz", bytes);
 });

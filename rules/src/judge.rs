@@ -48,6 +48,41 @@ pub struct IdentityState {
     /// The newest event time seen (the identity's watermark).
     pub latest: Timestamp,
     cooldowns: crate::slim::SlimVec<Cooldown>,
+    /// Its recent requests per resource class (the access-volume sliding windows). Last,
+    /// so that a state of format 3 or before is this state without it
+    /// ([`IdentityStateV3`]).
+    pub recent_access: access_volume::RecentAccess,
+}
+
+/// An identity's state as formats 1 to 3 stored it: without [`IdentityState::recent_access`].
+#[derive(Debug, serde::Deserialize)]
+pub struct IdentityStateV3 {
+    profile: Profile,
+    travel: impossible_travel::TravelHistory,
+    windows: Option<Box<AuthWindows>>,
+    postures: posture_degraded::DevicePostures,
+    access: access_volume::AccessBaselines,
+    scope: Option<Box<agent_scope::AgentScope>>,
+    risks: SessionRisks,
+    latest: Timestamp,
+    cooldowns: crate::slim::SlimVec<Cooldown>,
+}
+
+impl From<IdentityStateV3> for IdentityState {
+    fn from(old: IdentityStateV3) -> IdentityState {
+        IdentityState {
+            profile: old.profile,
+            travel: old.travel,
+            windows: old.windows,
+            postures: old.postures,
+            access: old.access,
+            scope: old.scope,
+            risks: old.risks,
+            latest: old.latest,
+            cooldowns: old.cooldowns,
+            recent_access: access_volume::RecentAccess::default(),
+        }
+    }
 }
 
 /// How long an identity of which nothing was learned (only refused sign-ins) is kept
@@ -266,6 +301,7 @@ impl Judge {
                 .any(|signal| !signal.detector.is_first_seen());
         signals.extend(access_volume::detect(
             &mut state.access,
+            &mut state.recent_access,
             envelope,
             risky,
             &config.access_volume,
@@ -642,7 +678,7 @@ mod tests {
         assert_eq!(size_of::<crate::risk::SessionRisk>(), 72);
         assert_eq!(size_of::<unusual_hour::HourHistogram>(), 24);
         assert!(
-            size_of::<IdentityState>() <= 216,
+            size_of::<IdentityState>() <= 232,
             "{}",
             size_of::<IdentityState>()
         );

@@ -31,5 +31,5 @@ pub use config::RulesConfig;
 pub use duration::Duration;
 pub use hash::{client_family, fingerprint};
 
-pub use judge::{decision_id, IdentityState, Judge, Rules, Verdict};
+pub use judge::{decision_id, IdentityState, IdentityStateV3, Judge, Rules, Verdict};
 pub use policy::{Policy, PolicyError, DEFAULT_POLICY};

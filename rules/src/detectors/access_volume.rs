@@ -12,6 +12,19 @@
 //! learned mean and variance (over-dispersed, since people work in bursts), bytes under a
 //! log-normal. So the decision comes on the download that crosses the line, mid-session.
 //!
+//! Judged against the person, not a fixed floor: requests are also counted in ten-minute
+//! slots (a sixth of `bucket`) over the last two buckets, and the sliding windows of one
+//! and two buckets ending at each request are judged against the baseline scaled to
+//! their length (a negative binomial of mean k·μ and variance k·σ²). A window fires when
+//! it is as improbable as `tail_probability` and holds at least `min_window_requests`
+//! (20: no one's ordinary hour is judged) and `window_ratio` (5) times what the baseline
+//! expects in it: a person who makes two requests an hour is flagged at the twentieth
+//! document pulled within the hour, or over two hours at many times their rate, and a
+//! burst that straddles the clock hour is one burst. The windows are judged once the
+//! identity has `window_min_days` days of requests, and not for one whose bursts are
+//! routine (`usual_burst_days` of the last 30 held one, fired or not: an analyst's
+//! weekly reports); a closed bucket is learned only once the next one closes quiet.
+//!
 //! Classic false positive: a person whose work is bulk (a data engineer's nightly pulls, a
 //! build bot) has learned a high baseline and is not flagged; and a quiet person's busy
 //! hour stays below the minimum volume, however improbable it is for them.
@@ -75,8 +88,8 @@ impl ClassBaseline {
         }
     }
 
-    /// Folds the closed bucket into the averages (the prior weighs as one bucket).
-    fn learn(&mut self, alpha: f64) {
+    /// Folds a closed bucket's counts into the averages (the prior weighs as one bucket).
+    fn learn(&mut self, held: Held, alpha: f64) {
         let weight = alpha.max(1.0 / (f64::from(self.learned) + 2.0)) as f32;
         let update = |mean: &mut f32, variance: &mut f32, value: f32| {
             let delta = value - *mean;
@@ -86,12 +99,12 @@ impl ClassBaseline {
         update(
             &mut self.mean_requests,
             &mut self.variance_requests,
-            self.requests as f32,
+            held.requests as f32,
         );
         update(
             &mut self.mean_log_bytes,
             &mut self.variance_log_bytes,
-            (self.bytes as f32).ln_1p(),
+            (held.bytes as f32).ln_1p(),
         );
         self.learned = self.learned.saturating_add(1);
     }
@@ -101,6 +114,22 @@ impl ClassBaseline {
     fn requests_tail(&self, requests: u32) -> f64 {
         let mean = f64::from(self.mean_requests).max(1.0);
         let variance = f64::from(self.variance_requests).max(2.0 * mean);
+        let r = mean * mean / (variance - mean);
+        let p = r / (r + mean);
+        match NegativeBinomial::new(r, p) {
+            Ok(distribution) if r.is_finite() && r > 0.0 && p > 0.0 && p < 1.0 => {
+                distribution.sf(u64::from(requests.saturating_sub(1)))
+            }
+            _ => 1.0,
+        }
+    }
+
+    /// P(requests >= `requests` in a window of `buckets` buckets) under the baseline
+    /// scaled to the window's length.
+    fn window_tail(&self, requests: u32, buckets: f64) -> f64 {
+        let mean = f64::from(self.mean_requests).max(1.0) * buckets;
+        let variance =
+            (f64::from(self.variance_requests).max(2.0 * mean / buckets) * buckets).max(2.0 * mean);
         let r = mean * mean / (variance - mean);
         let p = r / (r + mean);
         match NegativeBinomial::new(r, p) {
@@ -160,6 +189,124 @@ impl ClassBaseline {
     }
 }
 
+/// Slots per window pair: two buckets of six slots.
+const SLOTS: usize = 12;
+/// Slots per bucket.
+const SLOTS_PER_BUCKET: i64 = 6;
+
+/// A closed bucket's counts, waiting to be learned.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Held {
+    requests: u32,
+    bytes: u64,
+}
+
+/// One class's requests per slot over the last two buckets.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct RecentClass {
+    class: u16,
+    /// The newest slot counted (slots since 1970).
+    last: i32,
+    /// Requests per slot: `counts[i]` is slot `last - i`.
+    counts: [u16; SLOTS],
+    /// The last closed bucket, learned only once the next one closes quiet: the first
+    /// hour of a two-hour exfiltration is not learned before the two-hour window judges
+    /// it.
+    held: Option<Held>,
+    /// The newest day with a request (days since 1970).
+    day: i32,
+    /// Days with requests, up to 255: the windows are judged from `window_min_days`.
+    active_days: u8,
+    /// Bit `i`: day `day - i` held a burst (a one-bucket window of `min_window_requests`).
+    burst_days: u32,
+    /// The slot a window last fired in: one burst, one signal, whichever window shows it.
+    fired: i32,
+}
+
+impl RecentClass {
+    /// Notes a request on `day` with the one-bucket window now at `hour`, and the floor
+    /// that makes a burst.
+    fn note_day(&mut self, day: i32, hour: u32, burst_floor: u32) {
+        if day > self.day {
+            let shift = (i64::from(day) - i64::from(self.day)).min(32) as u32;
+            self.burst_days = self.burst_days.checked_shl(shift).unwrap_or(0);
+            self.day = day;
+            self.active_days = self.active_days.saturating_add(1);
+        }
+        if day == self.day && hour >= burst_floor {
+            self.burst_days |= 1;
+        }
+    }
+
+    /// Days before today, within the last 30, that held a burst.
+    fn earlier_bursts(&self) -> u32 {
+        (self.burst_days & 0x7fff_fffe).count_ones()
+    }
+}
+
+impl RecentClass {
+    /// Counts a request in `slot`; false when it is older than the slots kept.
+    fn count(&mut self, slot: i32) -> bool {
+        if slot > self.last {
+            let shift = (i64::from(slot) - i64::from(self.last)).min(SLOTS as i64) as usize;
+            self.counts.rotate_right(shift);
+            self.counts[..shift].fill(0);
+            self.last = slot;
+        }
+        let age = i64::from(self.last) - i64::from(slot);
+        match usize::try_from(age) {
+            Ok(age) if age < SLOTS => {
+                self.counts[age] = self.counts[age].saturating_add(1);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Requests in the newest `slots` slots.
+    fn within(&self, slots: usize) -> u32 {
+        self.counts[..slots.min(SLOTS)]
+            .iter()
+            .map(|count| u32::from(*count))
+            .sum()
+    }
+}
+
+/// One identity's recent requests per class, for the sliding windows (kept beside the
+/// baselines: added in state format 4).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct RecentAccess {
+    classes: crate::slim::SlimVec<RecentClass>,
+}
+
+impl RecentAccess {
+    fn class(&mut self, class: u16, slot: i32) -> &mut RecentClass {
+        let index = match self.classes.iter().position(|entry| entry.class == class) {
+            Some(index) => index,
+            None => {
+                if self.classes.len() >= MAX_CLASSES {
+                    let stalest = (0..self.classes.len())
+                        .min_by_key(|&index| self.classes[index].last)
+                        .unwrap_or(0);
+                    self.classes.swap_remove(stalest);
+                }
+                self.classes.push(RecentClass {
+                    class,
+                    last: slot,
+                    counts: [0; SLOTS],
+                    held: None,
+                    day: i32::MIN,
+                    active_days: 0,
+                    burst_days: 0,
+                    fired: i32::MIN,
+                });
+                self.classes.len() - 1
+            }
+        };
+        &mut self.classes[index]
+    }
+}
+
 /// One identity's access baselines.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct AccessBaselines {
@@ -200,6 +347,7 @@ fn classify(resource: &str, config: &AccessVolumeConfig) -> u16 {
 /// learned.
 pub fn detect(
     baselines: &mut AccessBaselines,
+    recent: &mut RecentAccess,
     envelope: &Envelope,
     session_tainted: bool,
     config: &AccessVolumeConfig,
@@ -210,11 +358,26 @@ pub fn detect(
     let event = &envelope.event;
     let access = event.access()?;
     let class = classify(&access.resource, config);
+    let bucket_micros = config.bucket.as_micros().max(SLOTS_PER_BUCKET);
     let bucket = event
         .time
         .0
-        .div_euclid(config.bucket.as_micros().max(1))
+        .div_euclid(bucket_micros)
         .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+    let slot = event
+        .time
+        .0
+        .div_euclid(bucket_micros / SLOTS_PER_BUCKET)
+        .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+    let recent = recent.class(class, slot);
+    let counted = recent.count(slot);
+    let day = event
+        .time
+        .0
+        .div_euclid(86_400_000_000)
+        .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+    let hour = recent.within(SLOTS_PER_BUCKET as usize);
+    recent.note_day(day, hour, config.min_window_requests);
     let index = match baselines
         .classes
         .iter()
@@ -234,8 +397,16 @@ pub fn detect(
     };
     let entry = &mut baselines.classes[index];
     if bucket > entry.bucket {
-        if entry.requests > 0 && !entry.fired && !entry.tainted {
-            entry.learn(config.alpha);
+        // The bucket before the closing one is learned now, unless the closing one fired
+        // (the two may hold one exfiltration); the closing one waits its turn.
+        let closed = (entry.requests > 0 && !entry.fired && !entry.tainted).then_some(Held {
+            requests: entry.requests,
+            bytes: entry.bytes,
+        });
+        if let Some(held) = std::mem::replace(&mut recent.held, closed) {
+            if !entry.fired {
+                entry.learn(held, config.alpha);
+            }
         }
         entry.bucket = bucket;
         entry.requests = 0;
@@ -253,6 +424,11 @@ pub fn detect(
     entry.tainted |= session_tainted;
     if entry.fired || entry.learned < config.min_buckets {
         return None;
+    }
+    if counted {
+        if let Some(signal) = sliding(entry, &mut *recent, config) {
+            return Some(signal);
+        }
     }
     // Below the minimum volumes nothing is computed: most events stop here.
     if entry.requests < config.min_requests && entry.bytes < config.min_bytes {
@@ -312,6 +488,65 @@ pub fn detect(
     })
 }
 
+/// Judges the sliding windows of one and two buckets ending at the newest slot; fires at
+/// most once per bucket (the bucket's `fired`).
+fn sliding(
+    entry: &mut ClassBaseline,
+    recent: &mut RecentClass,
+    config: &AccessVolumeConfig,
+) -> Option<Signal> {
+    // Too new to know its days, or bursts are its routine (an analyst's busy hours), or
+    // this burst was signalled already.
+    if u32::from(recent.active_days) < config.window_min_days
+        || recent.earlier_bursts() >= config.usual_burst_days
+        || i64::from(recent.last) - i64::from(recent.fired) < SLOTS as i64
+    {
+        return None;
+    }
+    for buckets in [1usize, 2] {
+        let requests = recent.within(buckets * SLOTS_PER_BUCKET as usize);
+        let expected = f64::from(entry.mean_requests).max(1.0) * buckets as f64;
+        let floor = f64::from(config.min_window_requests).max(config.window_ratio * expected);
+        if f64::from(requests) < floor {
+            continue;
+        }
+        let tail = entry.window_tail(requests, buckets as f64);
+        if tail.is_nan() || tail >= config.tail_probability {
+            continue;
+        }
+        entry.fired = true;
+        recent.fired = recent.last;
+        let rarity =
+            ((config.tail_probability / tail.max(f64::MIN_POSITIVE)).log10() / 6.0).clamp(0.0, 1.0);
+        let score = config.score + (config.max_score - config.score) * rarity;
+        let class_name = config
+            .classes
+            .get(usize::from(entry.class))
+            .map_or("other", |class| class.name.as_str());
+        let window = crate::duration::Duration(config.bucket.0.saturating_mul(buckets as i64));
+        return Some(Signal {
+            detector: Detector::AccessVolume,
+            score,
+            confidence: 0.85,
+            detail: format!(
+                "{requests} requests to {class_name} resources within the last {window}; baseline {:.1} per {} ({:.0}x; tail probability {tail:.1e})",
+                entry.mean_requests,
+                config.bucket,
+                f64::from(requests) / expected,
+            ),
+            evidence: json!({
+                "class": class_name,
+                "requests": requests,
+                "window_s": window.0,
+                "baseline_requests": entry.mean_requests,
+                "buckets_learned": entry.learned,
+                "tail_probability": tail,
+            }),
+        });
+    }
+    None
+}
+
 /// Prefixes that make one resource class of the access-volume baselines.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -345,6 +580,18 @@ pub struct AccessVolumeConfig {
     /// Buckets with activity learned before the class is judged: a new identity's first
     /// busy day is its baseline, not an anomaly.
     pub min_buckets: u16,
+    /// Requests in a sliding window (one or two buckets) below which it never fires: no
+    /// one's ordinary busy hour is judged.
+    pub min_window_requests: u32,
+    /// A sliding window fires only past this many times what the baseline expects in it:
+    /// the floor scales with the person.
+    pub window_ratio: f64,
+    /// Days with requests before the sliding windows are judged (10: two working weeks
+    /// show whether bursts are someone's routine).
+    pub window_min_days: u32,
+    /// Earlier days (of the last 30) with a burst that make bursts this person's routine,
+    /// judged by the hourly buckets alone (2: an analyst's weekly reports, not a one-off).
+    pub usual_burst_days: u32,
     /// Score at the tail probability; rarer buckets score higher, up to `max_score`.
     pub score: f64,
     /// Highest score.
@@ -364,6 +611,10 @@ impl Default for AccessVolumeConfig {
             min_requests: 60,
             min_bytes: 200 * 1024 * 1024,
             min_buckets: 8,
+            min_window_requests: 20,
+            window_ratio: 5.0,
+            window_min_days: 10,
+            usual_burst_days: 2,
             score: 75.0,
             max_score: 95.0,
             classes: Vec::new(),
@@ -402,6 +653,11 @@ impl AccessVolumeConfig {
                 "must be longer than zero".to_string(),
             ),
             (
+                self.window_ratio.is_finite() && self.window_ratio >= 1.0,
+                "window_ratio",
+                "must be a number of at least 1".to_string(),
+            ),
+            (
                 is_score(self.score) && is_score(self.max_score) && self.score <= self.max_score,
                 "",
                 "score and max_score must be numbers from 0 to 100, score <= max_score"
@@ -434,60 +690,83 @@ mod tests {
         crate::testing::envelope(event)
     }
 
+    /// One identity's baselines and recent requests.
+    #[derive(Default)]
+    struct Person {
+        baselines: AccessBaselines,
+        recent: RecentAccess,
+    }
+
+    impl Person {
+        fn request(
+            &mut self,
+            seconds: i64,
+            bytes: u64,
+            config: &AccessVolumeConfig,
+        ) -> Option<Signal> {
+            detect(
+                &mut self.baselines,
+                &mut self.recent,
+                &access(seconds, "https://drive.example.com/f", bytes),
+                false,
+                config,
+            )
+        }
+    }
+
     /// Twenty working days, `per_hour` requests of `bytes` in each of eight hours (the
     /// first day is learned, never judged: fewer than `min_buckets` buckets).
-    fn trained(per_hour: i64, bytes: u64, config: &AccessVolumeConfig) -> AccessBaselines {
-        let mut baselines = AccessBaselines::default();
+    fn trained(per_hour: i64, bytes: u64, config: &AccessVolumeConfig) -> Person {
+        let mut person = Person::default();
         for day in 0..20 {
             for hour in 8..16 {
                 for request in 0..per_hour {
                     let at = day * 86_400 + hour * 3600 + request * (3000 / per_hour.max(1));
-                    let signal = detect(
-                        &mut baselines,
-                        &access(at, "https://drive.example.com/f", bytes),
-                        false,
-                        config,
-                    );
+                    let signal = person.request(at, bytes, config);
                     assert_eq!(signal, None, "day {day} hour {hour}");
                 }
             }
         }
-        baselines
+        person
     }
 
-    fn burst(
-        baselines: &mut AccessBaselines,
+    /// `requests` of `bytes` every `spacing` seconds from `start` seconds into day 25.
+    fn burst_at(
+        person: &mut Person,
+        start: i64,
+        spacing: i64,
         requests: i64,
         bytes: u64,
         config: &AccessVolumeConfig,
     ) -> Vec<(i64, Signal)> {
         (0..requests)
             .filter_map(|request| {
-                detect(
-                    baselines,
-                    &access(
-                        25 * 86_400 + 10 * 3600 + request * 10,
-                        "https://drive.example.com/f",
-                        bytes,
-                    ),
-                    false,
-                    config,
-                )
-                .map(|signal| (request, signal))
+                person
+                    .request(25 * 86_400 + start + request * spacing, bytes, config)
+                    .map(|signal| (request, signal))
             })
             .collect()
+    }
+
+    fn burst(
+        person: &mut Person,
+        requests: i64,
+        bytes: u64,
+        config: &AccessVolumeConfig,
+    ) -> Vec<(i64, Signal)> {
+        burst_at(person, 10 * 3600, 10, requests, bytes, config)
     }
 
     #[test]
     fn an_exfiltration_burst_fires_once_on_the_crossing_request() {
         let config = AccessVolumeConfig::default();
-        let mut baselines = trained(3, 100_000, &config);
-        assert!(baselines.learned(None) > 100);
-        let hits = burst(&mut baselines, 300, 5_000_000, &config);
+        let mut person = trained(3, 100_000, &config);
+        assert!(person.baselines.learned(None) > 100);
+        let hits = burst(&mut person, 300, 5_000_000, &config);
         assert_eq!(hits.len(), 1, "{hits:?}");
         let (request, signal) = &hits[0];
-        // 200 MB is crossed on the 42nd request of 5 MB.
-        assert_eq!(*request, 41);
+        // Twenty requests within the hour, for a person of three an hour.
+        assert_eq!(*request, 19, "{}", signal.detail);
         assert!(
             signal.score >= 75.0 && signal.score <= 95.0,
             "{}",
@@ -501,38 +780,105 @@ mod tests {
     }
 
     #[test]
-    fn false_positive_a_bulk_worker_has_learned_a_high_baseline() {
+    fn a_bulk_download_past_the_fixed_floors_fires_for_a_busy_person_too() {
         let config = AccessVolumeConfig::default();
-        let mut baselines = trained(120, 3_000_000, &config);
-        assert!(burst(&mut baselines, 150, 3_000_000, &config).is_empty());
+        let mut person = trained(10, 100_000, &config);
+        let hits = burst(&mut person, 300, 5_000_000, &config);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        // Sixty requests (six times ten an hour) and 200 MB both come at the 60th-ish.
+        assert!((40..=60).contains(&hits[0].0), "{hits:?}");
     }
 
     #[test]
-    fn false_positive_a_busy_hour_below_the_minimum_volume_is_quiet() {
+    fn false_positive_a_bulk_worker_has_learned_a_high_baseline() {
         let config = AccessVolumeConfig::default();
-        let mut baselines = trained(1, 20_000, &config);
-        // Fifty requests of 1 MB: wildly unusual for this person, still small.
-        assert!(burst(&mut baselines, 50, 1_000_000, &config).is_empty());
+        let mut person = trained(120, 3_000_000, &config);
+        assert!(burst(&mut person, 150, 3_000_000, &config).is_empty());
+    }
+
+    #[test]
+    fn false_positive_a_busy_hour_below_the_window_floor_is_quiet() {
+        let config = AccessVolumeConfig::default();
+        let mut person = trained(1, 20_000, &config);
+        // Fifteen requests within the hour: unusual for this person, still an ordinary hour.
+        assert!(burst_at(&mut person, 10 * 3600, 200, 15, 1_000_000, &config).is_empty());
+    }
+
+    #[test]
+    fn a_quiet_person_pulling_dozens_of_documents_within_the_hour_is_flagged() {
+        let config = AccessVolumeConfig::default();
+        let mut person = trained(2, 200_000, &config);
+        // Forty documents of 1 MB, one a minute: 40 MB, below any fixed floor.
+        let hits = burst_at(&mut person, 10 * 3600, 60, 40, 1_000_000, &config);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].0, 19, "the twentieth: {}", hits[0].1.detail);
+        assert!(
+            hits[0].1.detail.contains("within the last 1h"),
+            "{}",
+            hits[0].1.detail
+        );
+    }
+
+    #[test]
+    fn a_burst_straddling_the_clock_hour_is_one_burst() {
+        let config = AccessVolumeConfig::default();
+        let mut person = trained(2, 200_000, &config);
+        // Twelve before 11:00 and twelve after: no clock hour holds twenty.
+        let hits = burst_at(&mut person, 10 * 3600 + 55 * 60, 25, 24, 1_000_000, &config);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].0, 19);
+    }
+
+    #[test]
+    fn a_sustained_rate_over_two_hours_is_flagged() {
+        let config = AccessVolumeConfig::default();
+        let mut person = trained(2, 200_000, &config);
+        // Eighteen an hour (seven times the usual) for two hours: no hour holds twenty.
+        let hits = burst_at(&mut person, 9 * 3600, 200, 36, 1_000_000, &config);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert!(
+            hits[0].1.detail.contains("within the last 2h"),
+            "{}",
+            hits[0].1.detail
+        );
+        assert!(hits[0].0 >= 19, "{hits:?}");
+    }
+
+    #[test]
+    fn false_positive_an_analysts_usual_busy_hour_is_quiet() {
+        let config = AccessVolumeConfig::default();
+        let mut person = Person::default();
+        // Two requests an hour, and on two days of five an hour of forty reports.
+        for day in 0..20 {
+            for hour in 8..16 {
+                let busy = day % 5 < 2 && hour == 11;
+                let requests = if busy { 40 } else { 2 };
+                for request in 0..requests {
+                    let at = day * 86_400 + hour * 3600 + request * (3000 / requests);
+                    let signal = person.request(at, 1_000_000, &config);
+                    // The first busy days teach the baseline; judged from the third on.
+                    if day >= 5 {
+                        assert_eq!(signal, None, "day {day} hour {hour}");
+                    }
+                }
+            }
+        }
+        assert!(burst_at(&mut person, 11 * 3600, 75, 40, 1_000_000, &config).is_empty());
     }
 
     #[test]
     fn a_fired_bucket_is_not_learned() {
         let config = AccessVolumeConfig::default();
-        let mut baselines = trained(3, 100_000, &config);
-        let learned = baselines.learned(None);
+        let mut person = trained(3, 100_000, &config);
+        let learned = person.baselines.learned(None);
         // The burst's first request closes the last training bucket (learned)...
-        assert_eq!(burst(&mut baselines, 300, 5_000_000, &config).len(), 1);
-        assert_eq!(baselines.learned(None), learned + 1);
+        assert_eq!(burst(&mut person, 300, 5_000_000, &config).len(), 1);
+        assert_eq!(person.baselines.learned(None), learned + 1);
         // ...and the next day's first request closes the attack's bucket without learning it.
-        detect(
-            &mut baselines,
-            &access(26 * 86_400, "https://drive.example.com/f", 1),
-            false,
-            &config,
-        );
-        assert_eq!(baselines.learned(None), learned + 1);
+        person.request(26 * 86_400, 1, &config);
+        assert_eq!(person.baselines.learned(None), learned + 1);
         // Late events of a closed bucket are neither learned nor judged.
-        assert!(burst(&mut baselines, 300, 5_000_000, &config).is_empty());
+        assert!(burst(&mut person, 300, 5_000_000, &config).is_empty());
     }
 
     #[test]
@@ -544,15 +890,16 @@ mod tests {
             }],
             ..AccessVolumeConfig::default()
         };
-        let mut baselines = trained(3, 100_000, &config);
+        let mut person = trained(3, 100_000, &config);
         detect(
-            &mut baselines,
+            &mut person.baselines,
+            &mut person.recent,
             &access(21 * 86_400, "https://finance.example.com/q", 1),
             false,
             &config,
         );
-        assert!(baselines.learned(None) > 100);
-        assert_eq!(baselines.learned(Some(0)), 0);
+        assert!(person.baselines.learned(None) > 100);
+        assert_eq!(person.baselines.learned(Some(0)), 0);
     }
 
     proptest::proptest! {
@@ -562,11 +909,11 @@ mod tests {
             min_requests in 1u32..100,
         ) {
             let config = AccessVolumeConfig { min_requests, min_bytes: 1, ..AccessVolumeConfig::default() };
-            let mut baselines = AccessBaselines::default();
+            let mut person = Person::default();
             let mut at = 0;
             for (gap, bytes) in steps {
                 at += gap;
-                if let Some(signal) = detect(&mut baselines, &access(at, "r", bytes), false, &config) {
+                if let Some(signal) = detect(&mut person.baselines, &mut person.recent, &access(at, "r", bytes), false, &config) {
                     proptest::prop_assert!(signal.score.is_finite() && (0.0..=100.0).contains(&signal.score));
                 }
             }
