@@ -550,10 +550,7 @@ fn people(options: &SimulateOptions, rng: &mut Rng, stats: &mut SimulateStats) -
             // A fifth of the people work from offices of ten sharing one address.
             let office = (human && index % 50 < 10).then(|| 20_000 + (index / 50) as u32);
             let analyst = human && rng.chance(0.05);
-            // Focused agents only for now: a broad agent's new tool earlier in a session
-            // hides a rogue tool later in it (both "a tool never used", no worse), a gap
-            // the agent-scope detector has yet to close.
-            let grows = (kind == IdentityType::Agent && !broad && rng.chance(0.3) && days > 10)
+            let grows = (kind == IdentityType::Agent && rng.chance(0.3) && days > 10)
                 .then(|| days / 3 + rng.below(u64::from(days / 3)) as u32);
             // Attacks need a work day with the victim at home, their laptop, no trip.
             let attack = attack.filter(|(day, _)| {

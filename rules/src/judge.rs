@@ -54,7 +54,8 @@ pub struct IdentityState {
     pub recent_access: access_volume::RecentAccess,
 }
 
-/// An identity's state as formats 1 to 3 stored it: without [`IdentityState::recent_access`].
+/// An identity's state as formats 1 to 3 stored it: without [`IdentityState::recent_access`]
+/// and an agent's principal domains.
 #[derive(Debug, serde::Deserialize)]
 pub struct IdentityStateV3 {
     profile: Profile,
@@ -62,7 +63,7 @@ pub struct IdentityStateV3 {
     windows: Option<Box<AuthWindows>>,
     postures: posture_degraded::DevicePostures,
     access: access_volume::AccessBaselines,
-    scope: Option<Box<agent_scope::AgentScope>>,
+    scope: Option<Box<agent_scope::AgentScopeV3>>,
     risks: SessionRisks,
     latest: Timestamp,
     cooldowns: crate::slim::SlimVec<Cooldown>,
@@ -76,7 +77,9 @@ impl From<IdentityStateV3> for IdentityState {
             windows: old.windows,
             postures: old.postures,
             access: old.access,
-            scope: old.scope,
+            scope: old
+                .scope
+                .map(|scope| Box::new(agent_scope::AgentScope::from(*scope))),
             risks: old.risks,
             latest: old.latest,
             cooldowns: old.cooldowns,

@@ -20,7 +20,8 @@
 //!
 //! Classic false positive: a shared assistant that serves the whole company meets new
 //! principals every day; once it has served more principals than are remembered
-//! (`MAX_PRINCIPALS`) new ones are no longer news. And a tool the agent used once in its
+//! (`MAX_PRINCIPALS`) new ones are no longer news, unless their domain (after `@`) is
+//! one it never served: someone outside the organisations it works for. And a tool the agent used once in its
 //! first week is still in scope when it comes back weeks later.
 
 use crate::check::{is_score, Invalid};
@@ -34,6 +35,8 @@ use vigil_schemas::{Detector, Envelope, IdentityType, Signal, Timestamp};
 pub const MAX_SCOPES: usize = 32;
 /// Most principals remembered per identity; an identity serving more is broad.
 pub const MAX_PRINCIPALS: usize = 16;
+/// Most principal domains remembered per identity.
+pub const MAX_DOMAINS: usize = 8;
 
 /// What one agent or service identity was seen doing.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -42,6 +45,37 @@ pub struct AgentScope {
     calls: u32,
     scopes: Vec<(u64, Timestamp)>,
     principals: Vec<(u64, Timestamp)>,
+    /// Domains of the principals served (after `@`): a broad assistant meets new people
+    /// every day, but not new organisations. Added in state format 4; empty for a scope
+    /// of format 3, whose next principal's domain is then learned, not judged.
+    domains: Vec<(u64, Timestamp)>,
+}
+
+/// An agent's scope as formats 1 to 3 stored it: without domains.
+#[derive(Debug, serde::Deserialize)]
+pub struct AgentScopeV3 {
+    first_call: Option<Timestamp>,
+    calls: u32,
+    scopes: Vec<(u64, Timestamp)>,
+    principals: Vec<(u64, Timestamp)>,
+}
+
+impl From<AgentScopeV3> for AgentScope {
+    fn from(old: AgentScopeV3) -> AgentScope {
+        AgentScope {
+            first_call: old.first_call,
+            calls: old.calls,
+            scopes: old.scopes,
+            principals: old.principals,
+            domains: Vec::new(),
+        }
+    }
+}
+
+/// The domain of a principal (after its last `@`), lower-cased; None without one.
+fn domain_of(principal: &str) -> Option<u64> {
+    let (_, domain) = principal.rsplit_once('@')?;
+    Some(fingerprint(&domain.to_ascii_lowercase()))
 }
 
 impl AgentScope {
@@ -151,10 +185,18 @@ pub fn detect(
             .principals
             .iter()
             .any(|entry| entry.0 == fingerprint(principal));
-        if !learning && !known && scope.principals.len() < MAX_PRINCIPALS {
+        let domain = domain_of(principal);
+        let foreign = domain.is_some_and(|domain| {
+            !scope.domains.is_empty() && !scope.domains.iter().any(|entry| entry.0 == domain)
+        });
+        if !learning && !known && (scope.principals.len() < MAX_PRINCIPALS || foreign) {
             findings.push((
                 config.new_principal_score,
-                format!("acting on behalf of {principal}, never served before"),
+                if foreign {
+                    format!("acting on behalf of {principal}, of a domain never served")
+                } else {
+                    format!("acting on behalf of {principal}, never served before")
+                },
             ));
         }
     }
@@ -169,6 +211,9 @@ pub fn detect(
                     event.time,
                     MAX_PRINCIPALS + 1,
                 );
+                if let Some(domain) = domain_of(principal) {
+                    remember(&mut scope.domains, domain, event.time, MAX_DOMAINS);
+                }
             }
         }
         return None;
@@ -436,6 +481,40 @@ mod tests {
             ),
             None
         );
+        // Someone of an organisation it never served is news even to a broad assistant.
+        let outsider = detect(
+            &mut scope,
+            &call(9, 1, "search_kb", "someone@attacker.example"),
+            false,
+            &config,
+        )
+        .unwrap();
+        assert_eq!(outsider.score, 80.0);
+        assert!(
+            outsider.detail.contains("domain never served"),
+            "{}",
+            outsider.detail
+        );
+    }
+
+    #[test]
+    fn a_scope_of_format_3_learns_its_next_domain_instead_of_judging_it() {
+        let config = AgentScopeConfig::default();
+        let mut scope = trained(&config);
+        scope.domains.clear();
+        scope
+            .principals
+            .resize(MAX_PRINCIPALS, (0, Timestamp::from_secs(0)));
+        assert_eq!(
+            detect(
+                &mut scope,
+                &call(9, 0, "search_kb", "user1@example.com"),
+                false,
+                &config
+            ),
+            None
+        );
+        assert_eq!(scope.domains.len(), 1);
     }
 
     #[test]
