@@ -56,7 +56,8 @@ pub enum AttackKind {
 }
 
 impl AttackKind {
-    /// Every kind, in id order.
+    /// Every kind, in id order: the eight textbook kinds (`vigil simulate --mix classic`),
+    /// then their four subtle variants.
     pub const ALL: [AttackKind; 12] = [
         AttackKind::CredentialTheft,
         AttackKind::BruteForce,
@@ -70,18 +71,6 @@ impl AttackKind {
         AttackKind::SlowSpray,
         AttackKind::QuietExfiltration,
         AttackKind::ConfusedDeputy,
-    ];
-
-    /// The textbook kinds (`vigil simulate --mix classic`).
-    pub const CLASSIC: [AttackKind; 8] = [
-        AttackKind::CredentialTheft,
-        AttackKind::BruteForce,
-        AttackKind::PasswordSpray,
-        AttackKind::MfaFatigue,
-        AttackKind::SessionTheft,
-        AttackKind::CompromisedDevice,
-        AttackKind::DataExfiltration,
-        AttackKind::AgentOutOfScope,
     ];
 
     /// The stable id.

@@ -258,7 +258,7 @@ pub struct SimulateOptions {
 /// tool set grows) are in every mix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mix {
-    /// The textbook kinds ([`AttackKind::CLASSIC`]).
+    /// The eight textbook kinds (the first of [`AttackKind::ALL`]).
     #[default]
     Classic,
     /// Their subtle variants: failed brute force, slow spray, quiet exfiltration,

@@ -112,16 +112,7 @@ impl ClassBaseline {
     /// P(requests >= `requests`) under a negative binomial with the learned mean and
     /// variance (variance at least twice the mean).
     fn requests_tail(&self, requests: u32) -> f64 {
-        let mean = f64::from(self.mean_requests).max(1.0);
-        let variance = f64::from(self.variance_requests).max(2.0 * mean);
-        let r = mean * mean / (variance - mean);
-        let p = r / (r + mean);
-        match NegativeBinomial::new(r, p) {
-            Ok(distribution) if r.is_finite() && r > 0.0 && p > 0.0 && p < 1.0 => {
-                distribution.sf(u64::from(requests.saturating_sub(1)))
-            }
-            _ => 1.0,
-        }
+        self.window_tail(requests, 1.0)
     }
 
     /// P(requests >= `requests` in a window of `buckets` buckets) under the baseline
