@@ -7,7 +7,9 @@
 //! same session id from another device means a copied session token (cookie theft,
 //! adversary-in-the-middle phishing kits); from another country, the same unless the
 //! person flew, which a live session rarely survives; from another client (a browser's
-//! cookie replayed by a script), suspicious on its own and decisive with either. The decision comes on the very event
+//! cookie replayed by a script), suspicious on its own and decisive with another network,
+//! device or country: independent changes add up (60 and 25 make 70, the default policy's
+//! revocation line). The decision comes on the very event
 //! that uses the stolen session. A session is charged again only when the change gets
 //! worse (a network change, then another device): the attacker's further requests add no
 //! new signal.
@@ -43,11 +45,11 @@ pub fn detect(
         .filter(|_| located);
     let context = &mut session.context;
     let mut changes: Vec<String> = Vec::new();
-    let mut score: f64 = 0.0;
+    let mut scores: Vec<f64> = Vec::new();
     match (context.device, device) {
         (Some(established), Some(now)) if established != device_print(now) => {
             changes.push(format!("another device ({now})"));
-            score = score.max(config.device_score);
+            scores.push(config.device_score);
         }
         (None, Some(now)) => context.device = Some(device_print(now)),
         _ => {}
@@ -55,7 +57,7 @@ pub fn detect(
     match (context.country, country) {
         (Some(established), Some(now)) if established != known32(fingerprint(now) as u32) => {
             changes.push(format!("another country ({now})"));
-            score = score.max(config.country_score);
+            scores.push(config.country_score);
         }
         (None, Some(now)) => context.country = Some(known32(fingerprint(now) as u32)),
         _ => {}
@@ -63,7 +65,7 @@ pub fn detect(
     match (context.client, event.user_agent.as_deref()) {
         (Some(established), Some(now)) if established != known32(crate::client_family(now)) => {
             changes.push(format!("another client ({now})"));
-            score = score.max(config.client_score);
+            scores.push(config.client_score);
         }
         (None, Some(now)) => context.client = Some(known32(crate::client_family(now))),
         _ => {}
@@ -71,11 +73,19 @@ pub fn detect(
     match (context.asn, asn.and_then(std::num::NonZeroU32::new)) {
         (Some(established), Some(now)) if established != now => {
             changes.push(format!("network AS{established} -> AS{now}"));
-            score = score.max(config.asn_score);
+            scores.push(config.asn_score);
         }
         (None, Some(now)) => context.asn = Some(now),
         _ => {}
     }
+    // Independent changes add up (a copied cookie replayed by another browser on another
+    // network is more than either): 1 - the product of what each leaves.
+    let score = 100.0
+        * (1.0
+            - scores
+                .iter()
+                .map(|score| 1.0 - (score / 100.0).clamp(0.0, 1.0))
+                .product::<f64>());
     if !config.enabled
         || changes.is_empty()
         || event.session_id.is_none()
@@ -184,7 +194,12 @@ mod tests {
             event(NEW_YORK, "unknown-9", 7922),
         ]);
         assert_eq!(signals.len(), 1, "{signals:?}");
-        assert_eq!(signals[0].score, 85.0);
+        // Device 85, country 75, network 25 together: 1 - 0.15 x 0.25 x 0.75.
+        assert!(
+            (signals[0].score - 97.1875).abs() < 1e-9,
+            "{}",
+            signals[0].score
+        );
         assert!(
             signals[0].detail.contains("another device (unknown-9)"),
             "{}",
@@ -225,7 +240,27 @@ mod tests {
             event(NEW_YORK, "unknown-9", 7922),
         ]);
         let scores: Vec<f64> = signals.iter().map(|signal| signal.score).collect();
-        assert_eq!(scores, vec![25.0, 85.0]);
+        assert_eq!(scores, vec![25.0, 97.1875]);
+    }
+
+    #[test]
+    fn a_cookie_replayed_by_another_browser_on_another_network_is_decisive() {
+        let mut own = event(BERLIN, "", 3320);
+        own.event.device_id = None;
+        own.event.user_agent =
+            Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/84.0.4147.135 Safari/537.36".into());
+        let mut replayed = event(BERLIN, "", 3209);
+        replayed.event.device_id = None;
+        replayed.event.user_agent = Some(
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Chrome/105.0 Safari/537.36".into(),
+        );
+        let signals = run(&[own, replayed]);
+        assert_eq!(signals.len(), 1, "{signals:?}");
+        assert!(
+            (signals[0].score - 70.0).abs() < 1e-9,
+            "{}",
+            signals[0].score
+        );
     }
 
     #[test]

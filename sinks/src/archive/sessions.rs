@@ -386,6 +386,9 @@ impl Sessions {
                 if session.ended_at.is_none() && session.revoked_at.is_none() {
                     let at = Timestamp(session.last_seen.0.saturating_add(idle).min(watermark));
                     Self::row(rows, at, identity, "expired", session);
+                } else if session.changed {
+                    // Ended or revoked, then used again: its last row counts those events.
+                    Self::row(rows, session.last_seen, identity, "seen", session);
                 }
                 false
             });
@@ -573,6 +576,30 @@ mod tests {
         let ips: Vec<String> = last.ips.iter().map(ToString::to_string).collect();
         assert_eq!(ips, ["198.51.100.7", "203.0.113.9", "192.0.2.1"]);
         assert_eq!(last.countries, ["DE", "FR"]);
+    }
+
+    #[test]
+    fn a_revoked_session_used_again_leaves_with_a_row_that_counts_it() {
+        let mut sessions = Sessions::new(12 * HOUR, MAX_LIVE);
+        let mut rows = Vec::new();
+        sessions.event(&login(0, "s1", "198.51.100.7", "DE"), &mut rows);
+        sessions.decision(
+            &decision(HOUR, "s1", Action::RevokeSession, Mode::Enforce, 90.0),
+            &mut rows,
+        );
+        // The enforcement point has not acted yet: two more requests on the session.
+        sessions.event(&access(HOUR + 60, "s1", "198.51.100.7", "DE"), &mut rows);
+        sessions.event(&access(HOUR + 120, "s1", "198.51.100.7", "DE"), &mut rows);
+        // Idle past the timeout, it leaves without a flush in between.
+        sessions.event(&login(20 * HOUR, "s2", "198.51.100.7", "DE"), &mut rows);
+        sessions.settle(&mut rows);
+        let last = rows
+            .iter()
+            .rev()
+            .find(|row| row.session.session_id == "s1")
+            .unwrap();
+        assert_eq!((last.change, last.session.events), ("seen", 3));
+        assert!(rows.iter().all(|row| row.change != "expired"));
     }
 
     #[test]
