@@ -460,14 +460,22 @@ async fn through_an_outage(brokers: &str, outage: impl std::future::Future<Outpu
     };
     send(records[..half].to_vec()).await.unwrap();
     let total = records.len() as f64;
-    let read = move || telemetry.value("vigil_records_read_total", &[("input", "outage.events")]);
-    let during = async {
+    let read = || telemetry.value("vigil_records_read_total", &[("input", "outage.events")]);
+    // The outage is driven beside the run, not inside its shutdown future: while its
+    // outputs are unacknowledged the run waits on them (back-pressure) and polls nothing
+    // else, so a broker brought back from inside that future would never come back.
+    let (over, after) = tokio::sync::oneshot::channel();
+    let driver = async {
         let started = Instant::now();
         while read() < half as f64 && started.elapsed() < Duration::from_secs(60) {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         // With the first half's outputs and offsets possibly in flight.
         outage.await;
+        let _ = over.send(());
+    };
+    let during = async {
+        let _ = after.await;
         send(records[half..].to_vec()).await.unwrap();
         let started = Instant::now();
         while read() < total && started.elapsed() < Duration::from_secs(120) {
@@ -475,10 +483,11 @@ async fn through_an_outage(brokers: &str, outage: impl std::future::Future<Outpu
         }
     };
     let mut seen = Vec::new();
-    let summary = runner
-        .run(during, |decision| seen.push(key(decision)))
-        .await
-        .expect("the run survives the outage");
+    let (summary, ()) = tokio::join!(
+        runner.run(during, |decision| seen.push(key(decision))),
+        driver
+    );
+    let summary = summary.expect("the run survives the outage");
     assert_eq!(
         summary.read - summary.resumed,
         records.len() as u64,

@@ -186,7 +186,17 @@ impl Drops {
                 }
                 Ok(())
             }
-            other => other,
+            Err(error) => {
+                tracing::error!(
+                    topic = sent.topic,
+                    key = %String::from_utf8_lossy(&sent.key),
+                    bytes = sent.bytes,
+                    %error,
+                    "an output was not acknowledged"
+                );
+                Err(error)
+            }
+            Ok(()) => Ok(()),
         }
     }
 }
