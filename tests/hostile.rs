@@ -180,9 +180,11 @@ fn hostile_records_are_rejected_with_reasons_and_poison_nothing() {
 
 /// The access-volume attack case moved by whole days to end an hour before now (so its
 /// hours and weekdays stay), with one forged access event of the victim stamped two hours
-/// ahead inserted before the request that revokes: replayed one record per batch.
+/// ahead inserted before the event at `forged_before` (none: nothing forged): replayed one
+/// record per batch.
 fn replay_with_a_forged_future_event(
     max_clock_skew: &str,
+    forged_before: Option<usize>,
 ) -> (Vec<serde_json::Value>, Vec<String>) {
     let case = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/access_volume_attack/input.jsonl");
@@ -201,9 +203,11 @@ fn replay_with_a_forged_future_event(
         let shifted = time(event).plus_secs(days * 86_400);
         event["time"] = shifted.to_string().into();
     }
-    let mut forged = events[1].clone();
-    forged["time"] = now.plus_secs(2 * 3600).to_string().into();
-    events.insert(369, forged);
+    if let Some(index) = forged_before {
+        let mut forged = events[1].clone();
+        forged["time"] = now.plus_secs(2 * 3600).to_string().into();
+        events.insert(index, forged);
+    }
 
     let folder = tempfile::tempdir().unwrap();
     let input = folder.path().join("events.jsonl");
@@ -249,8 +253,16 @@ fn a_forged_future_event_blinds_no_detector() {
             .iter()
             .any(|decision| decision["rule"] == "revoke-exfiltration")
     };
+    // Unforged, the exfiltration is revoked on one request: the forged event goes before it.
+    let (decisions, _) = replay_with_a_forged_future_event("5m", None);
+    let revoking = decisions
+        .iter()
+        .find(|decision| decision["rule"] == "revoke-exfiltration")
+        .and_then(|decision| decision["trigger"]["line"].as_u64())
+        .expect("the attack case is revoked") as usize;
+    let forged_before = Some(revoking - 1);
     // The default skew (5 minutes) rejects the forged event: the exfiltration is revoked.
-    let (decisions, reasons) = replay_with_a_forged_future_event("5m");
+    let (decisions, reasons) = replay_with_a_forged_future_event("5m", forged_before);
     assert!(revoked(&decisions), "{decisions:#?}");
     assert_eq!(reasons.len(), 1, "{reasons:?}");
     assert!(
@@ -259,7 +271,7 @@ fn a_forged_future_event_blinds_no_detector() {
     );
     // A day of skew (the old bound) lets it in, and it moves the victim's hour bucket two
     // hours ahead: every real request after it is a late one, and nothing is revoked.
-    let (decisions, reasons) = replay_with_a_forged_future_event("1d");
+    let (decisions, reasons) = replay_with_a_forged_future_event("1d", forged_before);
     assert!(!revoked(&decisions), "{decisions:#?}");
     assert!(reasons.is_empty(), "{reasons:?}");
 }
