@@ -397,6 +397,9 @@ fn identity_type(actor_type: Option<&str>) -> IdentityType {
     }
 }
 
+/// The user agent of requests Okta makes itself on a user's behalf.
+const OKTA_ITSELF: &str = "Okta-Integrations";
+
 /// The client's address and its vendor location: `client`, else the first usable entry of
 /// `request.ipChain`.
 fn client_address(raw: &OktaRecord<'_>) -> (Option<std::net::IpAddr>, Option<Geo>) {
@@ -503,8 +506,19 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
         .get()
         .and_then(|device| device.id.get())
         .or_else(|| debug_data.and_then(|data| data.device_fingerprint.get()));
-    let (ip, geo) = client_address(&raw);
     let client = raw.client.get();
+    let user_agent = client
+        .and_then(|client| client.user_agent.get())
+        .and_then(|agent| agent.raw_user_agent.get());
+    // Okta acting for the user from its own servers (the Admin Console's requests show
+    // Okta's addresses and the agent `Okta-Integrations`, as Okta's support documents):
+    // where it came from says nothing about where the user is or what they hold.
+    let by_okta = user_agent.is_some_and(|agent| agent.eq_ignore_ascii_case(OKTA_ITSELF));
+    let (ip, geo) = if by_okta {
+        (None, None)
+    } else {
+        client_address(&raw)
+    };
     Ok(Decoded::Event(Box::new(Event {
         time,
         identity: Some(identity),
@@ -516,11 +530,9 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
         asn: raw
             .security_context
             .get()
-            .and_then(|context| context.as_number.asn()),
-        user_agent: client
-            .and_then(|client| client.user_agent.get())
-            .and_then(|agent| agent.raw_user_agent.get())
-            .map(str::to_string),
+            .and_then(|context| context.as_number.asn())
+            .filter(|_| !by_okta),
+        user_agent: user_agent.filter(|_| !by_okta).map(str::to_string),
         app: app(&raw.target.0),
         event_id: raw.uuid.get().map(CompactString::from),
         detail: Detail::Auth(AuthDetail {

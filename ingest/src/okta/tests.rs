@@ -31,6 +31,30 @@ fn record(event_type: &str, result: &str, reason: &str, extra: &str) -> String {
 }
 
 #[test]
+fn okta_acting_itself_says_nothing_about_where_the_user_is() {
+    let client = r#","client":{"ipAddress":"44.238.82.114","userAgent":{"rawUserAgent":"Okta-Integrations"},"geographicalContext":{"country":"United States","geolocation":{"lat":45.8,"lon":-119.7}}},"securityContext":{"asNumber":16509},"authenticationContext":{"externalSessionId":"s1"}"#;
+    let Ok(Decoded::Event(event)) =
+        decode_json(&record("user.session.start", "SUCCESS", "", client))
+    else {
+        panic!("decodes")
+    };
+    assert_eq!(
+        (event.ip, event.geo, event.asn, event.user_agent),
+        (None, None, None, None)
+    );
+    assert_eq!(event.session_id.as_deref(), Some("s1"));
+    // Anyone else's client is kept.
+    let browser = client.replace("Okta-Integrations", "Mozilla/5.0");
+    let Ok(Decoded::Event(event)) =
+        decode_json(&record("user.session.start", "SUCCESS", "", &browser))
+    else {
+        panic!("decodes")
+    };
+    assert_eq!(event.asn, Some(16509));
+    assert!(event.ip.is_some() && event.geo.is_some() && event.user_agent.is_some());
+}
+
+#[test]
 fn elastic_login_decodes_field_by_field() {
     let Some(lines) = testdata::lines(ELASTIC) else {
         return;
