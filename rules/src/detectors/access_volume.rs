@@ -21,9 +21,15 @@
 //! expects in it: a person who makes two requests an hour is flagged at the twentieth
 //! document pulled within the hour, or over two hours at many times their rate, and a
 //! burst that straddles the clock hour is one burst. The windows are judged once the
-//! identity has `window_min_days` days of requests, and not for one whose bursts are
-//! routine (`usual_burst_days` of the last 30 held one, fired or not: an analyst's
-//! weekly reports); a closed bucket is learned only once the next one closes quiet.
+//! identity has `window_min_days` days of requests; a closed bucket is learned only once
+//! the next one closes quiet.
+//!
+//! Usual bursts are usual where they go: when `usual_burst_days` of the last 30 held a
+//! burst (an analyst's weekly reports), requests to where those bursts went (the host and
+//! first path segment of the request that made each burst, the last two kept) are left
+//! out of the windows, of the hour judged and of the baseline learned, which stays the
+//! ordinary hour. The analyst's reports pass; dozens of documents pulled from the drive
+//! or the payroll folder in an hour are judged against her ordinary hours.
 //!
 //! Classic false positive: a person whose work is bulk (a data engineer's nightly pulls, a
 //! build bot) has learned a high baseline and is not flagged; and a quiet person's busy
@@ -200,6 +206,12 @@ struct RecentClass {
     last: i32,
     /// Requests per slot: `counts[i]` is slot `last - i`.
     counts: [u16; SLOTS],
+    /// Of those, the requests to a burst target of an identity whose bursts are routine
+    /// (its usual burst going where it usually goes).
+    usual: [u16; SLOTS],
+    /// Where this identity's bursts went, newest first: the [`target`] of the request that
+    /// made each burst day a burst (0: none yet).
+    burst_targets: [u32; BURST_TARGETS],
     /// The last closed bucket, learned only once the next one closes quiet: the first
     /// hour of a two-hour exfiltration is not learned before the two-hour window judges
     /// it.
@@ -215,18 +227,36 @@ struct RecentClass {
 }
 
 impl RecentClass {
-    /// Notes a request on `day` with the one-bucket window now at `hour`, and the floor
-    /// that makes a burst.
-    fn note_day(&mut self, day: i32, hour: u32, burst_floor: u32) {
+    /// Moves on to `day` (days since 1970) when it is newer than the last day seen.
+    fn roll_day(&mut self, day: i32) {
         if day > self.day {
             let shift = (i64::from(day) - i64::from(self.day)).min(32) as u32;
             self.burst_days = self.burst_days.checked_shl(shift).unwrap_or(0);
             self.day = day;
             self.active_days = self.active_days.saturating_add(1);
         }
-        if day == self.day && hour >= burst_floor {
+    }
+
+    /// Notes a request to `target` on `day` with the one-bucket window now at `hour`, and
+    /// the floor that makes a burst: the request that makes a day's burst names where
+    /// bursts go.
+    fn note_burst(&mut self, day: i32, hour: u32, burst_floor: u32, target: u32) {
+        if day == self.day && hour >= burst_floor && self.burst_days & 1 == 0 {
             self.burst_days |= 1;
+            let kept = self
+                .burst_targets
+                .iter()
+                .position(|known| *known == target)
+                .unwrap_or(BURST_TARGETS - 1);
+            self.burst_targets[..=kept].rotate_right(1);
+            self.burst_targets[0] = target;
         }
+    }
+
+    /// Whether a request to `target` is part of this identity's usual bursts: its bursts
+    /// are routine (`usual_burst_days` earlier days held one) and have gone there.
+    fn usual_target(&self, target: u32, usual_burst_days: u32) -> bool {
+        self.earlier_bursts() >= usual_burst_days && self.burst_targets.contains(&target)
     }
 
     /// Days before today, within the last 30, that held a burst.
@@ -236,18 +266,24 @@ impl RecentClass {
 }
 
 impl RecentClass {
-    /// Counts a request in `slot`; false when it is older than the slots kept.
-    fn count(&mut self, slot: i32) -> bool {
+    /// Counts a request in `slot` (`usual`: to a usual burst target); false when it is
+    /// older than the slots kept.
+    fn count(&mut self, slot: i32, usual: bool) -> bool {
         if slot > self.last {
             let shift = (i64::from(slot) - i64::from(self.last)).min(SLOTS as i64) as usize;
-            self.counts.rotate_right(shift);
-            self.counts[..shift].fill(0);
+            for counts in [&mut self.counts, &mut self.usual] {
+                counts.rotate_right(shift);
+                counts[..shift].fill(0);
+            }
             self.last = slot;
         }
         let age = i64::from(self.last) - i64::from(slot);
         match usize::try_from(age) {
             Ok(age) if age < SLOTS => {
                 self.counts[age] = self.counts[age].saturating_add(1);
+                if usual {
+                    self.usual[age] = self.usual[age].saturating_add(1);
+                }
                 true
             }
             _ => false,
@@ -256,11 +292,44 @@ impl RecentClass {
 
     /// Requests in the newest `slots` slots.
     fn within(&self, slots: usize) -> u32 {
-        self.counts[..slots.min(SLOTS)]
-            .iter()
-            .map(|count| u32::from(*count))
+        sum(&self.counts[..slots.min(SLOTS)])
+    }
+
+    /// Requests in the newest `slots` slots that were not part of a usual burst.
+    fn unusual_within(&self, slots: usize) -> u32 {
+        self.within(slots) - sum(&self.usual[..slots.min(SLOTS)])
+    }
+
+    /// Requests of `bucket` that were part of a usual burst (as far as the slots reach).
+    fn usual_in(&self, bucket: i32) -> u32 {
+        let first = i64::from(bucket) * SLOTS_PER_BUCKET;
+        (first..first + SLOTS_PER_BUCKET)
+            .filter_map(|slot| usize::try_from(i64::from(self.last) - slot).ok())
+            .filter(|age| *age < SLOTS)
+            .map(|age| u32::from(self.usual[age]))
             .sum()
     }
+}
+
+fn sum(counts: &[u16]) -> u32 {
+    counts.iter().map(|count| u32::from(*count)).sum()
+}
+
+/// Burst targets kept per identity and class: an analyst's reports, and one more.
+const BURST_TARGETS: usize = 2;
+
+/// Where a request goes, as far as bursts are concerned: the fingerprint of the resource's
+/// host and first path segment (`finance.example.com/reports`), so the documents of one
+/// report folder are one target; never 0.
+fn target(resource: &str) -> u32 {
+    let rest = resource
+        .split_once("://")
+        .map_or(resource, |(_, rest)| rest);
+    let end = rest
+        .match_indices('/')
+        .nth(1)
+        .map_or(rest.len(), |(index, _)| index);
+    crate::hash::fingerprint(&rest[..end]) as u32 | 1
 }
 
 /// One identity's recent requests per class, for the sliding windows (kept beside the
@@ -285,6 +354,8 @@ impl RecentAccess {
                     class,
                     last: slot,
                     counts: [0; SLOTS],
+                    usual: [0; SLOTS],
+                    burst_targets: [0; BURST_TARGETS],
                     held: None,
                     day: i32::MIN,
                     active_days: 0,
@@ -360,15 +431,15 @@ pub fn detect(
         .0
         .div_euclid(bucket_micros / SLOTS_PER_BUCKET)
         .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
-    let recent = recent.class(class, slot);
-    let counted = recent.count(slot);
     let day = event
         .time
         .0
         .div_euclid(86_400_000_000)
         .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
-    let hour = recent.within(SLOTS_PER_BUCKET as usize);
-    recent.note_day(day, hour, config.min_window_requests);
+    let recent = recent.class(class, slot);
+    recent.roll_day(day);
+    let target = target(&access.resource);
+    let usual = recent.usual_target(target, config.usual_burst_days);
     let index = match baselines
         .classes
         .iter()
@@ -387,11 +458,22 @@ pub fn detect(
         }
     };
     let entry = &mut baselines.classes[index];
+    // What a routine burst added to the bucket about to close: not the ordinary hour.
+    let closing_usual = if bucket > entry.bucket {
+        recent.usual_in(entry.bucket)
+    } else {
+        0
+    };
+    let counted = recent.count(slot, usual);
+    let hour = recent.within(SLOTS_PER_BUCKET as usize);
+    recent.note_burst(day, hour, config.min_window_requests, target);
     if bucket > entry.bucket {
         // The bucket before the closing one is learned now, unless the closing one fired
-        // (the two may hold one exfiltration); the closing one waits its turn.
-        let closed = (entry.requests > 0 && !entry.fired && !entry.tainted).then_some(Held {
-            requests: entry.requests,
+        // (the two may hold one exfiltration); the closing one waits its turn. Requests
+        // of a usual burst are left out: the baseline is the ordinary hour.
+        let requests = entry.requests.saturating_sub(closing_usual);
+        let closed = (requests > 0 && !entry.fired && !entry.tainted).then_some(Held {
+            requests,
             bytes: entry.bytes,
         });
         if let Some(held) = std::mem::replace(&mut recent.held, closed) {
@@ -421,18 +503,20 @@ pub fn detect(
             return Some(signal);
         }
     }
+    // The hour's requests outside a usual burst.
+    let requests = entry.requests.saturating_sub(recent.usual_in(bucket));
     // Below the minimum volumes nothing is computed: most events stop here.
-    if entry.requests < config.min_requests && entry.bytes < config.min_bytes {
+    if requests < config.min_requests && entry.bytes < config.min_bytes {
         return None;
     }
     if entry.request_limit == 0 {
         entry.set_limits(config);
     }
-    if entry.requests < entry.request_limit && (entry.bytes as f32) < entry.byte_limit {
+    if requests < entry.request_limit && (entry.bytes as f32) < entry.byte_limit {
         return None;
     }
-    let requests_tail = if entry.requests >= config.min_requests {
-        entry.requests_tail(entry.requests)
+    let requests_tail = if requests >= config.min_requests {
+        entry.requests_tail(requests)
     } else {
         1.0
     };
@@ -461,15 +545,14 @@ pub fn detect(
         score,
         confidence: 0.85,
         detail: format!(
-            "{} requests and {megabytes:.0} MB to {class_name} resources within {}; baseline {:.0} requests and {:.1} MB (tail probability {tail:.1e})",
-            entry.requests,
+            "{requests} requests and {megabytes:.0} MB to {class_name} resources within {}; baseline {:.0} requests and {:.1} MB (tail probability {tail:.1e})",
             config.bucket,
             entry.mean_requests,
             f64::from(entry.mean_log_bytes).exp() / 1_048_576.0,
         ),
         evidence: json!({
             "class": class_name,
-            "requests": entry.requests,
+            "requests": requests,
             "bytes": entry.bytes,
             "baseline_requests": entry.mean_requests,
             "baseline_log_bytes": entry.mean_log_bytes,
@@ -486,16 +569,16 @@ fn sliding(
     recent: &mut RecentClass,
     config: &AccessVolumeConfig,
 ) -> Option<Signal> {
-    // Too new to know its days, or bursts are its routine (an analyst's busy hours), or
-    // this burst was signalled already.
+    // Too new to know its days, or this burst was signalled already.
     if u32::from(recent.active_days) < config.window_min_days
-        || recent.earlier_bursts() >= config.usual_burst_days
         || i64::from(recent.last) - i64::from(recent.fired) < SLOTS as i64
     {
         return None;
     }
     for buckets in [1usize, 2] {
-        let requests = recent.within(buckets * SLOTS_PER_BUCKET as usize);
+        // A usual burst (an analyst's reports, where they always go) is not judged; what
+        // else the window holds is.
+        let requests = recent.unusual_within(buckets * SLOTS_PER_BUCKET as usize);
         let expected = f64::from(entry.mean_requests).max(1.0) * buckets as f64;
         let floor = f64::from(config.min_window_requests).max(config.window_ratio * expected);
         if f64::from(requests) < floor {
@@ -580,8 +663,9 @@ pub struct AccessVolumeConfig {
     /// Days with requests before the sliding windows are judged (10: two working weeks
     /// show whether bursts are someone's routine).
     pub window_min_days: u32,
-    /// Earlier days (of the last 30) with a burst that make bursts this person's routine,
-    /// judged by the hourly buckets alone (2: an analyst's weekly reports, not a one-off).
+    /// Earlier days (of the last 30) with a burst that make bursts to the same place this
+    /// person's routine, left out of what is judged (2: an analyst's weekly reports, not a
+    /// one-off).
     pub usual_burst_days: u32,
     /// Score at the tail probability; rarer buckets score higher, up to `max_score`.
     pub score: f64,
@@ -695,10 +779,20 @@ mod tests {
             bytes: u64,
             config: &AccessVolumeConfig,
         ) -> Option<Signal> {
+            self.request_to(seconds, "https://drive.example.com/f", bytes, config)
+        }
+
+        fn request_to(
+            &mut self,
+            seconds: i64,
+            resource: &str,
+            bytes: u64,
+            config: &AccessVolumeConfig,
+        ) -> Option<Signal> {
             detect(
                 &mut self.baselines,
                 &mut self.recent,
-                &access(seconds, "https://drive.example.com/f", bytes),
+                &access(seconds, resource, bytes),
                 false,
                 config,
             )
@@ -855,6 +949,60 @@ mod tests {
             }
         }
         assert!(burst_at(&mut person, 11 * 3600, 75, 40, 1_000_000, &config).is_empty());
+    }
+
+    #[test]
+    fn an_analyst_pulling_dozens_of_documents_from_elsewhere_is_flagged() {
+        let config = AccessVolumeConfig::default();
+        let mut person = Person::default();
+        // Mail twice an hour, and on two days of five an hour of forty reports.
+        for day in 0..20 {
+            for hour in 8..16 {
+                let busy = day % 5 < 2 && hour == 11;
+                for request in 0..2 {
+                    let at = day * 86_400 + hour * 3600 + request * 1500;
+                    person.request_to(at, "https://mail.example.com/inbox", 20_000, &config);
+                }
+                for report in 0..if busy { 40 } else { 0 } {
+                    let at = day * 86_400 + hour * 3600 + 60 + report * 75;
+                    let resource = format!("https://finance.example.com/reports/{report}.xlsx");
+                    let signal = person.request_to(at, &resource, 1_000_000, &config);
+                    if day >= 5 {
+                        assert_eq!(signal, None, "day {day}");
+                    }
+                }
+            }
+        }
+        // The usual reports are still quiet (a different set of them)...
+        for report in 0..45 {
+            let at = 21 * 86_400 + 11 * 3600 + report * 70;
+            let resource = format!("https://finance.example.com/reports/q{report}.pdf");
+            assert_eq!(person.request_to(at, &resource, 1_000_000, &config), None);
+        }
+        // ...and thirty documents from the drive within the hour are not.
+        let hits: Vec<i64> = (0..30)
+            .filter(|document| {
+                let at = 22 * 86_400 + 14 * 3600 + document * 90;
+                let resource = format!("https://drive.example.com/files/{document}");
+                person
+                    .request_to(at, &resource, 1_000_000, &config)
+                    .is_some()
+            })
+            .collect();
+        assert_eq!(hits, [19]);
+    }
+
+    #[test]
+    fn where_a_request_goes_is_its_host_and_first_segment() {
+        let reports = target("https://finance.example.com/reports/q3.xlsx");
+        assert_eq!(reports, target("https://finance.example.com/reports"));
+        assert_eq!(reports, target("finance.example.com/reports/2026/q4.pdf"));
+        assert_ne!(
+            reports,
+            target("https://finance.example.com/payroll/q3.xlsx")
+        );
+        assert_ne!(target("s3://bucket/a/b"), target("s3://other/a/b"));
+        assert_ne!(target(""), 0);
     }
 
     #[test]
