@@ -254,8 +254,9 @@ pub struct SimulateOptions {
 }
 
 /// Which attacks a simulation weaves in. Benign look-alikes of the subtle attacks (typo
-/// bursts, offices sharing one address, analysts' usual download bursts, agents whose
-/// tool set grows) are in every mix.
+/// bursts, offices sharing one NAT address, admins sharing jump hosts on the data
+/// centre's hosting network, analysts' usual download bursts, agents whose tool set
+/// grows) are in every mix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mix {
     /// The eight textbook kinds (the first of [`AttackKind::ALL`]).
@@ -359,6 +360,9 @@ const GROWN_TOOL: &str = "create_refund";
 /// Tools an injected agent reaches for.
 const ROGUE_TOOLS: [&str; 3] = ["export_all_contacts", "delete_repository", "send_wire"];
 
+/// The first host number of the company's jump hosts in a city's cloud region.
+const JUMP_HOSTS: u32 = 30_000;
+
 /// A commercial VPN provider's network: exits in every country.
 const VPN_ASN: u32 = 9009;
 
@@ -377,6 +381,8 @@ struct Person {
     office: Option<u32>,
     /// An analyst: some days bring a burst of downloads, which is usual for them.
     analyst: bool,
+    /// An administrator: works through a shared jump host on some days.
+    admin: bool,
     /// An agent that is given a new tool from this day on.
     grows: Option<u32>,
 }
@@ -550,6 +556,9 @@ fn people(options: &SimulateOptions, rng: &mut Rng, stats: &mut SimulateStats) -
             // A fifth of the people work from offices of ten sharing one address.
             let office = (human && index % 50 < 10).then(|| 20_000 + (index / 50) as u32);
             let analyst = human && rng.chance(0.05);
+            // Two people in a hundred administer systems (chosen by index: the draws of
+            // everyone else's traffic stay as they were).
+            let admin = human && matches!(index % 100, 37 | 73);
             let grows = (kind == IdentityType::Agent && rng.chance(0.3) && days > 10)
                 .then(|| days / 3 + rng.below(u64::from(days / 3)) as u32);
             // Attacks need a work day with the victim at home, their laptop, no trip.
@@ -573,6 +582,7 @@ fn people(options: &SimulateOptions, rng: &mut Rng, stats: &mut SimulateStats) -
                 attack,
                 office,
                 analyst,
+                admin,
                 grows,
             }
         })
@@ -883,6 +893,25 @@ fn work_day(person: &Person, day: u32, day_start: Timestamp, rng: &mut Rng, out:
     let office = person
         .office
         .filter(|_| !travelling && !mobile && !via_vpn && city_index == person.home);
+    // On two days in five an admin at home on the laptop works through one of the two
+    // jump hosts of the company's cloud region in that city: machines every admin there
+    // uses, on the hosting network failed brute force comes from, two addresses of one
+    // /24. (A jump host in a far region would be travel to vigil: its range belongs in
+    // `corporate_ranges`.)
+    let jump = (person.admin
+        && attack.is_none()
+        && !travelling
+        && !mobile
+        && !via_vpn
+        && city_index == person.home
+        && (person.index as u32 + day) % 5 < 2)
+        .then_some(person.index as u32 % 2);
+    let jump_device = jump.map(|host| {
+        format!(
+            "jumphost-{}-{host}",
+            city.name.to_lowercase().replace(' ', "-")
+        )
+    });
     let at = Place {
         city,
         host: office.unwrap_or(person.host),
@@ -902,6 +931,17 @@ fn work_day(person: &Person, day: u32, day_start: Timestamp, rng: &mut Rng, out:
         },
         session: &session,
         device: &device,
+    };
+    let at = match (jump, &jump_device) {
+        (Some(host), Some(jump_device)) => Place {
+            city,
+            host: JUMP_HOSTS + host,
+            asn: DATA_CENTRE.home_asn,
+            salt: 60,
+            session: &session,
+            device: jump_device,
+        },
+        _ => at,
     };
     // Now and then the password is mistyped a few times first (never ten: that is the
     // brute-force line).
@@ -1508,6 +1548,42 @@ mod tests {
         let mut third = Vec::new();
         simulate_to(&other, &mut third).unwrap();
         assert_ne!(first, third);
+    }
+
+    #[test]
+    fn admins_share_jump_hosts_on_a_hosting_network() {
+        let options = SimulateOptions {
+            identities: 400,
+            days: 10,
+            ..SimulateOptions::default()
+        };
+        let mut users: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+            Default::default();
+        simulate(&options, |event| {
+            if let Some(device) = event
+                .device_id
+                .as_deref()
+                .filter(|device| device.starts_with("jumphost-"))
+            {
+                assert_eq!(event.asn, Some(DATA_CENTRE.home_asn), "{event:?}");
+                let ip = event.ip.unwrap().to_string();
+                let network = ip.rsplit_once('.').unwrap().0.to_string();
+                users
+                    .entry(format!("{device} {network}"))
+                    .or_default()
+                    .insert(event.identity.clone().unwrap_or_default().to_string());
+            }
+            Ok(())
+        })
+        .unwrap();
+        // Eight admins in 400 people; each city's jump host serves whoever lives there.
+        assert!(!users.is_empty());
+        let admins: std::collections::BTreeSet<&String> = users.values().flatten().collect();
+        assert!(admins.len() >= 4, "{users:?}");
+        assert!(
+            users.values().any(|identities| identities.len() >= 2),
+            "{users:?}"
+        );
     }
 
     #[test]
