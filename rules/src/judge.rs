@@ -1,14 +1,14 @@
 //! Judging one event: detectors, session risk, policy, and what the profile learns.
 
+use crate::condition::View;
 use crate::config::RulesConfig;
 use crate::detectors::{
     access_volume, agent_scope, brute_force, first_seen, impossible_travel, mfa_fatigue,
     posture_degraded, session_hijack, threat_ip, unusual_hour,
 };
-use crate::policy::{map, Evaluator, Facts, Policy, Rule};
+use crate::policy::{Evaluator, Policy, Rule};
 use crate::profile::{Profile, SignInContext};
 use crate::risk::{round_score, SessionRisks, NO_SESSION};
-use cel::Value;
 use std::sync::Arc;
 use vigil_schemas::{
     AuthAction, Decision, Detail, Detector, Envelope, IdentityType, Mode, Reason, Risk, RiskLevel,
@@ -400,7 +400,7 @@ impl Judge {
     ) {
         let event = &envelope.event;
         let rejudged = session_id != event.session_id.as_deref();
-        let facts = facts(
+        let view = view(
             envelope,
             identity,
             session_id,
@@ -410,6 +410,7 @@ impl Judge {
                 .profile
                 .learning(event.time, &self.rules.config.baseline),
         );
+        let mut judging = self.evaluator.judging(&view);
         // Cooldowns expire against the newest event time seen for the identity (not the
         // current event's, which may be late), so a late event cannot drop a live one.
         let latest = state.latest;
@@ -427,7 +428,7 @@ impl Judge {
             if enforced && rule.mode == Mode::Enforce {
                 continue;
             }
-            match self.evaluator.matches(rule, &facts) {
+            match judging.matches(rule) {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(problem) => {
@@ -504,18 +505,15 @@ fn learn(profile: &mut Profile, envelope: &Envelope, config: &RulesConfig) {
     profile.learn_sign_in(&sign_in, &config.baseline);
 }
 
-fn text(value: Option<&str>) -> Value {
-    Value::from(value.unwrap_or(""))
-}
-
-fn facts(
-    envelope: &Envelope,
-    identity: &str,
-    session_id: Option<&str>,
-    signals: &[Signal],
+/// What the policy sees of one event.
+fn view<'a>(
+    envelope: &'a Envelope,
+    identity: &'a str,
+    session_id: Option<&'a str>,
+    signals: &'a [Signal],
     risk: Risk,
     learning: bool,
-) -> Facts {
+) -> View<'a> {
     let event = &envelope.event;
     let (action, outcome, factor, resource) = match &event.detail {
         Detail::Auth(auth) => (
@@ -542,56 +540,28 @@ fn facts(
         ),
     };
     let geo = event.geo.as_ref();
-    let event_value = map(vec![
-        ("kind", event.kind().as_str().into()),
-        ("identity", identity.into()),
-        ("identity_type", event.identity_type.as_str().into()),
-        ("action", action.into()),
-        ("outcome", outcome.into()),
-        ("factor", text(factor)),
-        (
-            "ip",
-            event.ip.map(|ip| ip.to_string()).unwrap_or_default().into(),
-        ),
-        ("country", text(geo.and_then(|geo| geo.country.as_deref()))),
-        ("city", text(geo.and_then(|geo| geo.city.as_deref()))),
-        ("asn", Value::Int(event.asn.map_or(0, i64::from))),
-        ("device_id", text(event.device_id.as_deref())),
-        ("session_id", text(session_id)),
-        ("app", text(event.app.as_deref())),
-        ("resource", text(resource)),
-        ("corporate", envelope.tags.corporate.into()),
-        ("vpn", envelope.tags.vpn.into()),
-        ("anonymizer", envelope.tags.anonymizer.into()),
-        ("threat", envelope.tags.threat.into()),
-    ]);
-    let signal = map(signals
-        .iter()
-        .map(|signal| (signal.detector.as_str(), Value::Float(signal.score)))
-        .collect());
-    let list = signals
-        .iter()
-        .map(|signal| {
-            map(vec![
-                ("detector", signal.detector.as_str().into()),
-                ("score", Value::Float(signal.score)),
-                ("confidence", Value::Float(signal.confidence)),
-            ])
-        })
-        .collect();
-    Facts {
-        event: event_value,
-        signal,
-        signals: Value::List(Arc::new(list)),
-        risk: map(vec![
-            ("score", Value::Float(risk.score)),
-            ("level", risk.level.as_str().into()),
-        ]),
-        identity: map(vec![
-            ("id", identity.into()),
-            ("type", event.identity_type.as_str().into()),
-            ("learning", learning.into()),
-        ]),
+    View {
+        kind: event.kind().as_str(),
+        identity,
+        identity_type: event.identity_type.as_str(),
+        action,
+        outcome,
+        factor: factor.unwrap_or(""),
+        ip: event.ip,
+        country: geo.and_then(|geo| geo.country.as_deref()).unwrap_or(""),
+        city: geo.and_then(|geo| geo.city.as_deref()).unwrap_or(""),
+        asn: event.asn.map_or(0, i64::from),
+        device_id: event.device_id.as_deref().unwrap_or(""),
+        session_id: session_id.unwrap_or(""),
+        app: event.app.as_deref().unwrap_or(""),
+        resource: resource.unwrap_or(""),
+        corporate: envelope.tags.corporate,
+        vpn: envelope.tags.vpn,
+        anonymizer: envelope.tags.anonymizer,
+        threat: envelope.tags.threat,
+        signals,
+        risk,
+        learning,
     }
 }
 

@@ -13,6 +13,7 @@
 //! - [`judge`]: one event through all of the above.
 
 mod check;
+pub mod condition;
 pub mod config;
 pub mod detectors;
 mod duration;

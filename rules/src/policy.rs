@@ -29,6 +29,7 @@
 //! - `risk`: `score` (0-100) and `level` (`low`, `medium`, `high`) of the session;
 //! - `identity`: `id`, `type`, `learning` (still in its learning period).
 
+use crate::condition::{Compiled, View};
 use crate::config::Duration;
 use cel::common::ast::{EntryExpr, Expr, IdedExpr, MapExpr, StructExpr};
 use cel::{Context, Program, Value};
@@ -115,6 +116,8 @@ pub struct Rule {
     pub when: String,
     /// The compiled condition.
     program: Program,
+    /// The condition as a tree judged on the event's view, when its shape allows.
+    compiled: Option<Compiled>,
     /// What to do when it matches.
     pub action: Action,
     /// Enforce or only record.
@@ -208,11 +211,13 @@ impl Policy {
                     "only a `step_up` rule names an assurance level".into(),
                 ));
             }
+            let compiled = Compiled::compile(program.expression());
             rules.push(Rule {
                 name: spec.name,
                 description: spec.description,
                 when: spec.when,
                 program,
+                compiled,
                 action: spec.action,
                 mode: spec.mode.unwrap_or(parsed.defaults.mode),
                 cooldown: spec.cooldown.unwrap_or(parsed.defaults.cooldown),
@@ -312,6 +317,7 @@ fn bound_names(expression: &IdedExpr, names: &mut Vec<String>) {
 }
 
 /// What a condition sees, already in CEL values.
+#[derive(Clone)]
 pub struct Facts {
     /// `event`.
     pub event: Value,
@@ -411,13 +417,79 @@ impl Evaluator {
 
     /// Whether `rule` matches `facts`; a condition that does not give a bool is an error.
     pub fn matches(&self, rule: &Rule, facts: &Facts) -> Result<bool, String> {
+        self.bind(facts.clone()).matches(rule)
+    }
+
+    /// One event's facts bound as the conditions' variables, once for every rule.
+    pub fn bind(&self, facts: Facts) -> Bound<'_> {
         let mut scope = self.root.new_inner_scope();
-        scope.add_variable_from_value("event", facts.event.clone());
-        scope.add_variable_from_value("signal", facts.signal.clone());
-        scope.add_variable_from_value("signals", facts.signals.clone());
-        scope.add_variable_from_value("risk", facts.risk.clone());
-        scope.add_variable_from_value("identity", facts.identity.clone());
-        match rule.program.execute(&scope) {
+        scope.add_variable_from_value("event", facts.event);
+        scope.add_variable_from_value("signal", facts.signal);
+        scope.add_variable_from_value("signals", facts.signals);
+        scope.add_variable_from_value("risk", facts.risk);
+        scope.add_variable_from_value("identity", facts.identity);
+        Bound { scope }
+    }
+}
+
+impl Rule {
+    /// Whether the condition is judged by its compiled tree (else by the interpreter).
+    pub fn is_compiled(&self) -> bool {
+        self.compiled.is_some()
+    }
+}
+
+impl Evaluator {
+    /// The policy's evaluation for one event: compiled conditions on `view`, the
+    /// interpreter for the others (with the event's facts built once, when first needed).
+    pub fn judging<'e, 'v>(&'e self, view: &'v View<'v>) -> Judging<'e, 'v> {
+        Judging {
+            evaluator: self,
+            view,
+            bound: None,
+        }
+    }
+}
+
+/// One event's policy evaluation ([`Evaluator::judging`]).
+pub struct Judging<'e, 'v> {
+    evaluator: &'e Evaluator,
+    view: &'v View<'v>,
+    bound: Option<Bound<'e>>,
+}
+
+impl Judging<'_, '_> {
+    /// Whether `rule` matches; a condition that does not give a bool is an error.
+    pub fn matches(&mut self, rule: &Rule) -> Result<bool, String> {
+        if let Some(holds) = rule
+            .compiled
+            .as_ref()
+            .and_then(|compiled| compiled.holds(self.view))
+        {
+            return Ok(holds);
+        }
+        let (evaluator, view) = (self.evaluator, self.view);
+        self.bound
+            .get_or_insert_with(|| evaluator.bind(view.facts()))
+            .matches(rule)
+    }
+}
+
+/// One event's facts bound as CEL variables ([`Evaluator::bind`]).
+pub struct Bound<'e> {
+    scope: Context<'e, 'static>,
+}
+
+impl Bound<'_> {
+    /// Whether `rule` matches; a condition that does not give a bool is an error.
+    pub fn matches(&self, rule: &Rule) -> Result<bool, String> {
+        self.matches_program(&rule.program)
+    }
+
+    /// Whether a compiled CEL program gives true; one that does not give a bool is an
+    /// error.
+    pub fn matches_program(&self, program: &Program) -> Result<bool, String> {
+        match program.execute(&self.scope) {
             Ok(Value::Bool(matched)) => Ok(matched),
             Ok(other) => Err(format!("gives {other:?}, not a bool")),
             Err(problem) => Err(problem.to_string()),
