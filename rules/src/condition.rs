@@ -15,11 +15,7 @@
 //! test compares the two on random conditions and events.
 
 use cel::common::ast::{operators, Expr, IdedExpr, LiteralValue};
-use cel::Value;
-use std::sync::Arc;
 use vigil_schemas::{Detector, Risk, Signal};
-
-use crate::policy::{map, Facts};
 
 /// What a condition reads: one event as the policy sees it, borrowed.
 #[derive(Debug, Clone, Copy)]
@@ -69,63 +65,6 @@ pub struct View<'a> {
 }
 
 impl View<'_> {
-    /// The facts as CEL values, for the interpreter.
-    pub fn facts(&self) -> Facts {
-        let event = map(vec![
-            ("kind", self.kind.into()),
-            ("identity", self.identity.into()),
-            ("identity_type", self.identity_type.into()),
-            ("action", self.action.into()),
-            ("outcome", self.outcome.into()),
-            ("factor", self.factor.into()),
-            (
-                "ip",
-                self.ip.map(|ip| ip.to_string()).unwrap_or_default().into(),
-            ),
-            ("country", self.country.into()),
-            ("city", self.city.into()),
-            ("asn", Value::Int(self.asn)),
-            ("device_id", self.device_id.into()),
-            ("session_id", self.session_id.into()),
-            ("app", self.app.into()),
-            ("resource", self.resource.into()),
-            ("corporate", self.corporate.into()),
-            ("vpn", self.vpn.into()),
-            ("anonymizer", self.anonymizer.into()),
-            ("threat", self.threat.into()),
-        ]);
-        let signal = map(self
-            .signals
-            .iter()
-            .map(|signal| (signal.detector.as_str(), Value::Float(signal.score)))
-            .collect());
-        let list = self
-            .signals
-            .iter()
-            .map(|signal| {
-                map(vec![
-                    ("detector", signal.detector.as_str().into()),
-                    ("score", Value::Float(signal.score)),
-                    ("confidence", Value::Float(signal.confidence)),
-                ])
-            })
-            .collect();
-        Facts {
-            event,
-            signal,
-            signals: Value::List(Arc::new(list)),
-            risk: map(vec![
-                ("score", Value::Float(self.risk.score)),
-                ("level", self.risk.level.as_str().into()),
-            ]),
-            identity: map(vec![
-                ("id", self.identity.into()),
-                ("type", self.identity_type.into()),
-                ("learning", self.learning.into()),
-            ]),
-        }
-    }
-
     fn score(&self, detector: Detector) -> Option<f64> {
         self.signals
             .iter()
@@ -472,141 +411,7 @@ fn comparison(subject: &IdedExpr, order: Order, value: &IdedExpr) -> Option<Node
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Evaluator, Policy};
     use cel::Program;
-    use proptest::prelude::*;
-    use vigil_schemas::RiskLevel;
-
-    const DETECTORS: [&str; 5] = [
-        "impossible_travel",
-        "brute_force",
-        "new_device",
-        "session_hijack",
-        "no_such_detector",
-    ];
-    const OUTCOMES: [&str; 4] = ["success", "failure", "denied", ""];
-
-    fn view<'a>(signals: &'a [Signal], risk: f64, outcome: &'a str, corporate: bool) -> View<'a> {
-        let level = if risk >= RiskLevel::HIGH_FROM {
-            RiskLevel::High
-        } else if risk >= RiskLevel::MEDIUM_FROM {
-            RiskLevel::Medium
-        } else {
-            RiskLevel::Low
-        };
-        View {
-            kind: "auth",
-            identity: "alice@example.com",
-            identity_type: "user",
-            action: "login",
-            outcome,
-            factor: "",
-            ip: Some([192, 0, 2, 1].into()),
-            country: "DE",
-            city: "Berlin",
-            asn: 3320,
-            device_id: "laptop-1",
-            session_id: "s-1",
-            app: "",
-            resource: "",
-            corporate,
-            vpn: false,
-            anonymizer: false,
-            threat: false,
-            signals,
-            risk: Risk { score: risk, level },
-            learning: false,
-        }
-    }
-
-    /// A condition of the shapes policies use, some compiled and some not.
-    fn condition() -> impl Strategy<Value = String> {
-        let detector = proptest::sample::select(DETECTORS.to_vec());
-        let threshold = proptest::sample::select(vec![0.0, 40.0, 50.0, 60.0, 70.0, 100.0]);
-        let atom = prop_oneof![
-            detector
-                .clone()
-                .prop_map(|name| format!("\"{name}\" in signal")),
-            (
-                detector.clone(),
-                proptest::sample::select(vec![">=", ">", "<", "<=", "==", "!="]),
-                threshold.clone()
-            )
-                .prop_map(|(name, order, value)| format!("signal.{name} {order} {value:.1}")),
-            (detector, threshold.clone())
-                .prop_map(|(name, value)| format!("{value:.1} <= signal.{name}")),
-            threshold
-                .clone()
-                .prop_map(|value| format!("risk.score >= {value:.1}")),
-            // An integer against a score: left to the interpreter.
-            threshold.prop_map(|value| format!("risk.score >= {}", value as i64)),
-            proptest::sample::select(OUTCOMES.to_vec())
-                .prop_map(|outcome| format!("event.outcome != \"{outcome}\"")),
-            proptest::sample::select(vec!["low", "medium", "high"])
-                .prop_map(|level| format!("risk.level == \"{level}\"")),
-            (0i64..3).prop_map(|count| format!("size(signals) > {count}")),
-            Just("event.corporate".to_string()),
-            Just("event.asn == 3320".to_string()),
-            Just("signals.exists(s, s.score >= 60.0)".to_string()),
-            Just("true".to_string()),
-        ];
-        atom.prop_recursive(3, 12, 2, |inner| {
-            prop_oneof![
-                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}) && ({b})")),
-                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}) || ({b})")),
-                inner.prop_map(|a| format!("!({a})")),
-            ]
-        })
-    }
-
-    fn signals() -> impl Strategy<Value = Vec<Signal>> {
-        proptest::sample::subsequence(vec![0usize, 1, 2, 3], 0..=4).prop_flat_map(|picked| {
-            proptest::collection::vec(
-                proptest::sample::select(vec![30.0, 50.0, 60.0, 70.0, 90.0]),
-                picked.len(),
-            )
-            .prop_map(move |scores| {
-                picked
-                    .iter()
-                    .zip(scores)
-                    .map(|(index, score)| Signal {
-                        detector: detector(DETECTORS[*index]).unwrap(),
-                        score,
-                        confidence: 0.9,
-                        detail: String::new(),
-                        evidence: serde_json::Value::Null,
-                    })
-                    .collect()
-            })
-        })
-    }
-
-    proptest! {
-        #[test]
-        fn the_compiled_tree_gives_the_interpreters_answer(
-            when in condition(),
-            signals in signals(),
-            risk in proptest::sample::select(vec![10.0, 40.0, 55.0, 70.0, 90.0]),
-            outcome in proptest::sample::select(OUTCOMES.to_vec()),
-            corporate in any::<bool>(),
-        ) {
-            let program = Program::compile(&when).unwrap();
-            let view = view(&signals, risk, outcome, corporate);
-            let evaluator = Evaluator::new();
-            let interpreted = evaluator.bind(view.facts()).matches_program(&program);
-            if let Some(compiled) = Compiled::compile(program.expression()) {
-                prop_assert_eq!(compiled.holds(&view), interpreted.ok(), "{}", when);
-            }
-        }
-    }
-
-    #[test]
-    fn every_rule_of_the_default_policy_is_compiled() {
-        let policy = Policy::default_policy();
-        for rule in policy.rules() {
-            assert!(rule.is_compiled(), "{}", rule.when);
-        }
-    }
 
     #[test]
     fn other_shapes_are_left_to_the_interpreter() {

@@ -341,6 +341,63 @@ pub fn map(entries: Vec<(&str, Value)>) -> Value {
 }
 
 impl Facts {
+    /// The facts of one event's view as CEL values, for the interpreter.
+    pub fn of(view: &View<'_>) -> Facts {
+        let event = map(vec![
+            ("kind", view.kind.into()),
+            ("identity", view.identity.into()),
+            ("identity_type", view.identity_type.into()),
+            ("action", view.action.into()),
+            ("outcome", view.outcome.into()),
+            ("factor", view.factor.into()),
+            (
+                "ip",
+                view.ip.map(|ip| ip.to_string()).unwrap_or_default().into(),
+            ),
+            ("country", view.country.into()),
+            ("city", view.city.into()),
+            ("asn", Value::Int(view.asn)),
+            ("device_id", view.device_id.into()),
+            ("session_id", view.session_id.into()),
+            ("app", view.app.into()),
+            ("resource", view.resource.into()),
+            ("corporate", view.corporate.into()),
+            ("vpn", view.vpn.into()),
+            ("anonymizer", view.anonymizer.into()),
+            ("threat", view.threat.into()),
+        ]);
+        let signal = map(view
+            .signals
+            .iter()
+            .map(|signal| (signal.detector.as_str(), Value::Float(signal.score)))
+            .collect());
+        let list = view
+            .signals
+            .iter()
+            .map(|signal| {
+                map(vec![
+                    ("detector", signal.detector.as_str().into()),
+                    ("score", Value::Float(signal.score)),
+                    ("confidence", Value::Float(signal.confidence)),
+                ])
+            })
+            .collect();
+        Facts {
+            event,
+            signal,
+            signals: Value::List(Arc::new(list)),
+            risk: map(vec![
+                ("score", Value::Float(view.risk.score)),
+                ("level", view.risk.level.as_str().into()),
+            ]),
+            identity: map(vec![
+                ("id", view.identity.into()),
+                ("type", view.identity_type.into()),
+                ("learning", view.learning.into()),
+            ]),
+        }
+    }
+
     /// An event that raised no signal, on a session with a little risk.
     fn quiet_sample() -> Facts {
         let loud = Facts::sample();
@@ -470,7 +527,7 @@ impl Judging<'_, '_> {
         }
         let (evaluator, view) = (self.evaluator, self.view);
         self.bound
-            .get_or_insert_with(|| evaluator.bind(view.facts()))
+            .get_or_insert_with(|| evaluator.bind(Facts::of(view)))
             .matches(rule)
     }
 }
@@ -500,6 +557,142 @@ impl Bound<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use vigil_schemas::{Detector, Risk, RiskLevel, Signal};
+
+    const DETECTORS: [&str; 5] = [
+        "impossible_travel",
+        "brute_force",
+        "new_device",
+        "session_hijack",
+        "no_such_detector",
+    ];
+    const OUTCOMES: [&str; 4] = ["success", "failure", "denied", ""];
+
+    fn view<'a>(signals: &'a [Signal], risk: f64, outcome: &'a str, corporate: bool) -> View<'a> {
+        let level = if risk >= RiskLevel::HIGH_FROM {
+            RiskLevel::High
+        } else if risk >= RiskLevel::MEDIUM_FROM {
+            RiskLevel::Medium
+        } else {
+            RiskLevel::Low
+        };
+        View {
+            kind: "auth",
+            identity: "alice@example.com",
+            identity_type: "user",
+            action: "login",
+            outcome,
+            factor: "",
+            ip: Some([192, 0, 2, 1].into()),
+            country: "DE",
+            city: "Berlin",
+            asn: 3320,
+            device_id: "laptop-1",
+            session_id: "s-1",
+            app: "",
+            resource: "",
+            corporate,
+            vpn: false,
+            anonymizer: false,
+            threat: false,
+            signals,
+            risk: Risk { score: risk, level },
+            learning: false,
+        }
+    }
+
+    /// A condition of the shapes policies use, some compiled and some not.
+    fn condition() -> impl Strategy<Value = String> {
+        let detector = proptest::sample::select(DETECTORS.to_vec());
+        let threshold = proptest::sample::select(vec![0.0, 40.0, 50.0, 60.0, 70.0, 100.0]);
+        let atom = prop_oneof![
+            detector
+                .clone()
+                .prop_map(|name| format!("\"{name}\" in signal")),
+            (
+                detector.clone(),
+                proptest::sample::select(vec![">=", ">", "<", "<=", "==", "!="]),
+                threshold.clone()
+            )
+                .prop_map(|(name, order, value)| format!("signal.{name} {order} {value:.1}")),
+            (detector, threshold.clone())
+                .prop_map(|(name, value)| format!("{value:.1} <= signal.{name}")),
+            threshold
+                .clone()
+                .prop_map(|value| format!("risk.score >= {value:.1}")),
+            // An integer against a score: left to the interpreter.
+            threshold.prop_map(|value| format!("risk.score >= {}", value as i64)),
+            proptest::sample::select(OUTCOMES.to_vec())
+                .prop_map(|outcome| format!("event.outcome != \"{outcome}\"")),
+            proptest::sample::select(vec!["low", "medium", "high"])
+                .prop_map(|level| format!("risk.level == \"{level}\"")),
+            (0i64..3).prop_map(|count| format!("size(signals) > {count}")),
+            Just("event.corporate".to_string()),
+            Just("event.asn == 3320".to_string()),
+            Just("signals.exists(s, s.score >= 60.0)".to_string()),
+            Just("true".to_string()),
+        ];
+        atom.prop_recursive(3, 12, 2, |inner| {
+            prop_oneof![
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}) && ({b})")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}) || ({b})")),
+                inner.prop_map(|a| format!("!({a})")),
+            ]
+        })
+    }
+
+    fn signals() -> impl Strategy<Value = Vec<Signal>> {
+        proptest::sample::subsequence(vec![0usize, 1, 2, 3], 0..=4).prop_flat_map(|picked| {
+            proptest::collection::vec(
+                proptest::sample::select(vec![30.0, 50.0, 60.0, 70.0, 90.0]),
+                picked.len(),
+            )
+            .prop_map(move |scores| {
+                picked
+                    .iter()
+                    .zip(scores)
+                    .map(|(index, score)| Signal {
+                        detector: Detector::ALL
+                            .into_iter()
+                            .find(|detector| detector.as_str() == DETECTORS[*index])
+                            .unwrap(),
+                        score,
+                        confidence: 0.9,
+                        detail: String::new(),
+                        evidence: serde_json::Value::Null,
+                    })
+                    .collect()
+            })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_compiled_tree_gives_the_interpreters_answer(
+            when in condition(),
+            signals in signals(),
+            risk in proptest::sample::select(vec![10.0, 40.0, 55.0, 70.0, 90.0]),
+            outcome in proptest::sample::select(OUTCOMES.to_vec()),
+            corporate in any::<bool>(),
+        ) {
+            let program = Program::compile(&when).unwrap();
+            let view = view(&signals, risk, outcome, corporate);
+            let evaluator = Evaluator::new();
+            let interpreted = evaluator.bind(Facts::of(&view)).matches_program(&program);
+            if let Some(compiled) = Compiled::compile(program.expression()) {
+                prop_assert_eq!(compiled.holds(&view), interpreted.ok(), "{}", when);
+            }
+        }
+    }
+
+    #[test]
+    fn every_rule_of_the_default_policy_is_compiled() {
+        let policy = Policy::default_policy();
+        for rule in policy.rules() {
+            assert!(rule.is_compiled(), "{}", rule.when);
+        }
+    }
 
     #[test]
     fn the_default_policy_loads() {
