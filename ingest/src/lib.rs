@@ -37,8 +37,9 @@ pub use vigil_schemas::Event;
 /// Whether the record has a top-level-looking `"kind": "auth" | "posture" | "access"`
 /// pair (a cheap byte search; the native decoder has the last word).
 fn names_native_kind(record: &[u8]) -> bool {
-    let finder = memchr::memmem::Finder::new(b"\"kind\"");
-    finder.find_iter(record).any(|position| {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"kind\""));
+    FINDER.find_iter(record).any(|position| {
         let rest = &record[position + 6..];
         let rest = rest.trim_ascii_start();
         let Some(rest) = rest.strip_prefix(b":") else {

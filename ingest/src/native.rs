@@ -14,7 +14,9 @@ use vigil_schemas::{
 /// and a megabyte identity would poison every map it is a key of (the schema's bound).
 pub const MAX_ID_BYTES: usize = vigil_schemas::MAX_NAME_BYTES;
 
-#[derive(Deserialize)]
+mod scan;
+
+#[derive(Deserialize, Default)]
 struct NativeRecord<'a> {
     #[serde(borrow)]
     kind: Option<Text<'a>>,
@@ -237,10 +239,18 @@ pub(crate) fn decode(record: &[u8]) -> Result<Decoded, DecodeError> {
     // every string it reads.
     let text = std::str::from_utf8(record)
         .map_err(|error| DecodeError::new(FORMAT, format!("record is not valid UTF-8: {error}")))?;
-    let raw: NativeRecord<'_> = match serde_json::from_str(text) {
-        Ok(raw) => raw,
-        Err(error) => return Err(describe(text, &error)),
+    let raw: NativeRecord<'_> = match scan::scan(text) {
+        Some(raw) => raw,
+        None => match serde_json::from_str(text) {
+            Ok(raw) => raw,
+            Err(error) => return Err(describe(text, &error)),
+        },
     };
+    event(raw)
+}
+
+/// The event of a record read.
+fn event(raw: NativeRecord<'_>) -> Result<Decoded, DecodeError> {
     let kind = required(&raw.kind, "kind")?;
     let time_text = required(&raw.time, "time")?;
     let time =
