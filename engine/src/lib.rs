@@ -41,6 +41,11 @@ type Work = (usize, Envelope, Option<Box<Signal>>);
 /// bounds memory against an input of endless device ids.
 pub const MAX_DEVICE_OWNERS: usize = 1 << 20;
 
+/// How often (in events judged) the spray tracker forgets addresses idle for two of its
+/// windows: often enough that it holds about one window's addresses, rarely enough that
+/// going over them costs nothing per event.
+const SPRAY_SWEEP_EVENTS: u64 = 65_536;
+
 /// A policy condition that failed to evaluate: how often, and the first failure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyErrors {
@@ -372,6 +377,8 @@ pub struct Engine {
     watermark: vigil_schemas::Timestamp,
     /// Events judged since memory was last swept (without a store).
     since_sweep: u64,
+    /// Events judged since the spray tracker last forgot its idle addresses.
+    since_spray_sweep: u64,
     evictions: Evictions,
 }
 
@@ -410,6 +417,7 @@ impl Engine {
             limits: MemoryLimits::default(),
             watermark: vigil_schemas::Timestamp(i64::MIN),
             since_sweep: 0,
+            since_spray_sweep: 0,
             evictions: Evictions::default(),
         }
     }
@@ -626,6 +634,12 @@ impl Engine {
             self.watermark = self.watermark.max(newest);
         }
         self.since_sweep += judged;
+        self.since_spray_sweep += judged;
+        if self.since_spray_sweep >= SPRAY_SWEEP_EVENTS {
+            self.since_spray_sweep = 0;
+            let window = self.rules.config.password_spray.window.as_micros();
+            self.spray.expire(self.watermark, window.saturating_mul(2));
+        }
         if let Some(durable) = self.durable.as_mut() {
             durable.events += judged;
             durable.events_since += judged;

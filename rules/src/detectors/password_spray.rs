@@ -202,6 +202,23 @@ impl SprayTracker {
         self.addresses.is_empty()
     }
 
+    /// Forgets the addresses and networks with no attempt within `keep` of `now` (the
+    /// newest event time), so the tracker holds what a spray in progress needs rather than
+    /// every address seen since the start. With `keep` at least twice the window, an event
+    /// up to a window late finds nothing the forgotten entry would still have counted: its
+    /// failures and successes and its last signal are all out of the window by then.
+    pub fn expire(&mut self, now: Timestamp, keep: i64) {
+        let recent = |latest: Timestamp| now.0.saturating_sub(latest.0) <= keep;
+        self.addresses.retain(|_, address| recent(address.latest));
+        self.networks.retain(|_, network| recent(network.latest));
+        if self.addresses.capacity() > 2 * self.addresses.len() + 64 {
+            self.addresses.shrink_to_fit();
+        }
+        if self.networks.capacity() > 2 * self.networks.len() + 64 {
+            self.networks.shrink_to_fit();
+        }
+    }
+
     fn make_room(&mut self, now: Timestamp, window: i64) {
         if self.networks.len() >= MAX_ADDRESSES {
             self.networks
@@ -519,6 +536,55 @@ mod tests {
         );
         event.ip = Some(ip.parse().unwrap());
         crate::testing::envelope(event)
+    }
+
+    #[test]
+    fn idle_addresses_are_forgotten_and_a_spray_in_progress_is_not() {
+        let config = PasswordSprayConfig::default();
+        let window = config.window.as_micros();
+        let mut tracker = SprayTracker::default();
+        // A typo from an office an hour before, and a spray under way now.
+        tracker.observe(
+            &attempt(0, "bob@example.com", "81.2.69.142", Outcome::Failure),
+            &config,
+        );
+        let start = 2 * window / 1_000_000 + 60;
+        let mut signals = Vec::new();
+        for victim in 0..5 {
+            let envelope = attempt(
+                start + victim * 20,
+                &format!("user{victim}@example.com"),
+                "95.165.1.9",
+                Outcome::Failure,
+            );
+            signals.extend(tracker.observe(&envelope, &config));
+        }
+        let now = Timestamp::from_secs(1_772_409_600 + start + 100);
+        tracker.expire(now, 2 * window);
+        assert_eq!(
+            tracker.len(),
+            1,
+            "the office's address leaves, the sprayer's stays"
+        );
+        for victim in 5..12 {
+            let envelope = attempt(
+                start + victim * 20,
+                &format!("user{victim}@example.com"),
+                "95.165.1.9",
+                Outcome::Failure,
+            );
+            signals.extend(tracker.observe(&envelope, &config));
+        }
+        assert_eq!(
+            signals.len(),
+            1,
+            "the spray counts its victims across the sweep"
+        );
+        assert!(
+            signals[0].detail.contains("10 identities"),
+            "{}",
+            signals[0].detail
+        );
     }
 
     #[test]
