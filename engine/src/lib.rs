@@ -159,6 +159,20 @@ impl Shard {
     /// durable) ones idle past `idle_after`, then the least recently active clean ones
     /// beyond `max` (without a store every identity is clean: those leave with their
     /// baselines, counted as lost).
+    /// Drops the sessions every identity would drop at its next event (idle past the
+    /// session timeout, risk decayed): without this a session stays in memory until its
+    /// identity is seen again, and most of those held are days over. Judged as of
+    /// `now`, a timeout before the newest event time, so an event up to that late still
+    /// finds the sessions it would have found.
+    fn expire_sessions(&mut self, newest: vigil_schemas::Timestamp) {
+        let config = &self.judge.rules().config;
+        let idle = config.session_hijack.idle_timeout.as_micros();
+        let now = vigil_schemas::Timestamp(newest.0.saturating_sub(idle));
+        for state in self.identities.values_mut() {
+            state.risks.expire(now, idle, &config.risk);
+        }
+    }
+
     fn evict(
         &mut self,
         watermark: vigil_schemas::Timestamp,
@@ -455,7 +469,10 @@ impl Engine {
         let gone: Vec<Eviction> = self
             .shards
             .par_iter_mut()
-            .map(|shard| shard.evict(watermark, None, per_shard))
+            .map(|shard| {
+                shard.expire_sessions(watermark);
+                shard.evict(watermark, None, per_shard)
+            })
             .collect();
         for eviction in gone {
             self.evictions.expired += eviction.expired.len() as u64;
@@ -799,6 +816,42 @@ mod tests {
             };
         }
         events
+    }
+
+    #[test]
+    fn the_memory_sweep_drops_sessions_a_day_over() {
+        let mut engine = Engine::new(rules(), 1);
+        let with_session = |identity: &str, minute: i64, session: &str| {
+            let mut envelope = login(identity, minute, 52.52, 13.4, "85.214.1.1", 1);
+            envelope.event.session_id = Some(session.into());
+            envelope
+        };
+        engine.process(vec![
+            with_session("alice@example.com", 0, "a-1"),
+            with_session("bob@example.com", 0, "b-1"),
+        ]);
+        // Bob again 20 hours on (his old session over by then), then 30 hours on;
+        // Alice not again.
+        engine.process(vec![with_session("bob@example.com", 20 * 60, "b-2")]);
+        engine.process(vec![with_session("bob@example.com", 30 * 60, "b-3")]);
+        let sessions = |engine: &Engine, identity: &str| {
+            let state = engine.identity(identity).expect("held");
+            let keys: Vec<String> = state
+                .risks
+                .sessions()
+                .iter()
+                .map(|session| session.key.to_string())
+                .collect();
+            keys
+        };
+        assert_eq!(sessions(&engine, "alice@example.com"), ["a-1"]);
+        assert_eq!(sessions(&engine, "bob@example.com"), ["b-2", "b-3"]);
+        let newest = engine.watermark;
+        engine.shards[0].expire_sessions(newest);
+        // Alice's session is 30 hours idle: over by more than the 12-hour timeout plus
+        // the 12 hours a late event may be behind. Bob's 10-hour-old one stays.
+        assert!(sessions(&engine, "alice@example.com").is_empty());
+        assert_eq!(sessions(&engine, "bob@example.com"), ["b-2", "b-3"]);
     }
 
     #[test]
