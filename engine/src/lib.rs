@@ -159,17 +159,25 @@ impl Shard {
     /// durable) ones idle past `idle_after`, then the least recently active clean ones
     /// beyond `max` (without a store every identity is clean: those leave with their
     /// baselines, counted as lost).
-    /// Drops the sessions every identity would drop at its next event (idle past the
-    /// session timeout, risk decayed): without this a session stays in memory until its
-    /// identity is seen again, and most of those held are days over. Judged as of
-    /// `now`, a timeout before the newest event time, so an event up to that late still
-    /// finds the sessions it would have found.
-    fn expire_sessions(&mut self, newest: vigil_schemas::Timestamp) {
+    /// Drops what no later event can count: the sessions every identity would drop at
+    /// its next event (idle past the session timeout, risk decayed), and failed sign-in
+    /// and refused prompt windows holding nothing within their window. Without this they
+    /// stay in memory until their identity is seen again, and most of those held are
+    /// days over. Judged as of `now`, a session timeout before the newest event time, so
+    /// an event up to that late still finds what it would have found.
+    fn expire_over(&mut self, newest: vigil_schemas::Timestamp) {
         let config = &self.judge.rules().config;
         let idle = config.session_hijack.idle_timeout.as_micros();
         let now = vigil_schemas::Timestamp(newest.0.saturating_sub(idle));
         for state in self.identities.values_mut() {
             state.risks.expire(now, idle, &config.risk);
+            if state
+                .windows
+                .as_ref()
+                .is_some_and(|windows| windows.over(now, config))
+            {
+                state.windows = None;
+            }
         }
     }
 
@@ -470,7 +478,7 @@ impl Engine {
             .shards
             .par_iter_mut()
             .map(|shard| {
-                shard.expire_sessions(watermark);
+                shard.expire_over(watermark);
                 shard.evict(watermark, None, per_shard)
             })
             .collect();
@@ -819,15 +827,20 @@ mod tests {
     }
 
     #[test]
-    fn the_memory_sweep_drops_sessions_a_day_over() {
+    fn the_memory_sweep_drops_what_is_a_day_over() {
         let mut engine = Engine::new(rules(), 1);
         let with_session = |identity: &str, minute: i64, session: &str| {
             let mut envelope = login(identity, minute, 52.52, 13.4, "85.214.1.1", 1);
             envelope.event.session_id = Some(session.into());
             envelope
         };
+        let mut mistyped = login("alice@example.com", 0, 52.52, 13.4, "85.214.1.1", 1);
+        if let Detail::Auth(auth) = &mut mistyped.event.detail {
+            auth.outcome = Outcome::Failure;
+        }
         engine.process(vec![
-            with_session("alice@example.com", 0, "a-1"),
+            mistyped,
+            with_session("alice@example.com", 1, "a-1"),
             with_session("bob@example.com", 0, "b-1"),
         ]);
         // Bob again 20 hours on (his old session over by then), then 30 hours on;
@@ -845,12 +858,18 @@ mod tests {
             keys
         };
         assert_eq!(sessions(&engine, "alice@example.com"), ["a-1"]);
+        let windows = |engine: &Engine| {
+            let state = engine.identity("alice@example.com").expect("held");
+            state.windows.is_some()
+        };
+        assert!(windows(&engine), "her typo opened a failure window");
         assert_eq!(sessions(&engine, "bob@example.com"), ["b-2", "b-3"]);
         let newest = engine.watermark;
-        engine.shards[0].expire_sessions(newest);
+        engine.shards[0].expire_over(newest);
         // Alice's session is 30 hours idle: over by more than the 12-hour timeout plus
         // the 12 hours a late event may be behind. Bob's 10-hour-old one stays.
         assert!(sessions(&engine, "alice@example.com").is_empty());
+        assert!(!windows(&engine), "and a window a day over is dropped");
         assert_eq!(sessions(&engine, "bob@example.com"), ["b-2", "b-3"]);
     }
 

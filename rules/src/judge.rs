@@ -132,6 +132,21 @@ pub struct AuthWindows {
     pub prompts: mfa_fatigue::PromptWindow,
 }
 
+impl AuthWindows {
+    /// Whether nothing in it can count for an event at `now` or later: every failure,
+    /// refused prompt and signal is more than its window before `now`, so a fresh pair
+    /// of windows judges such an event the same.
+    pub fn over(&self, now: Timestamp, config: &RulesConfig) -> bool {
+        let window = config
+            .brute_force
+            .window
+            .as_micros()
+            .max(config.mfa_fatigue.window.as_micros());
+        let newest = self.failures.newest().max(self.prompts.newest());
+        newest.is_none_or(|newest| now.0.saturating_sub(newest.0) > window)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Cooldown {
     rule: usize,

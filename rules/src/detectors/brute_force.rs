@@ -56,6 +56,12 @@ impl FailureWindow {
         (count, ips.len())
     }
 
+    /// The newest time it holds (a failure or the last signal).
+    pub fn newest(&self) -> Option<Timestamp> {
+        let failure = self.failures.back().map(|(time, _)| *time);
+        failure.max(self.signalled)
+    }
+
     /// Forgets the failures a success closed: the next burst starts from zero.
     fn clear_before(&mut self, now: Timestamp) {
         self.failures.retain(|(time, _)| *time > now);

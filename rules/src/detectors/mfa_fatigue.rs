@@ -32,6 +32,11 @@ impl PromptWindow {
         crate::window::insert_sorted(&mut self.refused, time, MAX_REMEMBERED_PROMPTS);
     }
 
+    /// The newest time it holds (a refused prompt or the last signal).
+    pub fn newest(&self) -> Option<Timestamp> {
+        self.refused.back().copied().max(self.signalled)
+    }
+
     /// Refused prompts in the `window` ending at `end`.
     fn in_window(&self, end: Timestamp, window_micros: i64) -> usize {
         self.refused
