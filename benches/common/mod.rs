@@ -16,7 +16,9 @@ pub fn env_or(name: &str, default: usize) -> usize {
 /// `stats_alloc`).
 pub fn live(region: &Region<System>) -> isize {
     let change = region.change();
-    change.bytes_allocated as isize - change.bytes_deallocated as isize + change.bytes_reallocated
+    // A reallocation's growth is in `bytes_allocated` and its shrinking in
+    // `bytes_deallocated` already; `bytes_reallocated` is their net, counted again if added.
+    change.bytes_allocated as isize - change.bytes_deallocated as isize
 }
 
 /// Process CPU time (user + system, all threads) in seconds, from `/proc/self/stat`.
