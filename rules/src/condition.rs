@@ -219,32 +219,25 @@ impl Compiled {
     }
 }
 
+/// CEL's commutative `&&` (`decisive` false) and `||` (`decisive` true): the decisive
+/// value on either side wins over an error (`None`) on the other.
+fn junction(left: &Node, right: &Node, view: &View<'_>, decisive: bool) -> Option<bool> {
+    let left = left.holds(view);
+    if left == Some(decisive) {
+        return Some(decisive);
+    }
+    match (left, right.holds(view)?) {
+        (Some(_), right) => Some(right),
+        (None, right) if right == decisive => Some(decisive),
+        (None, _) => None,
+    }
+}
+
 impl Node {
     fn holds(&self, view: &View<'_>) -> Option<bool> {
         match self {
-            // CEL's commutative `&&`: false wins over an error on either side.
-            Node::And(left, right) => {
-                let left = left.holds(view);
-                if left == Some(false) {
-                    return Some(false);
-                }
-                match (left, right.holds(view)?) {
-                    (Some(true), right) => Some(right),
-                    (_, false) => Some(false),
-                    _ => None,
-                }
-            }
-            Node::Or(left, right) => {
-                let left = left.holds(view);
-                if left == Some(true) {
-                    return Some(true);
-                }
-                match (left, right.holds(view)?) {
-                    (Some(false), right) => Some(right),
-                    (_, true) => Some(true),
-                    _ => None,
-                }
-            }
+            Node::And(left, right) => junction(left, right, view, false),
+            Node::Or(left, right) => junction(left, right, view, true),
             Node::Not(inner) => inner.holds(view).map(|holds| !holds),
             Node::Constant(value) => Some(*value),
             Node::Fired(detector) => Some(view.score(*detector).is_some()),
