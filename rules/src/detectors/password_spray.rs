@@ -550,15 +550,18 @@ mod tests {
         );
         let start = 2 * window / 1_000_000 + 60;
         let mut signals = Vec::new();
-        for victim in 0..5 {
-            let envelope = attempt(
-                start + victim * 20,
-                &format!("user{victim}@example.com"),
-                "95.165.1.9",
-                Outcome::Failure,
-            );
-            signals.extend(tracker.observe(&envelope, &config));
-        }
+        let mut spray = |tracker: &mut SprayTracker, victims: std::ops::Range<i64>| {
+            for victim in victims {
+                let envelope = attempt(
+                    start + victim * 20,
+                    &format!("user{victim}@example.com"),
+                    "95.165.1.9",
+                    Outcome::Failure,
+                );
+                signals.extend(tracker.observe(&envelope, &config));
+            }
+        };
+        spray(&mut tracker, 0..5);
         let now = Timestamp::from_secs(1_772_409_600 + start + 100);
         tracker.expire(now, 2 * window);
         assert_eq!(
@@ -566,15 +569,7 @@ mod tests {
             1,
             "the office's address leaves, the sprayer's stays"
         );
-        for victim in 5..12 {
-            let envelope = attempt(
-                start + victim * 20,
-                &format!("user{victim}@example.com"),
-                "95.165.1.9",
-                Outcome::Failure,
-            );
-            signals.extend(tracker.observe(&envelope, &config));
-        }
+        spray(&mut tracker, 5..12);
         assert_eq!(
             signals.len(),
             1,
