@@ -34,16 +34,15 @@ itself with the venv's python.
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-DUCKDB_PIN = "1.5.6"
+from duckdb_venv import VenvError, venv_python
+
 TABLES = ("events", "signals", "decisions", "sessions")
-REPO_ROOT = Path(__file__).resolve().parent.parent
 REEXEC_MARKER = "VIGIL_BENCH_REEXEC"
 RESULT_TABLE = "__vigil_bench_result"
 
@@ -68,30 +67,10 @@ def bootstrap_duckdb():
     if os.environ.get(REEXEC_MARKER):
         die(f"duckdb is still not importable after switching to {sys.executable}")
 
-    venv = Path(os.environ.get("VIGIL_BENCH_VENV") or REPO_ROOT / "target" / "bench-venv")
-    bindir = venv / ("Scripts" if os.name == "nt" else "bin")
-    python = bindir / ("python.exe" if os.name == "nt" else "python")
-
-    if not python.exists():
-        log(f"duckdb not importable; creating venv {venv}")
-        existed = venv.exists()
-        res = subprocess.run([sys.executable, "-m", "venv", str(venv)], stdout=sys.stderr)
-        if res.returncode != 0 or not python.exists():
-            if not existed:
-                shutil.rmtree(venv, ignore_errors=True)
-            ver = f"{sys.version_info.major}.{sys.version_info.minor}"
-            die(
-                f"'{sys.executable} -m venv {venv}' failed (is ensurepip missing?). "
-                f"On Debian/Ubuntu install it with: apt-get install python3-venv "
-                f"(or python{ver}-venv), or install duckdb=={DUCKDB_PIN} for this python."
-            )
-
-    check = f"import duckdb, sys; sys.exit(duckdb.__version__ != {DUCKDB_PIN!r})"
-    if subprocess.run([str(python), "-c", check], stderr=subprocess.DEVNULL).returncode != 0:
-        log(f"installing duckdb=={DUCKDB_PIN} into {venv}")
-        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        if subprocess.run(pip + [f"duckdb=={DUCKDB_PIN}"], stdout=sys.stderr).returncode != 0:
-            die(f"pip install duckdb=={DUCKDB_PIN} into {venv} failed")
+    try:
+        python = venv_python(log)
+    except VenvError as error:
+        die(str(error))
 
     os.environ[REEXEC_MARKER] = "1"
     sys.stderr.flush()

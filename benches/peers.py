@@ -97,15 +97,15 @@ import math
 import os
 import random
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from duckdb_venv import VenvError, venv_python
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DUCKDB_PIN = "1.5.6"
 DETECTORS = ("impossible_travel", "new_country", "new_device", "brute_force")
 ENGINES = ("vigil", "duckdb", "python")
 
@@ -990,28 +990,6 @@ def duckdb_detectors(path):
     return int(row[4]), counts
 
 
-def bench_venv_python():
-    """The venv's python with the pinned duckdb, creating the venv when needed."""
-    venv = Path(os.environ.get("VIGIL_BENCH_VENV") or REPO_ROOT / "target" / "bench-venv")
-    python = venv / "bin" / "python"
-    if not python.exists():
-        log(f"creating venv {venv}")
-        existed = venv.exists()
-        res = subprocess.run([sys.executable, "-m", "venv", str(venv)], stdout=sys.stderr)
-        if res.returncode != 0 or not python.exists():
-            if not existed:
-                shutil.rmtree(venv, ignore_errors=True)
-            die(f"'{sys.executable} -m venv {venv}' failed (is ensurepip missing? on "
-                f"Debian/Ubuntu: apt-get install python3-venv)")
-    check = f"import duckdb, sys; sys.exit(duckdb.__version__ != {DUCKDB_PIN!r})"
-    if subprocess.run([str(python), "-c", check], stderr=subprocess.DEVNULL).returncode != 0:
-        log(f"installing duckdb=={DUCKDB_PIN} into {venv}")
-        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        if subprocess.run(pip + [f"duckdb=={DUCKDB_PIN}"], stdout=sys.stderr).returncode != 0:
-            die(f"pip install duckdb=={DUCKDB_PIN} into {venv} failed")
-    return python
-
-
 # --------------------------------------------------------------------------------------
 # The harness
 # --------------------------------------------------------------------------------------
@@ -1052,7 +1030,7 @@ def vigil_events(summary):
     die(f"no `events judged` line in vigil's summary:\n{summary}")
 
 
-def run_engine(engine, path, args, venv_python, scratch):
+def run_engine(engine, path, args, duckdb_python, scratch):
     if engine == "vigil":
         output = scratch / "vigil-decisions.jsonl"
         command = [str(args.vigil), "replay", "--input", str(path), "--output", str(output),
@@ -1062,20 +1040,20 @@ def run_engine(engine, path, args, venv_python, scratch):
             leftover.unlink(missing_ok=True)
         signals = vigil_signals(summary)
         return cpu, wall, vigil_events(summary), {d: signals.get(d, 0) for d in DETECTORS}
-    python = venv_python if engine == "duckdb" else sys.executable
+    python = duckdb_python if engine == "duckdb" else sys.executable
     command = [str(python), str(Path(__file__).resolve()), "--engine", engine, "--input", str(path)]
     cpu, wall, out, _ = timed(command)
     result = json.loads(out)
     return cpu, wall, result["events"], result["counts"]
 
 
-def bench_file(label, path, args, venv_python, scratch):
+def bench_file(label, path, args, duckdb_python, scratch):
     size_mb = path.stat().st_size / 1e6
     log(f"{label}: {path} ({size_mb:,.0f} MB), {args.runs} run(s) of {', '.join(ENGINES)}")
     results = {engine: [] for engine in ENGINES}
     for run in range(args.runs):
         for engine in ENGINES:
-            cpu, wall, events, counts = run_engine(engine, path, args, venv_python, scratch)
+            cpu, wall, events, counts = run_engine(engine, path, args, duckdb_python, scratch)
             results[engine].append((cpu, wall, events, counts))
             log(f"  run {run + 1} {engine:<6} cpu {cpu:7.2f} s  wall {wall:7.2f} s  {counts}")
     return report(label, path, size_mb, results)
@@ -1155,7 +1133,10 @@ def main():
     if not args.vigil.is_file():
         die(f"no vigil binary at {args.vigil} (cargo build --release, or --vigil PATH)")
     args.dir.mkdir(parents=True, exist_ok=True)
-    venv_python = bench_venv_python()
+    try:
+        duckdb_python = venv_python(log)
+    except VenvError as error:
+        die(str(error))
     started = time.perf_counter()
     files = []
     if args.only in (None, "realistic"):
@@ -1164,7 +1145,7 @@ def main():
         files.append(("storm", storm_file(args.dir)))
     problems = []
     for label, path in files:
-        problems += [f"{label}: {p}" for p in bench_file(label, path, args, venv_python, args.dir)]
+        problems += [f"{label}: {p}" for p in bench_file(label, path, args, duckdb_python, args.dir)]
     print()
     print(f"took {time.perf_counter() - started:,.0f} s")
     if problems:
