@@ -5,7 +5,8 @@
 //! hash-map slot is in the figure.
 //!
 //! Run: `cargo bench --bench memory` (`VIGIL_BENCH_IDENTITIES` and `VIGIL_BENCH_DAYS`
-//! change the size).
+//! change the size; `VIGIL_BENCH_BREAKDOWN=1` adds the heap bytes per identity of each
+//! part of the identity states, each measured by cloning it under the counter).
 
 mod common;
 use common::{env_or, live};
@@ -42,10 +43,17 @@ fn main() {
     let file: Arc<str> = Arc::from("simulated");
     let mut batch = Vec::with_capacity(16_384);
     let mut events = 0u64;
+    let breakdown = std::env::var_os("VIGIL_BENCH_BREAKDOWN").is_some_and(|value| value == "1");
+    let mut names: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut decisions = 0usize;
     let started = Instant::now();
     simulate(&options, |event| {
         events += 1;
+        if breakdown {
+            if let Some(identity) = &event.identity {
+                names.insert(identity.to_string());
+            }
+        }
         batch.push(Envelope {
             event: Box::new(event.clone()),
             origin: Origin::File {
@@ -65,6 +73,8 @@ fn main() {
     let seconds = started.elapsed().as_secs_f64();
     drop(batch);
     let count = engine.identities();
+    let parts = breakdown.then(|| parts_of(&engine, &names, &region));
+    drop(names);
     let with_engine = live(&region);
     drop(engine);
     let held = with_engine - live(&region);
@@ -75,4 +85,58 @@ fn main() {
         "engine/memory: {held} bytes held by the engine = {:.0} bytes per identity",
         held as f64 / count.max(1) as f64
     );
+    for (part, bytes) in parts.unwrap_or_default() {
+        println!(
+            "engine/memory:   {part:<22} {:>6.1} bytes per identity",
+            bytes as f64 / count.max(1) as f64
+        );
+    }
+}
+
+/// Heap bytes of each part of the held identity states (the boxed state itself counted
+/// as `state (fixed)`); each part is measured by cloning it under the counter, which
+/// allocates what the original holds (boxed slices and strings clone to their length).
+fn parts_of(
+    engine: &Engine,
+    names: &std::collections::HashSet<String>,
+    region: &Region<System>,
+) -> Vec<(&'static str, isize)> {
+    fn cloned<T: Clone>(value: &T, region: &Region<System>) -> isize {
+        let before = live(region);
+        let copy = value.clone();
+        let after = live(region);
+        drop(copy);
+        after - before
+    }
+    let mut totals: Vec<(&'static str, isize)> = Vec::new();
+    let mut add = |part: &'static str, bytes: isize| match totals
+        .iter_mut()
+        .find(|(name, _)| *name == part)
+    {
+        Some((_, total)) => *total += bytes,
+        None => totals.push((part, bytes)),
+    };
+    for name in names {
+        let Some(state) = engine.identity(name) else {
+            continue;
+        };
+        add("state (fixed)", std::mem::size_of_val(state) as isize);
+        add(
+            "profile.countries",
+            cloned(&state.profile.countries, region),
+        );
+        add("profile.asns", cloned(&state.profile.asns, region));
+        add("profile.clients", cloned(&state.profile.clients, region));
+        add("profile.devices", cloned(&state.profile.devices, region));
+        add("profile.hours", cloned(&state.profile.hours, region));
+        add("travel", cloned(&state.travel, region));
+        add("windows", cloned(&state.windows, region));
+        add("postures", cloned(&state.postures, region));
+        add("access", cloned(&state.access, region));
+        add("recent_access", cloned(&state.recent_access, region));
+        add("scope", cloned(&state.scope, region));
+        add("risks", cloned(&state.risks, region));
+        add("key (name)", name.len() as isize);
+    }
+    totals
 }

@@ -7,6 +7,12 @@
 //!
 //! Regenerate (only when deliberately starting a new version, keeping the old file):
 //! `VIGIL_WRITE_STATE_FIXTURE=1 cargo test --test state_format`.
+//!
+//! `tests/fixtures/state-v4.bin` holds states as version 4 wrote them (the richest
+//! identity of each kind and the largest rows of a simulated month, each a little-endian
+//! u32 length and the row). In-memory layouts may change under a stored format (packed
+//! lists, parts moved behind a box): while the format is 4, every row must encode back
+//! to its exact bytes. Written with `VIGIL_WRITE_STATE_FIXTURE=4`.
 
 mod common;
 
@@ -14,10 +20,11 @@ use vigil_engine::store::{decode, encode, Store, FORMAT_VERSION};
 use vigil_rules::IdentityState;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/state-v1.bin");
+const FIXTURE_V4: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/state-v4.bin");
 
 #[test]
 fn version_1_state_still_decodes() {
-    if std::env::var_os("VIGIL_WRITE_STATE_FIXTURE").is_some() {
+    if std::env::var_os("VIGIL_WRITE_STATE_FIXTURE").is_some_and(|value| value == "1") {
         write_fixture();
     }
     let bytes = std::fs::read(FIXTURE).expect("the version 1 fixture");
@@ -36,6 +43,93 @@ fn version_1_state_still_decodes() {
         let back: IdentityState = decode("the migrated fixture", &again).unwrap();
         assert_eq!(back, state);
     }
+}
+
+#[test]
+fn version_4_states_encode_back_to_their_bytes() {
+    if std::env::var_os("VIGIL_WRITE_STATE_FIXTURE").is_some_and(|value| value == "4") {
+        write_fixture_v4();
+    }
+    let file = std::fs::read(FIXTURE_V4).expect("the version 4 fixture");
+    let mut rest = &file[..];
+    let mut rows = 0;
+    let mut kinds = (false, false, false, false);
+    while let Some((length, after)) = rest.split_first_chunk::<4>() {
+        let (row, after) = after.split_at(u32::from_le_bytes(*length) as usize);
+        rest = after;
+        rows += 1;
+        assert_eq!(row[0], 4, "the fixture is version 4");
+        let state: IdentityState = decode("a fixture row", row).expect("version 4 decodes");
+        kinds.0 |= state.profile.countries.len() > 1 && state.profile.devices.len() > 1;
+        kinds.1 |= state.scope.is_some();
+        kinds.2 |= state.windows.is_some();
+        kinds.3 |= !state.risks.sessions().is_empty();
+        let again = encode(&state);
+        if FORMAT_VERSION == 4 {
+            assert_eq!(again, row, "row {rows} encodes back to its bytes");
+        }
+        let back: IdentityState = decode("the row again", &again).unwrap();
+        assert_eq!(back, state);
+    }
+    assert!(rest.is_empty(), "the fixture ends after a whole row");
+    assert!(rows >= 8, "{rows} rows");
+    assert_eq!(
+        kinds,
+        (true, true, true, true),
+        "rows with two countries and devices, an agent scope, auth windows and sessions"
+    );
+}
+
+/// The stored rows of a simulated month: the largest of each kind of identity (people,
+/// services, agents) and the largest rows overall.
+fn simulated_rows() -> Vec<(String, Vec<u8>)> {
+    let folder = tempfile::tempdir().unwrap();
+    let (input, _) = common::simulated_input(folder.path(), 60, 30, 3, 0.3);
+    vigil::replay::replay(&vigil::replay::ReplayOptions {
+        inputs: vec![input],
+        format: vigil_ingest::Format::Native,
+        policy: None,
+        config: None,
+        output: folder.path().join("decisions.jsonl"),
+        rejects: None,
+        state: Some(folder.path().join("state")),
+        archive: None,
+    })
+    .unwrap();
+    let store = Store::open(&folder.path().join("state")).unwrap();
+    store.identities().unwrap()
+}
+
+fn write_fixture_v4() {
+    let mut rows = simulated_rows();
+    rows.sort_by_key(|(identity, bytes)| (std::cmp::Reverse(bytes.len()), identity.clone()));
+    let mut chosen: Vec<&(String, Vec<u8>)> = rows.iter().take(8).collect();
+    for (index, (identity, bytes)) in rows.iter().enumerate() {
+        let windows = decode::<IdentityState>("a row", bytes)
+            .unwrap()
+            .windows
+            .is_some();
+        let kind = identity.split(|c: char| !c.is_ascii_alphabetic()).next();
+        let first_of_kind = !rows[..index]
+            .iter()
+            .any(|(other, _)| other.split(|c: char| !c.is_ascii_alphabetic()).next() == kind);
+        let first_windows = windows
+            && !rows[..index].iter().any(|(_, other)| {
+                decode::<IdentityState>("a row", other)
+                    .unwrap()
+                    .windows
+                    .is_some()
+            });
+        if (first_of_kind || first_windows) && !chosen.iter().any(|(other, _)| other == identity) {
+            chosen.push(&rows[index]);
+        }
+    }
+    let mut file = Vec::new();
+    for (_, bytes) in chosen {
+        file.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        file.extend_from_slice(bytes);
+    }
+    std::fs::write(FIXTURE_V4, file).unwrap();
 }
 
 fn write_fixture() {
