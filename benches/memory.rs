@@ -121,14 +121,7 @@ fn parts_of(
             continue;
         };
         add("state (fixed)", std::mem::size_of_val(state) as isize);
-        add(
-            "profile.countries",
-            cloned(&state.profile.countries, region),
-        );
-        add("profile.asns", cloned(&state.profile.asns, region));
-        add("profile.clients", cloned(&state.profile.clients, region));
-        add("profile.devices", cloned(&state.profile.devices, region));
-        add("profile.hours", cloned(&state.profile.hours, region));
+        add("profile", cloned(&state.profile, region));
         add("travel", cloned(&state.travel, region));
         add("windows", cloned(&state.windows, region));
         add("postures", cloned(&state.postures, region));

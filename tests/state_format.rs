@@ -17,6 +17,7 @@
 mod common;
 
 use vigil_engine::store::{decode, encode, Store, FORMAT_VERSION};
+use vigil_rules::profile::Kind;
 use vigil_rules::IdentityState;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/state-v1.bin");
@@ -31,7 +32,7 @@ fn version_1_state_still_decodes() {
     assert_eq!(bytes[0], 1, "the fixture is version 1");
     let state: IdentityState = decode("the fixture", &bytes).expect("version 1 decodes");
     assert!(state.profile.first_seen().is_some());
-    assert!(!state.profile.countries.is_empty());
+    assert!(!state.profile.known(Kind::Country).is_empty());
     assert!(!state.travel.fixes().is_empty());
     assert!(state.access.learned(None) > 0);
     if FORMAT_VERSION == 1 {
@@ -60,7 +61,8 @@ fn version_4_states_encode_back_to_their_bytes() {
         rows += 1;
         assert_eq!(row[0], 4, "the fixture is version 4");
         let state: IdentityState = decode("a fixture row", row).expect("version 4 decodes");
-        kinds.0 |= state.profile.countries.len() > 1 && state.profile.devices.len() > 1;
+        kinds.0 |= state.profile.known(Kind::Country).len() > 1
+            && state.profile.known(Kind::Device).len() > 1;
         kinds.1 |= state.scope.is_some();
         kinds.2 |= state.windows.is_some();
         kinds.3 |= !state.risks.sessions().is_empty();

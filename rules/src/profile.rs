@@ -8,7 +8,8 @@ use crate::slim::SlimVec;
 use serde::Deserialize;
 use vigil_schemas::{CompactString, IdentityType, Timestamp};
 
-/// How often and how recently one value (a country, a device) was seen.
+/// How often and how recently one value (a country, a device) was seen: what a profile
+/// reads out of its list, and how each entry is stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Seen<K> {
     /// The value.
@@ -19,99 +20,153 @@ pub struct Seen<K> {
     pub last_seen: Timestamp,
 }
 
-/// A key a [`SeenSet`] stores, made from the borrowed form it is looked up by.
-pub trait OwnedKey<Q: ?Sized> {
-    /// The stored key for `key`.
-    fn owned(key: &Q) -> Self;
+/// What a profile remembers of a successful sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A country, ISO alpha-2 ([`country_key`]).
+    Country = 0,
+    /// An autonomous system.
+    Asn = 1,
+    /// A client family ([`crate::client_family`]).
+    Client = 2,
+    /// A device, by the fingerprint of its id ([`crate::fingerprint`]).
+    Device = 3,
 }
 
-impl OwnedKey<str> for CompactString {
-    fn owned(key: &str) -> Self {
-        CompactString::from(key)
+#[cfg(test)]
+impl Kind {
+    const ALL: [Kind; 4] = [Kind::Country, Kind::Asn, Kind::Client, Kind::Device];
+}
+
+/// Bits of [`Entry::counted`] that hold the count; the two above hold the kind.
+const COUNT_BITS: u32 = 30;
+const COUNT_MAX: u32 = (1 << COUNT_BITS) - 1;
+
+/// One remembered value: its key (a country's two letters, an ASN, a client family or a
+/// device fingerprint), its latest sighting and its count with its [`Kind`] in the top two
+/// bits. Twenty bytes, aligned to four: the four kinds share one list, where four lists
+/// of their own cost 64 bytes a profile before any entry and up to 40 bytes an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, packed(4))]
+struct Entry {
+    key: u64,
+    last_seen: i64,
+    counted: u32,
+}
+
+impl Entry {
+    fn new(kind: Kind, key: u64, count: u32, last_seen: Timestamp) -> Entry {
+        Entry {
+            key,
+            last_seen: last_seen.0,
+            counted: (kind as u32) << COUNT_BITS | count.min(COUNT_MAX),
+        }
     }
-}
 
-impl<K: Copy> OwnedKey<K> for K {
-    fn owned(key: &K) -> Self {
-        *key
+    fn kind(&self) -> u32 {
+        self.counted >> COUNT_BITS
     }
-}
 
-/// A small bounded set of seen values with counts, least recently seen evicted first.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SeenSet<K> {
-    entries: SlimVec<Seen<K>>,
-}
+    fn is(&self, kind: Kind) -> bool {
+        self.kind() == kind as u32
+    }
 
-impl<K> Default for SeenSet<K> {
-    fn default() -> Self {
-        SeenSet {
-            entries: SlimVec::default(),
+    fn seen(&self) -> Seen<u64> {
+        Seen {
+            key: self.key,
+            count: self.counted & COUNT_MAX,
+            last_seen: Timestamp(self.last_seen),
         }
     }
 }
 
-impl<K: PartialEq> SeenSet<K> {
+/// The key of a country: its two ASCII letters, as written. Every decoder gives ISO
+/// alpha-2 codes (vendors' names and alpha-3 codes are mapped, native records checked);
+/// anything else has no key and is neither learned nor judged new.
+pub fn country_key(country: &str) -> Option<u64> {
+    match country.as_bytes() {
+        &[first, second] if first.is_ascii_alphabetic() && second.is_ascii_alphabetic() => {
+            Some(u64::from(u16::from_le_bytes([first, second])))
+        }
+        _ => None,
+    }
+}
+
+/// The two letters of a country key.
+pub fn country_text(key: u64) -> CompactString {
+    let letters = (key as u16).to_le_bytes();
+    CompactString::from(String::from_utf8_lossy(&letters))
+}
+
+/// The values of one [`Kind`] a profile remembers, in the order they were learned (an
+/// evicted value's place goes to the newest of its kind).
+#[derive(Clone, Copy)]
+pub struct Known<'a> {
+    entries: &'a [Entry],
+    kind: Kind,
+}
+
+impl<'a> Known<'a> {
+    /// Every value of the kind, forgotten or not yet.
+    pub fn iter(&self) -> impl Iterator<Item = Seen<u64>> + 'a {
+        let kind = self.kind;
+        self.entries
+            .iter()
+            .filter(move |entry| entry.is(kind))
+            .map(Entry::seen)
+    }
+
     /// Whether `key` was seen and not yet forgotten at `now`.
-    pub fn contains<Q>(&self, key: &Q, now: Timestamp, forget_after_micros: i64) -> bool
-    where
-        K: PartialEq<Q>,
-        Q: ?Sized,
-    {
-        self.entries.iter().any(|entry| {
-            entry.key == *key && now.0.saturating_sub(entry.last_seen.0) <= forget_after_micros
+    pub fn contains(&self, key: u64, now: Timestamp, forget_after_micros: i64) -> bool {
+        self.iter().any(|seen| {
+            seen.key == key && now.0.saturating_sub(seen.last_seen.0) <= forget_after_micros
         })
     }
 
-    /// Records one sighting of `key` at `time`, evicting the least recently seen entry
-    /// when the set is full.
-    pub fn record<Q>(&mut self, key: &Q, time: Timestamp, max_entries: usize)
-    where
-        K: PartialEq<Q> + OwnedKey<Q>,
-        Q: ?Sized,
-    {
-        if let Some(entry) = self.entries.iter_mut().find(|entry| entry.key == *key) {
-            entry.count = entry.count.saturating_add(1);
-            entry.last_seen = entry.last_seen.max(time);
-            return;
-        }
-        if self.entries.len() >= max_entries.max(1) {
-            let oldest = (0..self.entries.len()).min_by_key(|&index| self.entries[index].last_seen);
-            if let Some(index) = oldest {
-                self.entries.swap_remove(index);
+    /// How many values.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Whether none.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+}
+
+/// Stored as the list of its kind's [`Seen`] values, keyed as the kind's own type (a
+/// country's letters, a 32-bit ASN or client family, a 64-bit device fingerprint).
+impl serde::Serialize for Known<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        // The length first: postcard writes it before the elements.
+        let mut list = serializer.serialize_seq(Some(self.len()))?;
+        for seen in self.iter() {
+            let Seen {
+                key,
+                count,
+                last_seen,
+            } = seen;
+            match self.kind {
+                Kind::Country => list.serialize_element(&Seen {
+                    key: country_text(key),
+                    count,
+                    last_seen,
+                })?,
+                Kind::Asn | Kind::Client => list.serialize_element(&Seen {
+                    key: key as u32,
+                    count,
+                    last_seen,
+                })?,
+                Kind::Device => list.serialize_element(&seen)?,
             }
         }
-        self.entries.push(Seen {
-            key: K::owned(key),
-            count: 1,
-            last_seen: time,
-        });
-    }
-
-    /// Drops entries last seen more than `forget_after` before `now`.
-    pub fn forget_stale(&mut self, now: Timestamp, forget_after_micros: i64) {
-        self.entries
-            .retain(|entry| now.0.saturating_sub(entry.last_seen.0) <= forget_after_micros);
-    }
-
-    /// The entries, in no particular order.
-    pub fn entries(&self) -> &[Seen<K>] {
-        &self.entries
-    }
-
-    /// How many entries.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether empty.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        list.end()
     }
 }
 
 /// What vigil believes is normal for one identity.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
     /// Human, service or agent, as last reported.
     pub identity_type: IdentityType,
@@ -119,21 +174,98 @@ pub struct Profile {
     /// here, not at the first event of any kind (weeks of access logs or failed attempts
     /// before a first sign-in must not end learning with nothing learned). Held without an
     /// option's tag (8 bytes, not 16): [`Profile::first_seen`] reads it.
-    #[serde(with = "optional_time")]
     first_seen: Timestamp,
     /// Successful sign-ins learned from.
     pub logins: u32,
-    /// Countries (ISO alpha-2) of successful sign-ins.
-    pub countries: SeenSet<CompactString>,
-    /// Autonomous systems of successful sign-ins.
-    pub asns: SeenSet<u32>,
-    /// Client families of successful sign-ins ([`crate::client_family`] of the user agent).
-    pub clients: SeenSet<u32>,
-    /// Devices of successful sign-ins, by the fingerprint of their id
-    /// ([`crate::fingerprint`]): 24 bytes an entry whatever the id's length.
-    pub devices: SeenSet<u64>,
+    /// Countries, autonomous systems, client families and devices of successful sign-ins,
+    /// in one list ([`Profile::known`]); each kind is bounded on its own.
+    seen: SlimVec<Entry>,
     /// Primary sign-ins per hour of the week.
     pub hours: crate::detectors::unusual_hour::HourHistogram,
+}
+
+/// A profile as stored (postcard, and JSON for `vigil state inspect`): each kind in a list
+/// of its own, as the profile held them before they shared one.
+#[derive(serde::Serialize)]
+struct StoredRef<'a> {
+    identity_type: IdentityType,
+    #[serde(with = "optional_time")]
+    first_seen: Timestamp,
+    logins: u32,
+    countries: Known<'a>,
+    asns: Known<'a>,
+    clients: Known<'a>,
+    devices: Known<'a>,
+    hours: &'a crate::detectors::unusual_hour::HourHistogram,
+}
+
+/// [`StoredRef`] as read back.
+#[derive(serde::Deserialize)]
+struct Stored {
+    identity_type: IdentityType,
+    #[serde(with = "optional_time")]
+    first_seen: Timestamp,
+    logins: u32,
+    countries: Vec<Seen<CompactString>>,
+    asns: Vec<Seen<u32>>,
+    clients: Vec<Seen<u32>>,
+    devices: Vec<Seen<u64>>,
+    hours: crate::detectors::unusual_hour::HourHistogram,
+}
+
+impl serde::Serialize for Profile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        StoredRef {
+            identity_type: self.identity_type,
+            first_seen: self.first_seen,
+            logins: self.logins,
+            countries: self.known(Kind::Country),
+            asns: self.known(Kind::Asn),
+            clients: self.known(Kind::Client),
+            devices: self.known(Kind::Device),
+            hours: &self.hours,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Profile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let stored = Stored::deserialize(deserializer)?;
+        let entry =
+            |kind| move |seen: Seen<u64>| Entry::new(kind, seen.key, seen.count, seen.last_seen);
+        let widened = |seen: Seen<u32>| Seen {
+            key: u64::from(seen.key),
+            count: seen.count,
+            last_seen: seen.last_seen,
+        };
+        let mut seen = Vec::with_capacity(
+            stored.countries.len()
+                + stored.asns.len()
+                + stored.clients.len()
+                + stored.devices.len(),
+        );
+        seen.extend(stored.countries.into_iter().filter_map(|country| {
+            country_key(&country.key)
+                .map(|key| Entry::new(Kind::Country, key, country.count, country.last_seen))
+        }));
+        seen.extend(stored.asns.into_iter().map(widened).map(entry(Kind::Asn)));
+        seen.extend(
+            stored
+                .clients
+                .into_iter()
+                .map(widened)
+                .map(entry(Kind::Client)),
+        );
+        seen.extend(stored.devices.into_iter().map(entry(Kind::Device)));
+        Ok(Profile {
+            identity_type: stored.identity_type,
+            first_seen: stored.first_seen,
+            logins: stored.logins,
+            seen: SlimVec::from(seen),
+            hours: stored.hours,
+        })
+    }
 }
 
 /// The first sign-in time as stored: an optional timestamp (`i64::MIN` in memory: none).
@@ -156,10 +288,7 @@ impl Default for Profile {
             identity_type: IdentityType::default(),
             first_seen: Timestamp(i64::MIN),
             logins: 0,
-            countries: SeenSet::default(),
-            asns: SeenSet::default(),
-            clients: SeenSet::default(),
-            devices: SeenSet::default(),
+            seen: SlimVec::default(),
             hours: Default::default(),
         }
     }
@@ -198,23 +327,64 @@ impl Profile {
         self.first_seen = self
             .first_seen()
             .map_or(sign_in.time, |first| first.min(sign_in.time));
-        self.countries.forget_stale(sign_in.time, forget_after);
-        self.devices.forget_stale(sign_in.time, forget_after);
-        self.clients.forget_stale(sign_in.time, forget_after);
-        self.asns.forget_stale(sign_in.time, forget_after);
-        if let Some(country) = sign_in.country {
-            self.countries.record(country, sign_in.time, max_entries);
+        self.seen
+            .retain(|entry| sign_in.time.0.saturating_sub(entry.last_seen) <= forget_after);
+        let learned = [
+            (Kind::Country, sign_in.country.and_then(country_key)),
+            (Kind::Asn, sign_in.asn.map(u64::from)),
+            (Kind::Client, sign_in.client.map(u64::from)),
+            (Kind::Device, sign_in.device.map(crate::fingerprint)),
+        ];
+        for (kind, key) in learned {
+            if let Some(key) = key {
+                self.record(kind, key, sign_in.time, max_entries);
+            }
         }
-        if let Some(asn) = sign_in.asn {
-            self.asns.record(&asn, sign_in.time, max_entries);
+    }
+
+    /// The values of `kind` this profile remembers.
+    pub fn known(&self, kind: Kind) -> Known<'_> {
+        Known {
+            entries: &self.seen,
+            kind,
         }
-        if let Some(client) = sign_in.client {
-            self.clients.record(&client, sign_in.time, max_entries);
+    }
+
+    /// Records one sighting of `key` at `time`; when `kind` already has `max_entries`
+    /// values, the least recently seen of them leaves first and the last of its kind
+    /// takes its place.
+    fn record(&mut self, kind: Kind, key: u64, time: Timestamp, max_entries: usize) {
+        let of_kind = |entries: &[Entry]| -> Vec<usize> {
+            (0..entries.len())
+                .filter(|&index| entries[index].is(kind))
+                .collect()
+        };
+        if let Some(entry) = self
+            .seen
+            .iter_mut()
+            .find(|entry| entry.is(kind) && entry.key == key)
+        {
+            let seen = entry.seen();
+            *entry = Entry::new(
+                kind,
+                key,
+                seen.count.saturating_add(1),
+                seen.last_seen.max(time),
+            );
+            return;
         }
-        if let Some(device) = sign_in.device {
-            let device = crate::fingerprint(device);
-            self.devices.record(&device, sign_in.time, max_entries);
+        let indices = of_kind(&self.seen);
+        if indices.len() >= max_entries.max(1) {
+            let oldest = indices
+                .iter()
+                .copied()
+                .min_by_key(|&index| self.seen[index].last_seen);
+            if let (Some(oldest), Some(&last)) = (oldest, indices.last()) {
+                self.seen[oldest] = self.seen[last];
+                self.seen.remove(last);
+            }
         }
+        self.seen.push(Entry::new(kind, key, 1, time));
     }
 }
 
@@ -284,25 +454,144 @@ mod tests {
 
     const DAY: i64 = 86_400_000_000;
 
-    #[test]
-    fn seen_set_is_bounded_and_evicts_least_recent() {
-        let mut set: SeenSet<CompactString> = SeenSet::default();
-        for day in 0..20 {
-            set.record(format!("device-{day}").as_str(), Timestamp(day * DAY), 4);
+    fn config(max_entries: usize) -> BaselineConfig {
+        BaselineConfig {
+            max_entries,
+            ..BaselineConfig::default()
         }
-        assert_eq!(set.len(), 4);
-        assert!(set.contains("device-19", Timestamp(20 * DAY), 90 * DAY));
-        assert!(!set.contains("device-0", Timestamp(20 * DAY), 90 * DAY));
+    }
+
+    #[test]
+    fn each_kind_is_bounded_and_evicts_its_least_recent() {
+        let mut profile = Profile::default();
+        for day in 0..20 {
+            profile.learn_sign_in(
+                &SignInContext {
+                    time: Timestamp(day * DAY),
+                    device: Some(&format!("device-{day}")),
+                    country: Some("DE"),
+                    ..SignInContext::default()
+                },
+                &config(4),
+            );
+        }
+        let devices = profile.known(Kind::Device);
+        assert_eq!(devices.len(), 4);
+        let now = Timestamp(20 * DAY);
+        assert!(devices.contains(crate::fingerprint("device-19"), now, 90 * DAY));
+        assert!(!devices.contains(crate::fingerprint("device-0"), now, 90 * DAY));
+        let countries: Vec<Seen<u64>> = profile.known(Kind::Country).iter().collect();
+        assert_eq!(
+            countries.len(),
+            1,
+            "the devices did not push the country out"
+        );
+        assert_eq!(
+            (countries[0].count, country_text(countries[0].key).as_str()),
+            (20, "DE")
+        );
     }
 
     #[test]
     fn stale_entries_are_forgotten() {
-        let mut set: SeenSet<u32> = SeenSet::default();
-        set.record(&64_512, Timestamp(0), 8);
-        assert!(set.contains(&64_512, Timestamp(10 * DAY), 90 * DAY));
-        assert!(!set.contains(&64_512, Timestamp(91 * DAY), 90 * DAY));
-        set.forget_stale(Timestamp(91 * DAY), 90 * DAY);
-        assert!(set.is_empty());
+        let mut profile = Profile::default();
+        let at = |day: i64, asn: Option<u32>| SignInContext {
+            time: Timestamp(day * DAY),
+            asn,
+            ..SignInContext::default()
+        };
+        profile.learn_sign_in(&at(0, Some(64_512)), &config(8));
+        let asns = profile.known(Kind::Asn);
+        assert!(asns.contains(64_512, Timestamp(10 * DAY), 90 * DAY));
+        assert!(!asns.contains(64_512, Timestamp(91 * DAY), 90 * DAY));
+        profile.learn_sign_in(&at(91, None), &config(8));
+        assert!(profile.known(Kind::Asn).is_empty());
+    }
+
+    #[test]
+    fn a_country_that_is_not_two_letters_is_not_learned() {
+        assert_eq!(country_key("Germany"), None);
+        assert_eq!(country_key("D1"), None);
+        assert_eq!(country_text(country_key("gb").unwrap()), "gb");
+    }
+
+    /// The list each kind had to itself before the kinds shared one: a bounded vector,
+    /// the least recently seen value swapped out first.
+    #[derive(Default)]
+    struct OwnList(Vec<Seen<u64>>);
+
+    impl OwnList {
+        fn record(&mut self, key: u64, time: Timestamp, max_entries: usize) {
+            if let Some(entry) = self.0.iter_mut().find(|entry| entry.key == key) {
+                entry.count += 1;
+                entry.last_seen = entry.last_seen.max(time);
+                return;
+            }
+            if self.0.len() >= max_entries {
+                let oldest = (0..self.0.len()).min_by_key(|&index| self.0[index].last_seen);
+                self.0.swap_remove(oldest.unwrap());
+            }
+            self.0.push(Seen {
+                key,
+                count: 1,
+                last_seen: time,
+            });
+        }
+    }
+
+    proptest::proptest! {
+        /// Sharing one list changes nothing a kind sees: the same values in the same order
+        /// (which decides evictions on equal times, and the order of an explanation's
+        /// usual countries) as a list of its own, through evictions and forgetting.
+        #[test]
+        fn kinds_in_one_list_behave_as_lists_of_their_own(
+            sign_ins in proptest::collection::vec(
+                (0i64..40, proptest::option::of(0u8..6), proptest::option::of(0u32..6),
+                 proptest::option::of(0u32..6), proptest::option::of(0u8..6)),
+                1..60,
+            ),
+            max_entries in 1usize..5,
+        ) {
+            let config = BaselineConfig {
+                max_entries,
+                forget_after: Duration::days(20),
+                ..BaselineConfig::default()
+            };
+            let forget_after = config.forget_after.as_micros();
+            let mut profile = Profile::default();
+            let mut own: [OwnList; 4] = Default::default();
+            let mut time = 0;
+            for (step, country, asn, client, device) in sign_ins {
+                time += step * DAY / 4;
+                let country = country.map(|letter| format!("{}X", char::from(b'A' + letter)));
+                let device = device.map(|number| format!("device-{number}"));
+                let sign_in = SignInContext {
+                    time: Timestamp(time),
+                    country: country.as_deref(),
+                    asn,
+                    client,
+                    device: device.as_deref(),
+                    primary: true,
+                };
+                profile.learn_sign_in(&sign_in, &config);
+                let keys = [
+                    sign_in.country.and_then(country_key),
+                    asn.map(u64::from),
+                    client.map(u64::from),
+                    sign_in.device.map(crate::fingerprint),
+                ];
+                for (list, key) in own.iter_mut().zip(keys) {
+                    list.0.retain(|entry| time - entry.last_seen.0 <= forget_after);
+                    if let Some(key) = key {
+                        list.record(key, Timestamp(time), max_entries);
+                    }
+                }
+                for (kind, list) in Kind::ALL.into_iter().zip(&own) {
+                    let shared: Vec<Seen<u64>> = profile.known(kind).iter().collect();
+                    proptest::prop_assert_eq!(&shared, &list.0, "{:?}", kind);
+                }
+            }
+        }
     }
 
     #[test]

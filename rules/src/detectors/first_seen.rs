@@ -8,7 +8,7 @@
 
 use crate::check::{is_score, Invalid};
 use crate::profile::BaselineConfig;
-use crate::profile::Profile;
+use crate::profile::{country_key, country_text, Kind, Profile};
 use serde::Deserialize;
 use serde_json::json;
 use vigil_schemas::{AuthAction, Detector, Envelope, Outcome, Signal};
@@ -37,17 +37,17 @@ pub fn detect(
     let now = event.time;
     let forget_after = baseline.forget_after.as_micros();
     if let Some(device) = event.device_id.as_deref() {
-        let fingerprint = crate::fingerprint(device);
-        if !profile.devices.contains(&fingerprint, now, forget_after) {
+        let devices = profile.known(Kind::Device);
+        if !devices.contains(crate::fingerprint(device), now, forget_after) {
             signals.push(Signal {
                 detector: Detector::NewDevice,
                 score: config.new_device_score,
                 confidence: 0.9,
                 detail: format!(
                     "first sign-in from device `{device}` ({} devices known)",
-                    profile.devices.len()
+                    devices.len()
                 ),
-                evidence: json!({ "device_id": device, "known_devices": profile.devices.len() }),
+                evidence: json!({ "device_id": device, "known_devices": devices.len() }),
             });
         }
     } else if let Some(user_agent) = event.user_agent.as_deref() {
@@ -56,32 +56,33 @@ pub fn detect(
         // once clients were learned: sign-ins that carried a device id and no user agent
         // say nothing about clients.
         let family = crate::client_family(user_agent);
-        if !profile.clients.is_empty() && !profile.clients.contains(&family, now, forget_after) {
+        let clients = profile.known(Kind::Client);
+        if !clients.is_empty() && !clients.contains(u64::from(family), now, forget_after) {
             signals.push(Signal {
                 detector: Detector::NewDevice,
                 score: config.new_device_score,
                 confidence: 0.8,
                 detail: format!(
                     "first sign-in from client `{user_agent}` ({} clients known)",
-                    profile.clients.len()
+                    clients.len()
                 ),
-                evidence: json!({ "user_agent": user_agent, "known_clients": profile.clients.len() }),
+                evidence: json!({ "user_agent": user_agent, "known_clients": clients.len() }),
             });
         }
     }
     let located = !envelope.tags.location_exempt();
-    if let Some(country) = event
+    if let Some((country, key)) = event
         .geo
         .as_ref()
         .and_then(|geo| geo.country.as_deref())
         .filter(|_| located)
+        .and_then(|country| Some((country, country_key(country)?)))
     {
-        if !profile.countries.contains(country, now, forget_after) {
-            let known: Vec<&str> = profile
-                .countries
-                .entries()
+        let countries = profile.known(Kind::Country);
+        if !countries.contains(key, now, forget_after) {
+            let known: Vec<_> = countries
                 .iter()
-                .map(|entry| entry.key.as_str())
+                .map(|seen| country_text(seen.key))
                 .collect();
             let place = event
                 .geo
@@ -105,16 +106,17 @@ pub fn detect(
         }
     }
     if let Some(asn) = event.asn.filter(|_| located) {
-        if !profile.asns.contains(&asn, now, forget_after) {
+        let asns = profile.known(Kind::Asn);
+        if !asns.contains(u64::from(asn), now, forget_after) {
             signals.push(Signal {
                 detector: Detector::NewAsn,
                 score: config.new_asn_score,
                 confidence: 0.6,
                 detail: format!(
                     "first sign-in from network AS{asn} ({} networks known)",
-                    profile.asns.len()
+                    asns.len()
                 ),
-                evidence: json!({ "asn": asn, "known_asns": profile.asns.len() }),
+                evidence: json!({ "asn": asn, "known_asns": asns.len() }),
             });
         }
     }
