@@ -63,8 +63,8 @@ fn version_4_states_encode_back_to_their_bytes() {
         let state: IdentityState = decode("a fixture row", row).expect("version 4 decodes");
         kinds.0 |= state.profile.known(Kind::Country).len() > 1
             && state.profile.known(Kind::Device).len() > 1;
-        kinds.1 |= state.scope.is_some();
-        kinds.2 |= state.windows.is_some();
+        kinds.1 |= state.scope().is_some();
+        kinds.2 |= state.windows().is_some();
         kinds.3 |= !state.risks.sessions().is_empty();
         let again = encode(&state);
         if FORMAT_VERSION == 4 {
@@ -109,7 +109,7 @@ fn write_fixture_v4() {
     for (index, (identity, bytes)) in rows.iter().enumerate() {
         let windows = decode::<IdentityState>("a row", bytes)
             .unwrap()
-            .windows
+            .windows()
             .is_some();
         let kind = identity.split(|c: char| !c.is_ascii_alphabetic()).next();
         let first_of_kind = !rows[..index]
@@ -119,7 +119,7 @@ fn write_fixture_v4() {
             && !rows[..index].iter().any(|(_, other)| {
                 decode::<IdentityState>("a row", other)
                     .unwrap()
-                    .windows
+                    .windows()
                     .is_some()
             });
         if (first_of_kind || first_windows) && !chosen.iter().any(|(other, _)| other == identity) {

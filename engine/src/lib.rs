@@ -171,13 +171,7 @@ impl Shard {
         let now = vigil_schemas::Timestamp(newest.0.saturating_sub(idle));
         for state in self.identities.values_mut() {
             state.risks.expire(now, idle, &config.risk);
-            if state
-                .windows
-                .as_ref()
-                .is_some_and(|windows| windows.over(now, config))
-            {
-                state.windows = None;
-            }
+            state.forget_windows_over(now, config);
         }
     }
 
@@ -860,7 +854,7 @@ mod tests {
         assert_eq!(sessions(&engine, "alice@example.com"), ["a-1"]);
         let windows = |engine: &Engine| {
             let state = engine.identity("alice@example.com").expect("held");
-            state.windows.is_some()
+            state.windows().is_some()
         };
         assert!(windows(&engine), "her typo opened a failure window");
         assert_eq!(sessions(&engine, "bob@example.com"), ["b-2", "b-3"]);

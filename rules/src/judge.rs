@@ -28,30 +28,119 @@ const DECISION_NAMESPACE: uuid::Uuid =
     uuid::Uuid::from_u128(0x6b1d_52c1_8f4e_4a0b_9d2e_7c3f_1a5b_0e97);
 
 /// Everything vigil keeps about one identity.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct IdentityState {
     /// What is normal for it.
     pub profile: Profile,
     /// Its recent located events.
     pub travel: impossible_travel::TravelHistory,
-    /// Its recent failed sign-ins and refused MFA prompts; allocated at its first failure
-    /// or refusal (most identities never need one).
-    pub windows: Option<Box<AuthWindows>>,
-    /// Its devices that are out of compliance.
-    pub postures: posture_degraded::DevicePostures,
     /// Its access baselines per resource class.
     pub access: access_volume::AccessBaselines,
-    /// What it was seen doing, for service and agent identities only.
-    pub scope: Option<Box<agent_scope::AgentScope>>,
     /// Its sessions: risk, where each was established, what charged it.
     pub risks: SessionRisks,
     /// The newest event time seen (the identity's watermark).
     pub latest: Timestamp,
-    cooldowns: crate::slim::SlimVec<Cooldown>,
-    /// Its recent requests per resource class (the access-volume sliding windows). Last,
-    /// so that a state of format 3 or before is this state without it
-    /// ([`IdentityStateV3`]).
+    /// Its recent requests per resource class (the access-volume sliding windows).
     pub recent_access: access_volume::RecentAccess,
+    /// What most identities never need, allocated when first needed and dropped when
+    /// empty again: 8 bytes an identity instead of 48.
+    rare: Option<Box<Rare>>,
+}
+
+/// The parts of an identity's state most identities never need.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Rare {
+    /// Recent failed sign-ins and refused MFA prompts, from the first failure or refusal.
+    windows: Option<Box<AuthWindows>>,
+    /// Devices out of compliance.
+    postures: posture_degraded::DevicePostures,
+    /// What a service or agent identity was seen doing.
+    scope: Option<Box<agent_scope::AgentScope>>,
+    /// Policy rules in their cooldown, per session.
+    cooldowns: crate::slim::SlimVec<Cooldown>,
+}
+
+impl Rare {
+    fn is_empty(&self) -> bool {
+        self.windows.is_none()
+            && self.postures.is_empty()
+            && self.scope.is_none()
+            && self.cooldowns.is_empty()
+    }
+}
+
+/// An identity's state as format 4 stores it (postcard, and JSON for `vigil state
+/// inspect`): every part in this order, the rare ones as empty values when absent.
+#[derive(serde::Serialize)]
+struct StoredRef<'a> {
+    profile: &'a Profile,
+    travel: &'a impossible_travel::TravelHistory,
+    windows: Option<&'a AuthWindows>,
+    postures: &'a posture_degraded::DevicePostures,
+    access: &'a access_volume::AccessBaselines,
+    scope: Option<&'a agent_scope::AgentScope>,
+    risks: &'a SessionRisks,
+    latest: Timestamp,
+    cooldowns: &'a [Cooldown],
+    recent_access: &'a access_volume::RecentAccess,
+}
+
+/// [`StoredRef`] as read back. Formats 1 to 3 are this without `recent_access` and an
+/// agent's principal domains ([`IdentityStateV3`]).
+#[derive(serde::Deserialize)]
+struct Stored {
+    profile: Profile,
+    travel: impossible_travel::TravelHistory,
+    windows: Option<Box<AuthWindows>>,
+    postures: posture_degraded::DevicePostures,
+    access: access_volume::AccessBaselines,
+    scope: Option<Box<agent_scope::AgentScope>>,
+    risks: SessionRisks,
+    latest: Timestamp,
+    cooldowns: crate::slim::SlimVec<Cooldown>,
+    recent_access: access_volume::RecentAccess,
+}
+
+impl serde::Serialize for IdentityState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let none = Rare::default();
+        let rare = self.rare.as_deref().unwrap_or(&none);
+        StoredRef {
+            profile: &self.profile,
+            travel: &self.travel,
+            windows: rare.windows.as_deref(),
+            postures: &rare.postures,
+            access: &self.access,
+            scope: rare.scope.as_deref(),
+            risks: &self.risks,
+            latest: self.latest,
+            cooldowns: &rare.cooldowns,
+            recent_access: &self.recent_access,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IdentityState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let stored = Stored::deserialize(deserializer)?;
+        let mut state = IdentityState {
+            profile: stored.profile,
+            travel: stored.travel,
+            access: stored.access,
+            risks: stored.risks,
+            latest: stored.latest,
+            recent_access: stored.recent_access,
+            rare: Some(Box::new(Rare {
+                windows: stored.windows,
+                postures: stored.postures,
+                scope: stored.scope,
+                cooldowns: stored.cooldowns,
+            })),
+        };
+        state.tidy();
+        Ok(state)
+    }
 }
 
 /// An identity's state as formats 1 to 3 stored it: without [`IdentityState::recent_access`]
@@ -71,20 +160,24 @@ pub struct IdentityStateV3 {
 
 impl From<IdentityStateV3> for IdentityState {
     fn from(old: IdentityStateV3) -> IdentityState {
-        IdentityState {
+        let mut state = IdentityState {
             profile: old.profile,
             travel: old.travel,
-            windows: old.windows,
-            postures: old.postures,
             access: old.access,
-            scope: old
-                .scope
-                .map(|scope| Box::new(agent_scope::AgentScope::from(*scope))),
             risks: old.risks,
             latest: old.latest,
-            cooldowns: old.cooldowns,
             recent_access: access_volume::RecentAccess::default(),
-        }
+            rare: Some(Box::new(Rare {
+                windows: old.windows,
+                postures: old.postures,
+                scope: old
+                    .scope
+                    .map(|scope| Box::new(agent_scope::AgentScope::from(*scope))),
+                cooldowns: old.cooldowns,
+            })),
+        };
+        state.tidy();
+        state
     }
 }
 
@@ -101,16 +194,65 @@ impl IdentityState {
     pub fn learned_nothing(&self) -> bool {
         self.profile.logins == 0
             && self.access.is_empty()
-            && self.postures.is_empty()
-            && self.scope.is_none()
+            && self
+                .rare
+                .as_ref()
+                .is_none_or(|rare| rare.postures.is_empty() && rare.scope.is_none())
+    }
+
+    /// Its recent failed sign-ins and refused MFA prompts, from its first failure or
+    /// refusal (most identities never have any).
+    pub fn windows(&self) -> Option<&AuthWindows> {
+        self.rare.as_ref()?.windows.as_deref()
+    }
+
+    /// Its devices known to be out of compliance, if any ever were.
+    pub fn postures(&self) -> Option<&posture_degraded::DevicePostures> {
+        self.rare.as_ref().map(|rare| &rare.postures)
+    }
+
+    /// What it was seen doing, for service and agent identities only.
+    pub fn scope(&self) -> Option<&agent_scope::AgentScope> {
+        self.rare.as_ref()?.scope.as_deref()
+    }
+
+    /// Drops its failure and prompt windows when nothing in them can count for an event
+    /// at `now` or later ([`AuthWindows::over`]); whether they went.
+    pub fn forget_windows_over(&mut self, now: Timestamp, config: &RulesConfig) -> bool {
+        let over = self
+            .windows()
+            .is_some_and(|windows| windows.over(now, config));
+        if over {
+            if let Some(rare) = self.rare.as_mut() {
+                rare.windows = None;
+            }
+            self.tidy();
+        }
+        over
+    }
+
+    /// The rare parts, allocated when first needed.
+    fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Drops the rare parts' box once all of them are empty.
+    fn tidy(&mut self) {
+        if self.rare.as_ref().is_some_and(|rare| rare.is_empty()) {
+            self.rare = None;
+        }
     }
 
     /// Forgets `identity` as a principal this identity acted for (an agent's
     /// `on_behalf_of`); whether anything changed.
     pub fn forget_principal(&mut self, identity: &str) -> bool {
-        self.scope
+        let forgot = self
+            .rare
             .as_mut()
-            .is_some_and(|scope| scope.forget_principal(crate::fingerprint(identity)))
+            .and_then(|rare| rare.scope.as_mut())
+            .is_some_and(|scope| scope.forget_principal(crate::fingerprint(identity)));
+        self.tidy();
+        forgot
     }
 
     /// Whether the state is worth nothing at `now`: idle past `forget_after` (everything
@@ -219,6 +361,17 @@ impl Judge {
         envelope: &Envelope,
         across: Option<Signal>,
     ) -> Verdict {
+        let verdict = self.judge_parts(state, envelope, across);
+        state.tidy();
+        verdict
+    }
+
+    fn judge_parts(
+        &self,
+        state: &mut IdentityState,
+        envelope: &Envelope,
+        across: Option<Signal>,
+    ) -> Verdict {
         let config = &self.rules.config;
         let event = &envelope.event;
         let Some(identity) = event.identity.as_deref() else {
@@ -267,8 +420,8 @@ impl Judge {
                 &config.unusual_hour,
             ));
         }
-        if refused || state.windows.is_some() {
-            let windows = state.windows.get_or_insert_with(Box::default);
+        if refused || state.windows().is_some() {
+            let windows = state.rare_mut().windows.get_or_insert_with(Box::default);
             signals.extend(mfa_fatigue::detect(
                 &mut windows.prompts,
                 envelope,
@@ -303,12 +456,14 @@ impl Judge {
             threat_ip::detect(envelope, &config.threat_ip).filter(|signal| signal.score > charged),
         );
         let posture_noted = noted(state, Detector::PostureDegraded) > 0.0;
-        let posture = posture_degraded::detect(
-            &mut state.postures,
-            envelope,
-            posture_noted,
-            &config.posture,
-        );
+        // Only a posture report can change what is known of a device.
+        let mut no_postures = posture_degraded::DevicePostures::default();
+        let postures = match state.rare.as_mut() {
+            _ if event.posture().is_some() => &mut state.rare_mut().postures,
+            Some(rare) => &mut rare.postures,
+            None => &mut no_postures,
+        };
+        let posture = posture_degraded::detect(postures, envelope, posture_noted, &config.posture);
         signals.extend(posture.clone());
         // Behaviour baselines do not learn from an event that is itself judged risky (a
         // hijacked session's download, a threat address's tool call), nor from a tainted
@@ -326,7 +481,7 @@ impl Judge {
         ));
         if event.identity_type != IdentityType::User && event.access().is_some() {
             let charged = noted(state, Detector::AgentScope);
-            let scope = state.scope.get_or_insert_with(Box::default);
+            let scope = state.rare_mut().scope.get_or_insert_with(Box::default);
             signals.extend(
                 agent_scope::detect(scope, envelope, risky, &config.agent_scope)
                     .filter(|signal| signal.score > charged),
@@ -430,12 +585,14 @@ impl Judge {
         // current event's, which may be late), so a late event cannot drop a live one.
         let latest = state.latest;
         let rules = self.rules.policy.rules();
-        state.cooldowns.retain(|cooldown| {
-            let rule_cooldown = rules
-                .get(cooldown.rule)
-                .map_or(0, |rule| rule.cooldown.as_micros());
-            latest.0.saturating_sub(cooldown.since.0) < rule_cooldown
-        });
+        if let Some(rare) = state.rare.as_mut() {
+            rare.cooldowns.retain(|cooldown| {
+                let rule_cooldown = rules
+                    .get(cooldown.rule)
+                    .map_or(0, |rule| rule.cooldown.as_micros());
+                latest.0.saturating_sub(cooldown.since.0) < rule_cooldown
+            });
+        }
         let mut enforced = false;
         for (index, rule) in rules.iter().enumerate() {
             // After the first matching enforce rule only monitor rules run: they record
@@ -453,17 +610,19 @@ impl Judge {
             }
             // A matching rule in its cooldown stays quiet and still holds its place: the
             // rules below it do not turn one incident into several decisions.
-            let cooling = state.cooldowns.iter().any(|cooldown| {
+            let cooldowns = state.rare.as_ref().map_or(&[][..], |rare| &rare.cooldowns);
+            let cooling = cooldowns.iter().any(|cooldown| {
                 cooldown.rule == index
                     && cooldown.session == key
                     && event.time.0.saturating_sub(cooldown.since.0).abs()
                         < rule.cooldown.as_micros()
             });
             if !cooling {
-                if state.cooldowns.len() >= MAX_COOLDOWNS {
-                    state.cooldowns.remove(0);
+                let cooldowns = &mut state.rare_mut().cooldowns;
+                if cooldowns.len() >= MAX_COOLDOWNS {
+                    cooldowns.remove(0);
                 }
-                state.cooldowns.push(Cooldown {
+                cooldowns.push(Cooldown {
                     rule: index,
                     session: key.into(),
                     since: event.time,
