@@ -200,6 +200,7 @@ struct Held {
 
 /// One class's requests per slot over the last two buckets.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "StoredClass", into = "StoredClass")]
 struct RecentClass {
     class: u16,
     /// The newest slot counted (slots since 1970).
@@ -214,8 +215,10 @@ struct RecentClass {
     burst_targets: [u32; BURST_TARGETS],
     /// The last closed bucket, learned only once the next one closes quiet: the first
     /// hour of a two-hour exfiltration is not learned before the two-hour window judges
-    /// it.
-    held: Option<Held>,
+    /// it. Its requests (0: none held; a held bucket has some) and bytes, as two fields
+    /// rather than an option of a pair: 16 bytes less a class.
+    held_requests: u32,
+    held_bytes: u64,
     /// The newest day with a request (days since 1970).
     day: i32,
     /// Days with requests, up to 255: the windows are judged from `window_min_days`.
@@ -226,7 +229,74 @@ struct RecentClass {
     fired: i32,
 }
 
+/// [`RecentClass`] as stored: the held bucket as an option.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct StoredClass {
+    class: u16,
+    last: i32,
+    counts: [u16; SLOTS],
+    usual: [u16; SLOTS],
+    burst_targets: [u32; BURST_TARGETS],
+    held: Option<Held>,
+    day: i32,
+    active_days: u8,
+    burst_days: u32,
+    fired: i32,
+}
+
+impl From<StoredClass> for RecentClass {
+    fn from(stored: StoredClass) -> RecentClass {
+        let held = stored.held.filter(|held| held.requests > 0);
+        RecentClass {
+            class: stored.class,
+            last: stored.last,
+            counts: stored.counts,
+            usual: stored.usual,
+            burst_targets: stored.burst_targets,
+            held_requests: held.map_or(0, |held| held.requests),
+            held_bytes: held.map_or(0, |held| held.bytes),
+            day: stored.day,
+            active_days: stored.active_days,
+            burst_days: stored.burst_days,
+            fired: stored.fired,
+        }
+    }
+}
+
+impl From<RecentClass> for StoredClass {
+    fn from(class: RecentClass) -> StoredClass {
+        StoredClass {
+            held: class.held(),
+            class: class.class,
+            last: class.last,
+            counts: class.counts,
+            usual: class.usual,
+            burst_targets: class.burst_targets,
+            day: class.day,
+            active_days: class.active_days,
+            burst_days: class.burst_days,
+            fired: class.fired,
+        }
+    }
+}
+
 impl RecentClass {
+    /// The held bucket, if any.
+    fn held(&self) -> Option<Held> {
+        (self.held_requests > 0).then_some(Held {
+            requests: self.held_requests,
+            bytes: self.held_bytes,
+        })
+    }
+
+    /// Holds `closed` (or nothing) in place of the held bucket, which it returns.
+    fn hold(&mut self, closed: Option<Held>) -> Option<Held> {
+        let held = self.held();
+        self.held_requests = closed.map_or(0, |closed| closed.requests);
+        self.held_bytes = closed.map_or(0, |closed| closed.bytes);
+        held
+    }
+
     /// Moves on to `day` (days since 1970) when it is newer than the last day seen.
     fn roll_day(&mut self, day: i32) {
         if day > self.day {
@@ -356,7 +426,8 @@ impl RecentAccess {
                     counts: [0; SLOTS],
                     usual: [0; SLOTS],
                     burst_targets: [0; BURST_TARGETS],
-                    held: None,
+                    held_requests: 0,
+                    held_bytes: 0,
                     day: i32::MIN,
                     active_days: 0,
                     burst_days: 0,
@@ -476,7 +547,7 @@ pub fn detect(
             requests,
             bytes: entry.bytes,
         });
-        if let Some(held) = std::mem::replace(&mut recent.held, closed) {
+        if let Some(held) = recent.hold(closed) {
             if !entry.fired {
                 entry.learn(held, config.alpha);
             }
@@ -746,6 +817,36 @@ impl AccessVolumeConfig {
 mod tests {
     use super::*;
     use vigil_schemas::{AccessDetail, Detail, Event, Timestamp};
+
+    #[test]
+    fn a_held_bucket_is_stored_as_an_option() {
+        let mut recent = RecentAccess::default();
+        let class = recent.class(2, 1_000);
+        assert_eq!(
+            class.hold(Some(Held {
+                requests: 7,
+                bytes: 9_000
+            })),
+            None
+        );
+        let stored = serde_json::to_value(&recent).unwrap();
+        assert_eq!(
+            stored["classes"][0]["held"],
+            serde_json::json!({ "requests": 7, "bytes": 9_000 })
+        );
+        let back: RecentAccess = serde_json::from_value(stored).unwrap();
+        assert_eq!(back, recent);
+        let class = recent.class(2, 1_000);
+        assert_eq!(
+            class.hold(None),
+            Some(Held {
+                requests: 7,
+                bytes: 9_000
+            })
+        );
+        let stored = serde_json::to_value(&recent).unwrap();
+        assert_eq!(stored["classes"][0]["held"], serde_json::Value::Null);
+    }
 
     const DAY0: i64 = 1_772_409_600;
 
