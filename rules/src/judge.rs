@@ -823,9 +823,10 @@ mod tests {
         use std::mem::size_of;
         assert_eq!(size_of::<crate::risk::SessionContext>(), 16);
         assert_eq!(size_of::<crate::risk::SessionRisk>(), 72);
-        assert_eq!(size_of::<unusual_hour::HourHistogram>(), 24);
+        assert_eq!(size_of::<unusual_hour::HourHistogram>(), 16);
+        assert_eq!(size_of::<crate::profile::Profile>(), 48);
         assert!(
-            size_of::<IdentityState>() <= 232,
+            size_of::<IdentityState>() <= 128,
             "{}",
             size_of::<IdentityState>()
         );

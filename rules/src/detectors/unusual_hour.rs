@@ -34,13 +34,47 @@ const KERNEL_MASS: f64 =
 /// Sign-ins per hour of the week (UTC, Monday 00:00 first), at most 255 a slot: when a
 /// slot would pass 255, every slot is halved, which keeps the shares and lets old habits
 /// fade. Held sparse, as (slot, count) pairs sorted by slot, since a person signs in at a
-/// few dozen of the 168 hours (24 bytes plus two a used slot, instead of 172); stored as
-/// all 168 counts, so the encoding does not depend on the layout in memory.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+/// few dozen of the 168 hours (16 bytes plus two a used slot, instead of 172; the total
+/// is their sum, counted when asked); stored as all 168 counts and the total, so the
+/// encoding does not depend on the layout in memory.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct HourHistogram {
+    counts: crate::slim::SlimVec<(u8, u8)>,
+}
+
+/// [`HourHistogram`] as stored.
+#[derive(serde::Serialize)]
+struct StoredRef<'a> {
+    #[serde(with = "slots")]
+    counts: &'a crate::slim::SlimVec<(u8, u8)>,
+    total: u32,
+}
+
+/// [`StoredRef`] as read back (the total is the counts' sum, so it is not kept).
+#[derive(serde::Deserialize)]
+struct Stored {
     #[serde(with = "slots")]
     counts: crate::slim::SlimVec<(u8, u8)>,
-    total: u32,
+    #[serde(rename = "total")]
+    _total: u32,
+}
+
+impl serde::Serialize for HourHistogram {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        StoredRef {
+            counts: &self.counts,
+            total: self.total(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for HourHistogram {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Stored::deserialize(deserializer).map(|stored| HourHistogram {
+            counts: stored.counts,
+        })
+    }
 }
 
 /// The slots as a sequence of 168 bytes.
@@ -50,7 +84,7 @@ mod slots {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(
-        counts: &SlimVec<(u8, u8)>,
+        counts: &&SlimVec<(u8, u8)>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         let mut dense = [0u8; SLOTS];
@@ -96,19 +130,17 @@ impl HourHistogram {
             // Halving empties slots counted once: they leave (the slot being counted
             // is at 127 and stays).
             self.counts.retain(|&(_, count)| count > 0);
-            self.total = self.counts.iter().map(|&(_, count)| u32::from(count)).sum();
         }
         let index = self
             .counts
             .binary_search_by_key(&slot, |&(slot, _)| slot)
             .unwrap_or_else(|index| index);
         self.counts[index].1 += 1;
-        self.total += 1;
     }
 
     /// Sign-ins counted.
     pub fn total(&self) -> u32 {
-        self.total
+        self.counts.iter().map(|&(_, count)| u32::from(count)).sum()
     }
 
     /// The count of a slot.
@@ -138,7 +170,7 @@ impl HourHistogram {
     pub fn rarity(&self, time: Timestamp, rare_share: f64) -> Option<(f64, f64)> {
         let slot = time.hour_of_week() as usize % SLOTS;
         let mass = self.mass(slot);
-        let trials = KERNEL_MASS * f64::from(self.total);
+        let trials = KERNEL_MASS * f64::from(self.total());
         let posterior = Beta::new(0.5 + mass, 0.5 + (trials - mass).max(0.0)).ok()?;
         let below = posterior.cdf(rare_share.clamp(0.0, 1.0));
         below.is_finite().then_some((below, mass / trials.max(1.0)))
@@ -347,7 +379,6 @@ mod tests {
                 counts: crate::slim::SlimVec::from(
                     (0..SLOTS as u8).zip(counts.iter().copied()).filter(|&(_, count)| count > 0).collect::<Vec<_>>(),
                 ),
-                total: counts.iter().map(|count| u32::from(*count)).sum(),
             };
             if let Some((below, share)) = histogram.rarity(Timestamp(micros), if rare.is_nan() { 0.01 } else { rare }) {
                 proptest::prop_assert!((0.0..=1.0).contains(&below) && share.is_finite() && share >= 0.0);
