@@ -208,8 +208,9 @@ struct RecentClass {
     /// Requests per slot: `counts[i]` is slot `last - i`.
     counts: [u16; SLOTS],
     /// Of those, the requests to a burst target of an identity whose bursts are routine
-    /// (its usual burst going where it usually goes).
-    usual: [u16; SLOTS],
+    /// (its usual burst going where it usually goes); allocated when there is one (few
+    /// identities have routine bursts) and dropped when they have aged out.
+    usual: Option<Box<[u16; SLOTS]>>,
     /// Where this identity's bursts went, newest first: the [`target`] of the request that
     /// made each burst day a burst (0: none yet).
     burst_targets: [u32; BURST_TARGETS],
@@ -251,7 +252,7 @@ impl From<StoredClass> for RecentClass {
             class: stored.class,
             last: stored.last,
             counts: stored.counts,
-            usual: stored.usual,
+            usual: (stored.usual != [0; SLOTS]).then(|| Box::new(stored.usual)),
             burst_targets: stored.burst_targets,
             held_requests: held.map_or(0, |held| held.requests),
             held_bytes: held.map_or(0, |held| held.bytes),
@@ -270,7 +271,7 @@ impl From<RecentClass> for StoredClass {
             class: class.class,
             last: class.last,
             counts: class.counts,
-            usual: class.usual,
+            usual: class.usual.map_or([0; SLOTS], |usual| *usual),
             burst_targets: class.burst_targets,
             day: class.day,
             active_days: class.active_days,
@@ -341,9 +342,14 @@ impl RecentClass {
     fn count(&mut self, slot: i32, usual: bool) -> bool {
         if slot > self.last {
             let shift = (i64::from(slot) - i64::from(self.last)).min(SLOTS as i64) as usize;
-            for counts in [&mut self.counts, &mut self.usual] {
+            self.counts.rotate_right(shift);
+            self.counts[..shift].fill(0);
+            if let Some(counts) = self.usual.as_deref_mut() {
                 counts.rotate_right(shift);
                 counts[..shift].fill(0);
+                if *counts == [0; SLOTS] {
+                    self.usual = None;
+                }
             }
             self.last = slot;
         }
@@ -352,7 +358,8 @@ impl RecentClass {
             Ok(age) if age < SLOTS => {
                 self.counts[age] = self.counts[age].saturating_add(1);
                 if usual {
-                    self.usual[age] = self.usual[age].saturating_add(1);
+                    let counts = self.usual.get_or_insert_with(|| Box::new([0; SLOTS]));
+                    counts[age] = counts[age].saturating_add(1);
                 }
                 true
             }
@@ -367,16 +374,23 @@ impl RecentClass {
 
     /// Requests in the newest `slots` slots that were not part of a usual burst.
     fn unusual_within(&self, slots: usize) -> u32 {
-        self.within(slots) - sum(&self.usual[..slots.min(SLOTS)])
+        let usual = self
+            .usual
+            .as_deref()
+            .map_or(0, |usual| sum(&usual[..slots.min(SLOTS)]));
+        self.within(slots) - usual
     }
 
     /// Requests of `bucket` that were part of a usual burst (as far as the slots reach).
     fn usual_in(&self, bucket: i32) -> u32 {
+        let Some(usual) = self.usual.as_deref() else {
+            return 0;
+        };
         let first = i64::from(bucket) * SLOTS_PER_BUCKET;
         (first..first + SLOTS_PER_BUCKET)
             .filter_map(|slot| usize::try_from(i64::from(self.last) - slot).ok())
             .filter(|age| *age < SLOTS)
-            .map(|age| u32::from(self.usual[age]))
+            .map(|age| u32::from(usual[age]))
             .sum()
     }
 }
@@ -424,7 +438,7 @@ impl RecentAccess {
                     class,
                     last: slot,
                     counts: [0; SLOTS],
-                    usual: [0; SLOTS],
+                    usual: None,
                     burst_targets: [0; BURST_TARGETS],
                     held_requests: 0,
                     held_bytes: 0,
@@ -846,6 +860,34 @@ mod tests {
         );
         let stored = serde_json::to_value(&recent).unwrap();
         assert_eq!(stored["classes"][0]["held"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn usual_burst_counts_are_held_only_while_there_are_any() {
+        let mut recent = RecentAccess::default();
+        let class = recent.class(0, 1_000);
+        assert!(class.count(1_000, false) && class.usual.is_none());
+        assert!(class.count(999, true) && class.count(1_000, true));
+        assert_eq!((class.unusual_within(2), class.usual_in(166)), (1, 2));
+        let stored = serde_json::to_value(&recent).unwrap();
+        assert_eq!(
+            (
+                &stored["classes"][0]["usual"][0],
+                &stored["classes"][0]["usual"][1]
+            ),
+            (&serde_json::json!(1), &serde_json::json!(1))
+        );
+        let back: RecentAccess = serde_json::from_value(stored).unwrap();
+        assert_eq!(back, recent);
+        // Twelve slots later both have aged out, and so has the box.
+        let class = recent.class(0, 1_000);
+        assert!(class.count(1_011, false) && class.usual.is_some());
+        assert!(class.count(1_012, false) && class.usual.is_none());
+        let stored = serde_json::to_value(&recent).unwrap();
+        assert_eq!(
+            stored["classes"][0]["usual"],
+            serde_json::to_value([0u16; SLOTS]).unwrap()
+        );
     }
 
     const DAY0: i64 = 1_772_409_600;
