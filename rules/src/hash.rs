@@ -11,6 +11,40 @@ pub fn fingerprint(text: &str) -> u64 {
     hasher.finish()
 }
 
+/// The fingerprints several detectors take of one event: its device id's
+/// ([`fingerprint`]) and its user agent's family ([`client_family`], which reads the agent
+/// byte by byte), each taken at most once and only when asked for.
+pub struct Prints<'a> {
+    device_id: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    device: std::cell::OnceCell<Option<u64>>,
+    client: std::cell::OnceCell<Option<u32>>,
+}
+
+impl<'a> Prints<'a> {
+    /// The prints of `event`, none taken yet.
+    pub fn of(event: &'a vigil_schemas::Event) -> Prints<'a> {
+        Prints {
+            device_id: event.device_id.as_deref(),
+            user_agent: event.user_agent.as_deref(),
+            device: std::cell::OnceCell::new(),
+            client: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The fingerprint of the event's device id.
+    pub fn device(&self) -> Option<u64> {
+        *self.device.get_or_init(|| self.device_id.map(fingerprint))
+    }
+
+    /// The family of the event's user agent.
+    pub fn client(&self) -> Option<u32> {
+        *self
+            .client
+            .get_or_init(|| self.user_agent.map(client_family))
+    }
+}
+
 /// A user agent's family: its fingerprint with every digit, `.` and `_` left out, so a
 /// browser or OS update (`Chrome/131.0` to `Chrome/132.0`, `Mac OS X 14_5`) is the same
 /// client and another browser or a script (`python-requests`) is not. 32 bits: it is

@@ -394,6 +394,7 @@ impl Judge {
         }
         state.risks.refresh(key, event.time, &config.risk);
         let tainted_before = state.risks.tainted(key, event.time, &config.risk);
+        let prints = crate::Prints::of(event);
         let mut signals = Vec::new();
         signals.extend(impossible_travel::detect(
             &mut state.travel,
@@ -403,6 +404,7 @@ impl Judge {
         signals.extend(first_seen::detect(
             &state.profile,
             envelope,
+            &prints,
             &config.baseline,
             &config.first_seen,
         ));
@@ -442,6 +444,7 @@ impl Judge {
             signals.extend(session_hijack::detect(
                 session,
                 envelope,
+                &prints,
                 &config.session_hijack,
             ));
         }
@@ -549,7 +552,7 @@ impl Judge {
         if first_seen::is_successful_sign_in(envelope)
             && learnable(envelope, &signals, risk, tainted)
         {
-            learn(&mut state.profile, envelope, config);
+            learn(&mut state.profile, envelope, &prints, config);
         }
         verdict.signals = signals;
         verdict
@@ -662,7 +665,12 @@ fn learnable(envelope: &Envelope, signals: &[Signal], risk: Risk, session_tainte
     proven && signals.iter().all(|signal| signal.detector.is_first_seen())
 }
 
-fn learn(profile: &mut Profile, envelope: &Envelope, config: &RulesConfig) {
+fn learn(
+    profile: &mut Profile,
+    envelope: &Envelope,
+    prints: &crate::Prints<'_>,
+    config: &RulesConfig,
+) {
     let event = &envelope.event;
     let located = !envelope.tags.location_exempt();
     let geo = event.geo.as_ref().filter(|_| located);
@@ -670,8 +678,8 @@ fn learn(profile: &mut Profile, envelope: &Envelope, config: &RulesConfig) {
         time: event.time,
         country: geo.and_then(|geo| geo.country.as_deref()),
         asn: event.asn.filter(|_| located),
-        device: event.device_id.as_deref(),
-        client: event.user_agent.as_deref().map(crate::client_family),
+        device: prints.device(),
+        client: prints.client(),
         primary: event
             .auth()
             .is_some_and(|auth| auth.action == vigil_schemas::AuthAction::Login),

@@ -30,7 +30,7 @@ pub mod window;
 
 pub use config::RulesConfig;
 pub use duration::Duration;
-pub use hash::{client_family, fingerprint};
+pub use hash::{client_family, fingerprint, Prints};
 
 pub use judge::{decision_id, IdentityState, IdentityStateV3, Judge, Rules, Verdict};
 pub use policy::{Policy, PolicyError, DEFAULT_POLICY};

@@ -333,7 +333,7 @@ impl Profile {
             (Kind::Country, sign_in.country.and_then(country_key)),
             (Kind::Asn, sign_in.asn.map(u64::from)),
             (Kind::Client, sign_in.client.map(u64::from)),
-            (Kind::Device, sign_in.device.map(crate::fingerprint)),
+            (Kind::Device, sign_in.device),
         ];
         for (kind, key) in learned {
             if let Some(key) = key {
@@ -397,8 +397,8 @@ pub struct SignInContext<'a> {
     pub country: Option<&'a str>,
     /// Autonomous system.
     pub asn: Option<u32>,
-    /// Device id.
-    pub device: Option<&'a str>,
+    /// Device id, by its fingerprint ([`crate::fingerprint`]).
+    pub device: Option<u64>,
     /// Client family of the user agent.
     pub client: Option<u32>,
     /// A primary sign-in (not the MFA step of one): only these count towards
@@ -468,7 +468,7 @@ mod tests {
             profile.learn_sign_in(
                 &SignInContext {
                     time: Timestamp(day * DAY),
-                    device: Some(&format!("device-{day}")),
+                    device: Some(crate::fingerprint(&format!("device-{day}"))),
                     country: Some("DE"),
                     ..SignInContext::default()
                 },
@@ -570,7 +570,7 @@ mod tests {
                     country: country.as_deref(),
                     asn,
                     client,
-                    device: device.as_deref(),
+                    device: device.as_deref().map(crate::fingerprint),
                     primary: true,
                 };
                 profile.learn_sign_in(&sign_in, &config);
@@ -578,7 +578,7 @@ mod tests {
                     sign_in.country.and_then(country_key),
                     asn.map(u64::from),
                     client.map(u64::from),
-                    sign_in.device.map(crate::fingerprint),
+                    sign_in.device,
                 ];
                 for (list, key) in own.iter_mut().zip(keys) {
                     list.0.retain(|entry| time - entry.last_seen.0 <= forget_after);

@@ -33,7 +33,12 @@ pub struct SessionContext {
 
 /// A device id as a session's context holds it: 32 bits of [`crate::fingerprint`].
 pub fn device_print(device: &str) -> NonZeroU32 {
-    known32(crate::fingerprint(device) as u32)
+    device_of(crate::fingerprint(device))
+}
+
+/// [`device_print`] of a device id whose [`crate::fingerprint`] is `print`.
+pub fn device_of(print: u64) -> NonZeroU32 {
+    known32(print as u32)
 }
 
 /// A 32-bit fingerprint as a known context value (zero counts as one).

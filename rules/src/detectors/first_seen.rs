@@ -26,6 +26,7 @@ pub fn is_successful_sign_in(envelope: &Envelope) -> bool {
 pub fn detect(
     profile: &Profile,
     envelope: &Envelope,
+    prints: &crate::Prints<'_>,
     baseline: &BaselineConfig,
     config: &FirstSeenConfig,
 ) -> Vec<Signal> {
@@ -36,9 +37,9 @@ pub fn detect(
     }
     let now = event.time;
     let forget_after = baseline.forget_after.as_micros();
-    if let Some(device) = event.device_id.as_deref() {
+    if let Some((device, print)) = event.device_id.as_deref().zip(prints.device()) {
         let devices = profile.known(Kind::Device);
-        if !devices.contains(crate::fingerprint(device), now, forget_after) {
+        if !devices.contains(print, now, forget_after) {
             signals.push(Signal {
                 detector: Detector::NewDevice,
                 score: config.new_device_score,
@@ -50,12 +51,11 @@ pub fn detect(
                 evidence: json!({ "device_id": device, "known_devices": devices.len() }),
             });
         }
-    } else if let Some(user_agent) = event.user_agent.as_deref() {
+    } else if let Some((user_agent, family)) = event.user_agent.as_deref().zip(prints.client()) {
         // Without a device id (most IdP logs), the client family stands in for the device:
         // a browser update is the same client, another browser or a script is new. Only
         // once clients were learned: sign-ins that carried a device id and no user agent
         // say nothing about clients.
-        let family = crate::client_family(user_agent);
         let clients = profile.known(Kind::Client);
         if !clients.is_empty() && !clients.contains(u64::from(family), now, forget_after) {
             signals.push(Signal {
@@ -177,6 +177,7 @@ mod tests {
             detect(
                 &profile,
                 &envelope,
+                &crate::Prints::of(&envelope.event),
                 &BaselineConfig::default(),
                 &FirstSeenConfig::default(),
             )
@@ -201,7 +202,7 @@ mod tests {
                     time,
                     country: Some("DE"),
                     asn: Some(3320),
-                    device: Some("laptop-1"),
+                    device: Some(crate::fingerprint("laptop-1")),
                     client: Some(crate::client_family(CHROME)),
                     primary: true,
                 },
@@ -222,6 +223,7 @@ mod tests {
         detect(
             profile,
             &envelope,
+            &crate::Prints::of(&envelope.event),
             &BaselineConfig::default(),
             &FirstSeenConfig::default(),
         )

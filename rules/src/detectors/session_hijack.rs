@@ -22,7 +22,7 @@
 use crate::check::{is_score, Invalid};
 use crate::duration::Duration;
 use crate::fingerprint;
-use crate::risk::{device_print, known32, SessionRisk};
+use crate::risk::{device_of, known32, SessionRisk};
 use serde::Deserialize;
 use serde_json::json;
 use vigil_schemas::{Detector, Envelope, Signal};
@@ -32,11 +32,21 @@ use vigil_schemas::{Detector, Envelope, Signal};
 pub fn detect(
     session: &mut SessionRisk,
     envelope: &Envelope,
+    prints: &crate::Prints<'_>,
     config: &SessionHijackConfig,
 ) -> Option<Signal> {
     let event = &envelope.event;
     let located = !envelope.tags.location_exempt();
-    let device = event.device_id.as_deref();
+    let device = event
+        .device_id
+        .as_deref()
+        .zip(prints.device())
+        .map(|(id, print)| (id, device_of(print)));
+    let client = event
+        .user_agent
+        .as_deref()
+        .zip(prints.client())
+        .map(|(agent, family)| (agent, known32(family)));
     let asn = event.asn.filter(|_| located);
     let country = event
         .geo
@@ -47,11 +57,11 @@ pub fn detect(
     let mut changes: Vec<String> = Vec::new();
     let mut scores: Vec<f64> = Vec::new();
     match (context.device, device) {
-        (Some(established), Some(now)) if established != device_print(now) => {
-            changes.push(format!("another device ({now})"));
+        (Some(established), Some((id, now))) if established != now => {
+            changes.push(format!("another device ({id})"));
             scores.push(config.device_score);
         }
-        (None, Some(now)) => context.device = Some(device_print(now)),
+        (None, Some((_, now))) => context.device = Some(now),
         _ => {}
     }
     match (context.country, country) {
@@ -62,12 +72,12 @@ pub fn detect(
         (None, Some(now)) => context.country = Some(known32(fingerprint(now) as u32)),
         _ => {}
     }
-    match (context.client, event.user_agent.as_deref()) {
-        (Some(established), Some(now)) if established != known32(crate::client_family(now)) => {
-            changes.push(format!("another client ({now})"));
+    match (context.client, client) {
+        (Some(established), Some((agent, now))) if established != now => {
+            changes.push(format!("another client ({agent})"));
             scores.push(config.client_score);
         }
-        (None, Some(now)) => context.client = Some(known32(crate::client_family(now))),
+        (None, Some((_, now))) => context.client = Some(now),
         _ => {}
     }
     match (context.asn, asn.and_then(std::num::NonZeroU32::new)) {
@@ -178,7 +188,8 @@ mod tests {
             .iter()
             .filter_map(|envelope| {
                 let session = risks.entry("s-1", Timestamp(0), &config);
-                let signal = detect(session, envelope, &SessionHijackConfig::default());
+                let prints = crate::Prints::of(&envelope.event);
+                let signal = detect(session, envelope, &prints, &SessionHijackConfig::default());
                 risks.update("s-1", Timestamp(0), signal.as_slice(), &config);
                 signal
             })
