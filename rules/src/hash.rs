@@ -59,3 +59,25 @@ pub fn client_family(user_agent: &str) -> u32 {
     }
     hasher.finish() as u32
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Families and fingerprints are stored (profiles, session contexts, device owners):
+    /// a change of the hash underneath (a rustc-hash release with another formula) would
+    /// make every client and device new.
+    #[test]
+    fn families_stored_before_stay_the_same() {
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/133.0.0.0 Safari/537.36";
+        assert_eq!(client_family(chrome), 383_962_690);
+        assert_eq!(
+            client_family(&chrome.replace("133.0.0.0", "134.0.6998.35")),
+            383_962_690
+        );
+        assert_eq!(
+            fingerprint("dev-791c50cbb033708a440d"),
+            9_140_785_550_933_503_905
+        );
+    }
+}
