@@ -8,11 +8,14 @@
 //! Regenerate (only when deliberately starting a new version, keeping the old file):
 //! `VIGIL_WRITE_STATE_FIXTURE=1 cargo test --test state_format`.
 //!
-//! `tests/fixtures/state-v4.bin` holds states as version 4 wrote them (the richest
-//! identity of each kind and the largest rows of a simulated month, each a little-endian
-//! u32 length and the row). In-memory layouts may change under a stored format (packed
-//! lists, parts moved behind a box): while the format is 4, every row must encode back
-//! to its exact bytes. Written with `VIGIL_WRITE_STATE_FIXTURE=4`.
+//! `tests/fixtures/state-v4.bin` and `state-v5.bin` hold states as versions 4 and 5 wrote
+//! them (the richest identity of each kind and the largest rows of a simulated month,
+//! each a little-endian u32 length and the row). Version 4 rows must decode (version 5
+//! cut a profile's device fingerprints to 32 bits) and read back the same once written
+//! again. In-memory layouts may change under a stored format (packed lists, parts moved
+//! behind a box): every row of the current version's file must encode back to its exact
+//! bytes. `VIGIL_WRITE_STATE_FIXTURE=5` writes the version 5 file (only when starting
+//! that version).
 
 mod common;
 
@@ -22,6 +25,21 @@ use vigil_rules::IdentityState;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/state-v1.bin");
 const FIXTURE_V4: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/state-v4.bin");
+const FIXTURE_V5: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/state-v5.bin");
+
+/// The rows of a fixture of several.
+fn rows_of(path: &str) -> Vec<Vec<u8>> {
+    let file = std::fs::read(path).expect("the fixture");
+    let mut rest = &file[..];
+    let mut rows = Vec::new();
+    while let Some((length, after)) = rest.split_first_chunk::<4>() {
+        let (row, after) = after.split_at(u32::from_le_bytes(*length) as usize);
+        rows.push(row.to_vec());
+        rest = after;
+    }
+    assert!(rest.is_empty(), "the fixture ends after a whole row");
+    rows
+}
 
 #[test]
 fn version_1_state_still_decodes() {
@@ -47,18 +65,11 @@ fn version_1_state_still_decodes() {
 }
 
 #[test]
-fn version_4_states_encode_back_to_their_bytes() {
-    if std::env::var_os("VIGIL_WRITE_STATE_FIXTURE").is_some_and(|value| value == "4") {
-        write_fixture_v4();
-    }
-    let file = std::fs::read(FIXTURE_V4).expect("the version 4 fixture");
-    let mut rest = &file[..];
-    let mut rows = 0;
+fn version_4_states_still_decode() {
+    let rows = rows_of(FIXTURE_V4);
+    assert!(rows.len() >= 8, "{} rows", rows.len());
     let mut kinds = (false, false, false, false);
-    while let Some((length, after)) = rest.split_first_chunk::<4>() {
-        let (row, after) = after.split_at(u32::from_le_bytes(*length) as usize);
-        rest = after;
-        rows += 1;
+    for row in &rows {
         assert_eq!(row[0], 4, "the fixture is version 4");
         let state: IdentityState = decode("a fixture row", row).expect("version 4 decodes");
         kinds.0 |= state.profile.known(Kind::Country).len() > 1
@@ -66,20 +77,36 @@ fn version_4_states_encode_back_to_their_bytes() {
         kinds.1 |= state.scope().is_some();
         kinds.2 |= state.windows().is_some();
         kinds.3 |= !state.risks.sessions().is_empty();
+        // Migrated: written in this version, it reads back the same.
         let again = encode(&state);
-        if FORMAT_VERSION == 4 {
-            assert_eq!(again, row, "row {rows} encodes back to its bytes");
-        }
+        assert_eq!(again[0], FORMAT_VERSION);
         let back: IdentityState = decode("the row again", &again).unwrap();
         assert_eq!(back, state);
     }
-    assert!(rest.is_empty(), "the fixture ends after a whole row");
-    assert!(rows >= 8, "{rows} rows");
     assert_eq!(
         kinds,
         (true, true, true, true),
         "rows with two countries and devices, an agent scope, auth windows and sessions"
     );
+}
+
+#[test]
+fn version_5_states_encode_back_to_their_bytes() {
+    if std::env::var_os("VIGIL_WRITE_STATE_FIXTURE").is_some_and(|value| value == "5") {
+        write_rows(FIXTURE_V5);
+    }
+    let rows = rows_of(FIXTURE_V5);
+    assert_eq!(rows.len(), rows_of(FIXTURE_V4).len());
+    for (index, row) in rows.iter().enumerate() {
+        assert_eq!(row[0], 5, "the fixture is version 5");
+        let state: IdentityState = decode("a fixture row", row).expect("version 5 decodes");
+        let again = encode(&state);
+        if FORMAT_VERSION == 5 {
+            assert_eq!(&again, row, "row {index} encodes back to its bytes");
+        }
+        let back: IdentityState = decode("the row again", &again).unwrap();
+        assert_eq!(back, state);
+    }
 }
 
 /// The stored rows of a simulated month: the largest of each kind of identity (people,
@@ -102,7 +129,7 @@ fn simulated_rows() -> Vec<(String, Vec<u8>)> {
     store.identities().unwrap()
 }
 
-fn write_fixture_v4() {
+fn write_rows(path: &str) {
     let mut rows = simulated_rows();
     rows.sort_by_key(|(identity, bytes)| (std::cmp::Reverse(bytes.len()), identity.clone()));
     let mut chosen: Vec<&(String, Vec<u8>)> = rows.iter().take(8).collect();
@@ -131,7 +158,7 @@ fn write_fixture_v4() {
         file.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
         file.extend_from_slice(bytes);
     }
-    std::fs::write(FIXTURE_V4, file).unwrap();
+    std::fs::write(path, file).unwrap();
 }
 
 fn write_fixture() {

@@ -23,7 +23,7 @@ use vigil_schemas::{CompactString, Progress};
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 
 /// The version byte written before every encoded value.
-pub const FORMAT_VERSION: u8 = 4;
+pub const FORMAT_VERSION: u8 = 5;
 
 /// The state file inside a state folder.
 pub const STATE_FILE: &str = "state.redb";
@@ -115,7 +115,9 @@ pub trait Stored: serde::de::DeserializeOwned {
     }
 }
 
-/// Version 4 added the recent requests at the end of an identity's state.
+/// Version 4 added the recent requests at the end of an identity's state. Version 5 keeps
+/// 32 bits of a device's fingerprint in a profile (the same layout: version 4's whole
+/// fingerprints are cut as they are read).
 impl Stored for IdentityState {
     fn older(version: u8, bytes: &[u8]) -> Option<postcard::Result<(Self, &[u8])>> {
         (version < 4).then(|| {

@@ -43,19 +43,26 @@ const COUNT_BITS: u32 = 30;
 const COUNT_MAX: u32 = (1 << COUNT_BITS) - 1;
 
 /// One remembered value: its key (a country's two letters, an ASN, a client family or a
-/// device fingerprint), its latest sighting and its count with its [`Kind`] in the top two
-/// bits. Twenty bytes, aligned to four: the four kinds share one list, where four lists
-/// of their own cost 64 bytes a profile before any entry and up to 40 bytes an entry.
+/// device's 32-bit print, [`device_key`]), its latest sighting and its count with its
+/// [`Kind`] in the top two bits. Sixteen bytes: the four kinds share one list, where four
+/// lists of their own cost 64 bytes a profile before any entry and up to 40 bytes an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C, packed(4))]
 struct Entry {
-    key: u64,
     last_seen: i64,
+    key: u32,
     counted: u32,
 }
 
+/// A device as a profile keys it: 32 bits of its fingerprint, as a session's context
+/// holds it ([`crate::risk::device_of`]). 32 bits suffice: a device is compared with one
+/// identity's few known devices (at most `max_entries`), so a new device passes for a
+/// known one about once in 270 million.
+pub fn device_key(print: u64) -> u32 {
+    crate::risk::device_of(print).get()
+}
+
 impl Entry {
-    fn new(kind: Kind, key: u64, count: u32, last_seen: Timestamp) -> Entry {
+    fn new(kind: Kind, key: u32, count: u32, last_seen: Timestamp) -> Entry {
         Entry {
             key,
             last_seen: last_seen.0,
@@ -71,7 +78,7 @@ impl Entry {
         self.kind() == kind as u32
     }
 
-    fn seen(&self) -> Seen<u64> {
+    fn seen(&self) -> Seen<u32> {
         Seen {
             key: self.key,
             count: self.counted & COUNT_MAX,
@@ -83,17 +90,17 @@ impl Entry {
 /// The key of a country: its two ASCII letters, as written. Every decoder gives ISO
 /// alpha-2 codes (vendors' names and alpha-3 codes are mapped, native records checked);
 /// anything else has no key and is neither learned nor judged new.
-pub fn country_key(country: &str) -> Option<u64> {
+pub fn country_key(country: &str) -> Option<u32> {
     match country.as_bytes() {
         &[first, second] if first.is_ascii_alphabetic() && second.is_ascii_alphabetic() => {
-            Some(u64::from(u16::from_le_bytes([first, second])))
+            Some(u32::from(u16::from_le_bytes([first, second])))
         }
         _ => None,
     }
 }
 
 /// The two letters of a country key.
-pub fn country_text(key: u64) -> CompactString {
+pub fn country_text(key: u32) -> CompactString {
     let letters = (key as u16).to_le_bytes();
     CompactString::from(String::from_utf8_lossy(&letters))
 }
@@ -108,7 +115,7 @@ pub struct Known<'a> {
 
 impl<'a> Known<'a> {
     /// Every value of the kind, forgotten or not yet.
-    pub fn iter(&self) -> impl Iterator<Item = Seen<u64>> + 'a {
+    pub fn iter(&self) -> impl Iterator<Item = Seen<u32>> + 'a {
         let kind = self.kind;
         self.entries
             .iter()
@@ -117,7 +124,7 @@ impl<'a> Known<'a> {
     }
 
     /// Whether `key` was seen and not yet forgotten at `now`.
-    pub fn contains(&self, key: u64, now: Timestamp, forget_after_micros: i64) -> bool {
+    pub fn contains(&self, key: u32, now: Timestamp, forget_after_micros: i64) -> bool {
         self.iter().any(|seen| {
             seen.key == key && now.0.saturating_sub(seen.last_seen.0) <= forget_after_micros
         })
@@ -153,12 +160,13 @@ impl serde::Serialize for Known<'_> {
                     count,
                     last_seen,
                 })?,
-                Kind::Asn | Kind::Client => list.serialize_element(&Seen {
-                    key: key as u32,
+                Kind::Asn | Kind::Client => list.serialize_element(&seen)?,
+                // Stored as 64 bits: format 4 kept whole fingerprints.
+                Kind::Device => list.serialize_element(&Seen {
+                    key: u64::from(key),
                     count,
                     last_seen,
                 })?,
-                Kind::Device => list.serialize_element(&seen)?,
             }
         }
         list.end()
@@ -233,9 +241,10 @@ impl<'de> serde::Deserialize<'de> for Profile {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let stored = Stored::deserialize(deserializer)?;
         let entry =
-            |kind| move |seen: Seen<u64>| Entry::new(kind, seen.key, seen.count, seen.last_seen);
-        let widened = |seen: Seen<u32>| Seen {
-            key: u64::from(seen.key),
+            |kind| move |seen: Seen<u32>| Entry::new(kind, seen.key, seen.count, seen.last_seen);
+        // Format 4 stored whole fingerprints; from format 5 the key is already 32 bits.
+        let device = |seen: Seen<u64>| Seen {
+            key: device_key(seen.key),
             count: seen.count,
             last_seen: seen.last_seen,
         };
@@ -249,15 +258,15 @@ impl<'de> serde::Deserialize<'de> for Profile {
             country_key(&country.key)
                 .map(|key| Entry::new(Kind::Country, key, country.count, country.last_seen))
         }));
-        seen.extend(stored.asns.into_iter().map(widened).map(entry(Kind::Asn)));
+        seen.extend(stored.asns.into_iter().map(entry(Kind::Asn)));
+        seen.extend(stored.clients.into_iter().map(entry(Kind::Client)));
         seen.extend(
             stored
-                .clients
+                .devices
                 .into_iter()
-                .map(widened)
-                .map(entry(Kind::Client)),
+                .map(device)
+                .map(entry(Kind::Device)),
         );
-        seen.extend(stored.devices.into_iter().map(entry(Kind::Device)));
         Ok(Profile {
             identity_type: stored.identity_type,
             first_seen: stored.first_seen,
@@ -331,9 +340,9 @@ impl Profile {
             .retain(|entry| sign_in.time.0.saturating_sub(entry.last_seen) <= forget_after);
         let learned = [
             (Kind::Country, sign_in.country.and_then(country_key)),
-            (Kind::Asn, sign_in.asn.map(u64::from)),
-            (Kind::Client, sign_in.client.map(u64::from)),
-            (Kind::Device, sign_in.device),
+            (Kind::Asn, sign_in.asn),
+            (Kind::Client, sign_in.client),
+            (Kind::Device, sign_in.device.map(device_key)),
         ];
         for (kind, key) in learned {
             if let Some(key) = key {
@@ -353,7 +362,7 @@ impl Profile {
     /// Records one sighting of `key` at `time`; when `kind` already has `max_entries`
     /// values, the least recently seen of them leaves first and the last of its kind
     /// takes its place.
-    fn record(&mut self, kind: Kind, key: u64, time: Timestamp, max_entries: usize) {
+    fn record(&mut self, kind: Kind, key: u32, time: Timestamp, max_entries: usize) {
         let of_kind = |entries: &[Entry]| -> Vec<usize> {
             (0..entries.len())
                 .filter(|&index| entries[index].is(kind))
@@ -478,9 +487,10 @@ mod tests {
         let devices = profile.known(Kind::Device);
         assert_eq!(devices.len(), 4);
         let now = Timestamp(20 * DAY);
-        assert!(devices.contains(crate::fingerprint("device-19"), now, 90 * DAY));
-        assert!(!devices.contains(crate::fingerprint("device-0"), now, 90 * DAY));
-        let countries: Vec<Seen<u64>> = profile.known(Kind::Country).iter().collect();
+        let known = |id: &str| device_key(crate::fingerprint(id));
+        assert!(devices.contains(known("device-19"), now, 90 * DAY));
+        assert!(!devices.contains(known("device-0"), now, 90 * DAY));
+        let countries: Vec<Seen<u32>> = profile.known(Kind::Country).iter().collect();
         assert_eq!(
             countries.len(),
             1,
@@ -518,10 +528,10 @@ mod tests {
     /// The list each kind had to itself before the kinds shared one: a bounded vector,
     /// the least recently seen value swapped out first.
     #[derive(Default)]
-    struct OwnList(Vec<Seen<u64>>);
+    struct OwnList(Vec<Seen<u32>>);
 
     impl OwnList {
-        fn record(&mut self, key: u64, time: Timestamp, max_entries: usize) {
+        fn record(&mut self, key: u32, time: Timestamp, max_entries: usize) {
             if let Some(entry) = self.0.iter_mut().find(|entry| entry.key == key) {
                 entry.count += 1;
                 entry.last_seen = entry.last_seen.max(time);
@@ -576,9 +586,9 @@ mod tests {
                 profile.learn_sign_in(&sign_in, &config);
                 let keys = [
                     sign_in.country.and_then(country_key),
-                    asn.map(u64::from),
-                    client.map(u64::from),
-                    sign_in.device,
+                    asn,
+                    client,
+                    sign_in.device.map(device_key),
                 ];
                 for (list, key) in own.iter_mut().zip(keys) {
                     list.0.retain(|entry| time - entry.last_seen.0 <= forget_after);
@@ -587,7 +597,7 @@ mod tests {
                     }
                 }
                 for (kind, list) in Kind::ALL.into_iter().zip(&own) {
-                    let shared: Vec<Seen<u64>> = profile.known(kind).iter().collect();
+                    let shared: Vec<Seen<u32>> = profile.known(kind).iter().collect();
                     proptest::prop_assert_eq!(&shared, &list.0, "{:?}", kind);
                 }
             }

@@ -8,7 +8,7 @@
 
 use crate::check::{is_score, Invalid};
 use crate::profile::BaselineConfig;
-use crate::profile::{country_key, country_text, Kind, Profile};
+use crate::profile::{country_key, country_text, device_key, Kind, Profile};
 use serde::Deserialize;
 use serde_json::json;
 use vigil_schemas::{AuthAction, Detector, Envelope, Outcome, Signal};
@@ -39,7 +39,7 @@ pub fn detect(
     let forget_after = baseline.forget_after.as_micros();
     if let Some((device, print)) = event.device_id.as_deref().zip(prints.device()) {
         let devices = profile.known(Kind::Device);
-        if !devices.contains(print, now, forget_after) {
+        if !devices.contains(device_key(print), now, forget_after) {
             signals.push(Signal {
                 detector: Detector::NewDevice,
                 score: config.new_device_score,
@@ -57,7 +57,7 @@ pub fn detect(
         // once clients were learned: sign-ins that carried a device id and no user agent
         // say nothing about clients.
         let clients = profile.known(Kind::Client);
-        if !clients.is_empty() && !clients.contains(u64::from(family), now, forget_after) {
+        if !clients.is_empty() && !clients.contains(family, now, forget_after) {
             signals.push(Signal {
                 detector: Detector::NewDevice,
                 score: config.new_device_score,
@@ -107,7 +107,7 @@ pub fn detect(
     }
     if let Some(asn) = event.asn.filter(|_| located) {
         let asns = profile.known(Kind::Asn);
-        if !asns.contains(u64::from(asn), now, forget_after) {
+        if !asns.contains(asn, now, forget_after) {
             signals.push(Signal {
                 detector: Detector::NewAsn,
                 score: config.new_asn_score,
