@@ -69,7 +69,7 @@ impl Rare {
     }
 }
 
-/// An identity's state as format 4 stores it (postcard, and JSON for `vigil state
+/// An identity's state as formats 4 and 5 store it (postcard, and JSON for `vigil state
 /// inspect`): every part in this order, the rare ones as empty values when absent.
 #[derive(serde::Serialize)]
 struct StoredRef<'a> {
@@ -123,7 +123,12 @@ impl serde::Serialize for IdentityState {
 
 impl<'de> serde::Deserialize<'de> for IdentityState {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let stored = Stored::deserialize(deserializer)?;
+        Stored::deserialize(deserializer).map(IdentityState::from)
+    }
+}
+
+impl From<Stored> for IdentityState {
+    fn from(stored: Stored) -> IdentityState {
         let mut state = IdentityState {
             profile: stored.profile,
             travel: stored.travel,
@@ -139,7 +144,7 @@ impl<'de> serde::Deserialize<'de> for IdentityState {
             })),
         };
         state.tidy();
-        Ok(state)
+        state
     }
 }
 
@@ -160,24 +165,20 @@ pub struct IdentityStateV3 {
 
 impl From<IdentityStateV3> for IdentityState {
     fn from(old: IdentityStateV3) -> IdentityState {
-        let mut state = IdentityState {
+        IdentityState::from(Stored {
             profile: old.profile,
             travel: old.travel,
+            windows: old.windows,
+            postures: old.postures,
             access: old.access,
+            scope: old
+                .scope
+                .map(|scope| Box::new(agent_scope::AgentScope::from(*scope))),
             risks: old.risks,
             latest: old.latest,
+            cooldowns: old.cooldowns,
             recent_access: access_volume::RecentAccess::default(),
-            rare: Some(Box::new(Rare {
-                windows: old.windows,
-                postures: old.postures,
-                scope: old
-                    .scope
-                    .map(|scope| Box::new(agent_scope::AgentScope::from(*scope))),
-                cooldowns: old.cooldowns,
-            })),
-        };
-        state.tidy();
-        state
+        })
     }
 }
 
@@ -461,10 +462,12 @@ impl Judge {
         let posture_noted = noted(state, Detector::PostureDegraded) > 0.0;
         // Only a posture report can change what is known of a device.
         let mut no_postures = posture_degraded::DevicePostures::default();
-        let postures = match state.rare.as_mut() {
-            _ if event.posture().is_some() => &mut state.rare_mut().postures,
-            Some(rare) => &mut rare.postures,
-            None => &mut no_postures,
+        let postures = if event.posture().is_some() {
+            &mut state.rare_mut().postures
+        } else if let Some(rare) = state.rare.as_mut() {
+            &mut rare.postures
+        } else {
+            &mut no_postures
         };
         let posture = posture_degraded::detect(postures, envelope, posture_noted, &config.posture);
         signals.extend(posture.clone());

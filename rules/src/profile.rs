@@ -29,7 +29,7 @@ pub enum Kind {
     Asn = 1,
     /// A client family ([`crate::client_family`]).
     Client = 2,
-    /// A device, by the fingerprint of its id ([`crate::fingerprint`]).
+    /// A device, by 32 bits of the fingerprint of its id ([`device_key`]).
     Device = 3,
 }
 
@@ -363,11 +363,6 @@ impl Profile {
     /// values, the least recently seen of them leaves first and the last of its kind
     /// takes its place.
     fn record(&mut self, kind: Kind, key: u32, time: Timestamp, max_entries: usize) {
-        let of_kind = |entries: &[Entry]| -> Vec<usize> {
-            (0..entries.len())
-                .filter(|&index| entries[index].is(kind))
-                .collect()
-        };
         if let Some(entry) = self
             .seen
             .iter_mut()
@@ -382,7 +377,9 @@ impl Profile {
             );
             return;
         }
-        let indices = of_kind(&self.seen);
+        let indices: Vec<usize> = (0..self.seen.len())
+            .filter(|&index| self.seen[index].is(kind))
+            .collect();
         if indices.len() >= max_entries.max(1) {
             let oldest = indices
                 .iter()
