@@ -109,8 +109,7 @@ fn version_5_states_encode_back_to_their_bytes() {
     }
 }
 
-/// The stored rows of a simulated month: the largest of each kind of identity (people,
-/// services, agents) and the largest rows overall.
+/// Every stored row of a simulated month (60 identities, 30 days), by identity.
 fn simulated_rows() -> Vec<(String, Vec<u8>)> {
     let folder = tempfile::tempdir().unwrap();
     let (input, _) = common::simulated_input(folder.path(), 60, 30, 3, 0.3);
@@ -129,32 +128,34 @@ fn simulated_rows() -> Vec<(String, Vec<u8>)> {
     store.identities().unwrap()
 }
 
+/// Writes the largest rows of a simulated month, the first (largest) of each kind of
+/// identity (people, services, agents) and the first with auth windows.
 fn write_rows(path: &str) {
     let mut rows = simulated_rows();
     rows.sort_by_key(|(identity, bytes)| (std::cmp::Reverse(bytes.len()), identity.clone()));
-    let mut chosen: Vec<&(String, Vec<u8>)> = rows.iter().take(8).collect();
+    let kind = |identity: &str| {
+        let prefix = identity.split(|c: char| !c.is_ascii_alphabetic()).next();
+        prefix.map(str::to_string)
+    };
+    let mut chosen: Vec<usize> = (0..rows.len().min(8)).collect();
+    let mut kinds_seen = Vec::new();
+    let mut windows_seen = false;
     for (index, (identity, bytes)) in rows.iter().enumerate() {
         let windows = decode::<IdentityState>("a row", bytes)
             .unwrap()
             .windows()
             .is_some();
-        let kind = identity.split(|c: char| !c.is_ascii_alphabetic()).next();
-        let first_of_kind = !rows[..index]
-            .iter()
-            .any(|(other, _)| other.split(|c: char| !c.is_ascii_alphabetic()).next() == kind);
-        let first_windows = windows
-            && !rows[..index].iter().any(|(_, other)| {
-                decode::<IdentityState>("a row", other)
-                    .unwrap()
-                    .windows()
-                    .is_some()
-            });
-        if (first_of_kind || first_windows) && !chosen.iter().any(|(other, _)| other == identity) {
-            chosen.push(&rows[index]);
+        let first_of_kind = !kinds_seen.contains(&kind(identity));
+        let first_windows = windows && !windows_seen;
+        kinds_seen.push(kind(identity));
+        windows_seen |= windows;
+        if (first_of_kind || first_windows) && !chosen.contains(&index) {
+            chosen.push(index);
         }
     }
     let mut file = Vec::new();
-    for (_, bytes) in chosen {
+    for index in chosen {
+        let bytes = &rows[index].1;
         file.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
         file.extend_from_slice(bytes);
     }
@@ -162,23 +163,7 @@ fn write_rows(path: &str) {
 }
 
 fn write_fixture() {
-    let folder = tempfile::tempdir().unwrap();
-    let (input, _) = common::simulated_input(folder.path(), 60, 30, 3, 0.3);
-    vigil::replay::replay(&vigil::replay::ReplayOptions {
-        inputs: vec![input],
-        format: vigil_ingest::Format::Native,
-        policy: None,
-        config: None,
-        output: folder.path().join("decisions.jsonl"),
-        rejects: None,
-        state: Some(folder.path().join("state")),
-        archive: None,
-    })
-    .unwrap();
-    let store = Store::open(&folder.path().join("state")).unwrap();
-    let (_, richest) = store
-        .identities()
-        .unwrap()
+    let (_, richest) = simulated_rows()
         .into_iter()
         .filter(|(identity, _)| identity.starts_with("user"))
         .max_by_key(|(_, bytes)| bytes.len())
